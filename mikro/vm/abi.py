@@ -1,0 +1,115 @@
+"""The syscall ABI: syscall numbers, error codes and limits (ORDER SYS).
+
+One home for each table; the compiler, both kernels, the docs and the tests read them
+from here. docs/kernel.md specifies each syscall in prose.
+
+Calling a syscall: `sys N` (N | TRY to ask for a status instead of a fault).
+Arguments in a0.., status in a0 (0 or an E_ code), results in a1.. .
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TRY = 0x100          # flag in the `sys` immediate: report errors in a0, do not fault
+SYS_MASK = 0xFF
+
+
+@dataclass(frozen=True)
+class Syscall:
+    num: int
+    name: str        # the builtin's name in the language
+    nargs: int       # argument registers read: a0 .. a(nargs-1)
+    nres: int        # result registers written: a1 .. a(nres)
+    blocks: bool     # may block the caller
+    doc: str
+
+
+_SYSCALLS = [
+    # name        args res blocks  meaning
+    ("exit",       1, 0, False, "end the task with code a0"),
+    ("spawn",      7, 1, False, "start task type a0 with arguments a1..a6; a1 = task id"),
+    ("self",       0, 1, False, "a1 = own task id"),
+    ("yield",      0, 0, False, "give way to the other ready tasks"),
+    ("channel",    2, 1, False, "create channel named S[a0], kind a1 (ONE/MANY); a1 = chandle"),
+    ("open",       1, 1, True,  "connect to channel named S[a0], waiting until it exists; a1 = chandle"),
+    ("send",       5, 0, True,  "send words a1..a4 on handle a0; wait until taken"),
+    ("call",       5, 4, True,  "send a1..a4 on a0 and wait for the reply; a1..a4 = reply"),
+    ("recv",       1, 5, True,  "wait for a message on a0; a1 = handle to answer, a2..a5 = words"),
+    ("reply",      5, 0, False, "answer the message behind handle a0 with a1..a4"),
+    ("close",      1, 0, False, "close chandle a0 or drop mhandle a0"),
+    ("data",       1, 1, False, "a1 = per-client word of the connection behind mhandle a0"),
+    ("set_data",   2, 0, False, "set the per-client word of mhandle a0's connection to a1"),
+    ("conn",       1, 1, False, "a1 = id of the connection behind mhandle a0"),
+    ("push",       6, 0, True,  "send a2..a5 to connection a1 of server channel a0; wait until taken"),
+    ("puts",       1, 0, False, "print string S[a0] (space-separated; line kept per task)"),
+    ("puti",       1, 0, False, "print integer a0 (space-separated; line kept per task)"),
+    ("putnl",      0, 0, False, "end the task's output line"),
+]
+
+SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))
+SYS: dict[str, Syscall] = {s.name: s for s in SYSCALLS}
+
+# Error codes: 0 is success; each error is negative. (ORDER ERR)
+ERRORS: dict[str, tuple[int, str]] = {
+    "E_BADHANDLE": (-1, "not a handle of this task (never opened, closed, stale or of the wrong kind)"),
+    "E_CLOSED":    (-2, "the other end is gone, or the message was dropped unanswered"),
+    "E_NOSPACE":   (-3, "the handle table (or the task table) is full"),
+    "E_EXISTS":    (-4, "a channel of that name exists already"),
+    "E_BUSY":      (-5, "a ONE channel has its opener already"),
+    "E_INVAL":     (-6, "the operation does not apply to this handle or argument"),
+    "E_NOCONN":    (-7, "no connection with that id on this server channel"),
+}
+ERROR_NAME: dict[int, str] = {code: name for name, (code, _) in ERRORS.items()}
+ERROR_TEXT: dict[int, str] = {code: text for _, (code, text) in ERRORS.items()}
+OK = 0
+
+# Channel kinds
+ONE = 1
+MANY = 2
+
+# Predefined constants of the language
+CONSTANTS: dict[str, int] = {"ONE": ONE, "MANY": MANY,
+                             **{name: code for name, (code, _) in ERRORS.items()}}
+
+# Limits
+MSG_WORDS = 4            # words per message (the register fast path)
+CH_SLOTS = 64            # chandle slots per task: chandles are 0..63
+MH_SLOTS = 64            # mhandle slots per task
+MH_TAG = 64              # an mhandle has this bit set (so it never equals a chandle)
+GEN_SHIFT = 7            # mhandle = gen << GEN_SHIFT | MH_TAG | slot
+GEN_MASK = (1 << 24) - 1
+MAX_TASK_PARAMS = 6      # spawn passes the task type in a0 and arguments in a1..a6
+MAX_FN_PARAMS = 8        # a0..a7
+MEM_WORDS = 1 << 15      # task memory, in 64-bit words (256 KiB), default
+QUANTUM = 1000           # fuel units a task runs before it is preempted
+MAX_TASKS = 1 << 20      # tasks alive at once, default
+
+
+def mhandle(slot: int, gen: int) -> int:
+    return (gen & GEN_MASK) << GEN_SHIFT | MH_TAG | slot
+
+
+def mhandle_parts(h: int) -> tuple[int, int]:
+    """(slot, gen) of an mhandle value; the caller checks h >= MH_TAG."""
+    return h & (MH_SLOTS - 1), (h >> GEN_SHIFT) & GEN_MASK
+
+
+def is_chandle(h: int) -> bool:
+    return 0 <= h < CH_SLOTS
+
+
+def is_mhandle(h: int) -> bool:
+    return MH_TAG <= h < (GEN_MASK + 1) << GEN_SHIFT and h & MH_TAG != 0
+
+
+# Run statuses and the exit codes of `mikro run` (ORDER STATUS)
+EXIT_CODES: dict[str, int] = {
+    "clean": 0,
+    "compile_error": 1,
+    "usage": 2,          # typer's code for a bad command line
+    "fault": 3,
+    "deadlock": 4,
+    "limit": 5,
+    "io_error": 6,       # file not found, unreadable or malformed .mko image
+    "interrupted": 130,  # Ctrl-C
+}

@@ -1,0 +1,17 @@
+"""Settings of one run, shared by every backend."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import abi
+
+
+@dataclass
+class RunOptions:
+    seed: int = 0                        # 0: FIFO scheduling; else splitmix64-seeded picks
+    fuel: int | None = None              # total fuel units for the run (None: no limit)
+    time_limit: float | None = None      # seconds of wall-clock time (None: no limit)
+    mem_words: int = abi.MEM_WORDS       # memory of each task, in 64-bit words
+    max_tasks: int = abi.MAX_TASKS       # tasks alive at once
+    on_output: Callable[[str], None] | None = None   # called with each output line as printed

@@ -1,0 +1,88 @@
+"""What a run gives back, and its report: one format for every backend.
+
+A backend fills a RunResult with raw facts (pcs, return addresses, handles); `report()`
+turns them into text with the program's line table, so the interpreter and the JIT print
+the very same report.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .abi import EXIT_CODES
+from .image import Program
+
+
+@dataclass(frozen=True)
+class Where:
+    """A point in a task: the pc, and the return addresses of its call chain, innermost first."""
+    pc: int
+    chain: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fault:
+    task: int
+    name: str
+    reason: str
+    where: Where
+
+
+@dataclass(frozen=True)
+class Waiter:
+    """A task that was not dead when the run ended."""
+    task: int
+    name: str
+    state: str          # "recv", "send", "call", "open", "push" or "ready"
+    handle: int | None  # the handle it waits on (None for open and ready)
+    where: Where
+
+
+@dataclass
+class RunResult:
+    status: str                               # clean, fault, deadlock, limit, interrupted
+    output: str = ""
+    faults: list[Fault] = field(default_factory=list)
+    waiting: list[Waiter] = field(default_factory=list)
+    exits: dict[int, tuple[str, int]] = field(default_factory=dict)   # id -> (name, code)
+    limit: str = ""                           # what limit ended the run
+    fuel_used: int = 0
+    tasks_spawned: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    def report(self, program: Program) -> str:
+        """The end-of-run report (empty for a clean run with nothing to say)."""
+        out: list[str] = []
+        for f in self.faults:
+            out.append(f"fault in task {f.name}#{f.task} at {program.where(f.where.pc)}: {f.reason}")
+            out.extend(_chain(program, f.where))
+        if self.status == "deadlock":
+            out.append("deadlock: no task can run")
+            for w in self.waiting:
+                if w.state != "recv":
+                    out.extend(_waiter(program, w))
+        elif self.status in ("limit", "interrupted"):
+            out.append(f"{'interrupted' if self.status == 'interrupted' else 'limit'}: {self.limit}")
+            for w in self.waiting:
+                out.extend(_waiter(program, w))
+        for tid, (name, code) in sorted(self.exits.items()):
+            if code != 0:
+                out.append(f"task {name}#{tid} exited with code {code}")
+        return "".join(line + "\n" for line in out)
+
+
+def _waiter(program: Program, w: Waiter) -> list[str]:
+    if w.state == "ready":
+        what = "was running"
+    elif w.handle is None:
+        what = f"waits in {w.state}"
+    else:
+        what = f"waits in {w.state}({w.handle})"
+    return [f"  {w.name}#{w.task} {what} at {program.where(w.where.pc)}"] + \
+        ["  " + line for line in _chain(program, w.where)]
+
+
+def _chain(program: Program, where: Where) -> list[str]:
+    return [f"  called from {program.where(ra - 1)}" for ra in where.chain]
