@@ -1,0 +1,6 @@
+# hello.mk: the smallest program: one task prints a line.
+task main {
+    print("hello, world")
+}
+
+spawn main()

@@ -1,0 +1,118 @@
+"""`mikro`: the command line, a thin typer layer over mikro.api.
+
+Exit codes are mikro.vm.abi.EXIT_CODES: 0 clean, 1 compile error, 2 usage, 3 fault,
+4 deadlock, 5 limit, 6 I/O or image error, 130 interrupted.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import api
+from .vm.abi import EXIT_CODES
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+                  help="Write, run, test and measure message-passing programs.")
+
+FileArg = typer.Argument(..., help="A .mk source file (or a .mko image where it says so).")
+
+
+def _load(path: Path):
+    """Program from a path, or exit with the diagnostic and its code."""
+    from .lang import CompileError
+    try:
+        return api.load(path)
+    except CompileError as e:
+        sys.stderr.write(e.render())
+        raise typer.Exit(EXIT_CODES["compile_error"])
+    except api.LoadError as e:
+        sys.stderr.write(f"error: {e}\n")
+        raise typer.Exit(EXIT_CODES["io_error"])
+
+
+@app.command()
+def run(file: Path = FileArg,
+        backend: str = typer.Option(api.DEFAULT_BACKEND, "--backend", "-b",
+                                    help="x86 (JIT, native kernel) or interp (reference)."),
+        seed: int = typer.Option(0, help="Scheduling seed: 0 is FIFO, others a reproducible shuffle."),
+        fuel: Optional[int] = typer.Option(None, help="Stop after this many fuel units (loop back-edges and calls)."),
+        time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
+        mem: Optional[int] = typer.Option(None, help="Memory of each task, in 64-bit words."),
+        no_cache: bool = typer.Option(False, "--no-cache", help="Compile again, bypassing the object cache."),
+        stats: bool = typer.Option(False, help="Print run statistics to stderr.")) -> None:
+    """Run a program (.mk or .mko) and print its output; the report goes to stderr."""
+    if backend not in api.BACKENDS:
+        sys.stderr.write(f"error: unknown backend '{backend}' (expected x86 or interp)\n")
+        raise typer.Exit(EXIT_CODES["usage"])
+    program = _load(file)
+
+    def echo(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    result = api.run(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
+                     mem_words=mem, on_output=echo, cache=not no_cache)
+    sys.stdout.flush()
+    sys.stderr.write(result.report(program))
+    if stats:
+        sys.stderr.write(f"status: {result.status}; tasks spawned: {result.tasks_spawned}; "
+                         f"fuel used: {result.fuel_used}\n")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def check(files: list[Path] = typer.Argument(..., help="The .mk files to check.")) -> None:
+    """Compile without running: report every diagnostic."""
+    for f in files:
+        _load(f)
+    sys.stderr.write(f"ok: {len(files)} file{'s' if len(files) != 1 else ''} checked\n")
+
+
+@app.command()
+def build(file: Path = FileArg,
+          output: Optional[Path] = typer.Option(None, "-o", "--output", help="The .mko image to write.")) -> None:
+    """Compile a .mk file to a .mko image that `mikro run` takes."""
+    program = _load(file)
+    out = output or file.with_suffix(".mko")
+    try:
+        out.write_bytes(program.to_bytes())
+    except OSError as e:
+        sys.stderr.write(f"error: cannot write {out}: {e.strerror or e}\n")
+        raise typer.Exit(EXIT_CODES["io_error"])
+
+
+@app.command()
+def dis(file: Path = FileArg) -> None:
+    """Show the VM code of a program, interleaved with its source lines."""
+    from .vm.asm import disassemble
+    sys.stdout.write(disassemble(_load(file)))
+
+
+@app.command()
+def ir(file: Path = FileArg) -> None:
+    """Show the LLVM IR the x86 backend generates for a program."""
+    from .backends import x86
+    sys.stdout.write(x86.inspect_ir(_load(file)))
+
+
+@app.command()
+def asm(file: Path = FileArg,
+        target: str = typer.Option("x86_64", help="x86_64, aarch64 or riscv64.")) -> None:
+    """Show the machine code for a program (for another ISA with --target)."""
+    from .backends import x86
+    sys.stdout.write(x86.inspect_asm(_load(file), target=target))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(EXIT_CODES["interrupted"])
+
+
+if __name__ == "__main__":
+    main()
