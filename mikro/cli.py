@@ -64,6 +64,30 @@ def run(file: Path = FileArg,
 
 
 @app.command()
+def test(files: list[Path] = typer.Argument(..., help="The .mk programs to test."),
+         schedules: int = typer.Option(100, help="How many interleavings to try per program."),
+         first_seed: int = typer.Option(0, "--first-seed", help="The first seed (0 is FIFO)."),
+         backend: str = typer.Option(api.DEFAULT_BACKEND, "--backend", "-b"),
+         fuel: Optional[int] = typer.Option(None, help="Fuel limit of each run.")) -> None:
+    """Run each program under many reproducible schedules; stop at the first failing one
+    and print the seed that replays it."""
+    from .explore import explore
+    for f in files:
+        program = _load(f)
+        found = explore(program, schedules, backend=backend, first_seed=first_seed, fuel=fuel)
+        if found.ok:
+            sys.stdout.write(f"{f}: {found.schedules} schedules, all clean\n")
+            continue
+        seed, result = found.failing_seed, found.result
+        sys.stdout.write(f"{f}: schedule {found.schedules} of {schedules} fails "
+                         f"(seed {seed}, {result.status})\n")
+        sys.stdout.write(result.output)
+        sys.stdout.write(result.report(program))
+        sys.stdout.write(f"replay with: mikro run --backend {backend} --seed {seed} {f}\n")
+        raise typer.Exit(result.exit_code)
+
+
+@app.command()
 def check(files: list[Path] = typer.Argument(..., help="The .mk files to check.")) -> None:
     """Compile without running: report every diagnostic."""
     for f in files:

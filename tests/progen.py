@@ -1,0 +1,221 @@
+"""Hypothesis strategies that write random, valid `.mk` programs.
+
+Used by the differential tests: every generated program must give the same RunResult on
+every backend. Programs cover the integer rules (edge values, every operator, division
+that may fault), control flow (nested ifs, bounded loops, break/continue, calls of
+generated functions, recursion with a bounded depth), arrays (in and out of range) and
+IPC topologies (servers with a random transform and per-client state, clients calling
+and sending, pushes, closes).
+"""
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+MIN, MAX = -(1 << 63), (1 << 63) - 1
+EDGE = [0, 1, -1, 2, 63, 64, MIN, MAX, MIN + 1, MAX - 1, 0x5555_5555_5555_5555]
+BINOPS = ["+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", ">>>",
+          "==", "!=", "<", "<=", ">", ">=", "&&", "||"]
+UNOPS = ["-", "~", "!"]
+
+
+def literal(draw) -> str:
+    v = draw(st.one_of(st.sampled_from(EDGE), st.integers(-1000, 1000), st.integers(MIN, MAX)))
+    if v == MIN:
+        return "(-9223372036854775807 - 1)"
+    return f"({v})" if v < 0 else str(v)
+
+
+def expr(draw, names: list[str], depth: int = 3) -> str:
+    """An integer expression over the variables in `names`."""
+    choice = draw(st.integers(0, 9 if depth > 0 else 2))
+    if choice <= 1 or not names and choice == 2:
+        return literal(draw)
+    if choice == 2:
+        return draw(st.sampled_from(names))
+    if choice == 3:
+        return f"{draw(st.sampled_from(UNOPS))}({expr(draw, names, depth - 1)})"
+    op = draw(st.sampled_from(BINOPS))
+    return f"({expr(draw, names, depth - 1)} {op} {expr(draw, names, depth - 1)})"
+
+
+class _Body:
+    """Writes the statements of one task or function body."""
+
+    def __init__(self, draw, names: list[str], fns: list[tuple[str, int]], indent: int = 1):
+        self.draw, self.names, self.fns, self.indent = draw, list(names), fns, indent
+        self.lines: list[str] = []
+        self.counter = 0
+
+    def emit(self, text: str) -> None:
+        self.lines.append("    " * self.indent + text)
+
+    def fresh(self) -> str:
+        self.counter += 1
+        return f"v{self.indent}_{self.counter}"
+
+    def value(self, depth: int = 2) -> str:
+        draw = self.draw
+        if self.fns and draw(st.integers(0, 4)) == 0:
+            name, arity = draw(st.sampled_from(self.fns))
+            args = ", ".join(expr(draw, self.names, 1) for _ in range(arity))
+            return f"{name}({args})"
+        return expr(draw, self.names, depth)
+
+    def block(self, n: int, in_loop: bool = False) -> None:
+        for _ in range(n):
+            self.statement(in_loop)
+
+    def statement(self, in_loop: bool) -> None:
+        draw = self.draw
+        kind = draw(st.integers(0, 9 if self.indent < 4 else 4))
+        if kind <= 1 or not self.names:
+            name = self.fresh()
+            self.emit(f"let {name} = {self.value()}")
+            self.names.append(name)
+        elif kind == 2:
+            self.emit(f"{draw(st.sampled_from(self.names))} = {self.value()}")
+        elif kind == 3:
+            op = draw(st.sampled_from(["+=", "-=", "*=", "^=", "|=", "&=", "<<=", ">>="]))
+            self.emit(f"{draw(st.sampled_from(self.names))} {op} {self.value(1)}")
+        elif kind == 4:
+            self.emit(f"print({', '.join(self.value(1) for _ in range(draw(st.integers(1, 3))))})")
+        elif kind in (5, 6):
+            self.emit(f"if {self.value(1)} {{")
+            self.nested(draw(st.integers(1, 3)), in_loop)
+            if draw(st.booleans()):
+                self.emit("} else {")
+                self.nested(draw(st.integers(1, 2)), in_loop)
+            self.emit("}")
+        elif kind == 7:
+            i = self.fresh()
+            bound = draw(st.integers(0, 6))
+            self.emit(f"let {i} = 0")
+            self.emit(f"while {i} < {bound} {{")
+            self.emit(f"    {i} += 1")
+            self.names.append(i)
+            self.nested(draw(st.integers(1, 3)), True)
+            self.emit("}")
+        elif kind == 8 and in_loop:
+            self.emit(f"if {self.value(1)} {{ {draw(st.sampled_from(['break', 'continue']))} }}")
+        elif kind == 9:
+            a = self.fresh()
+            n = draw(st.integers(0, 5))
+            self.emit(f"let {a} = array({n})")
+            idx = draw(st.integers(-1, n))           # out of range faults, on every backend
+            self.emit(f"{a}[{idx}] = {self.value(1)}")
+            self.emit(f"print({a}[{draw(st.integers(0, max(n - 1, 0)))}], len({a}))")
+        else:
+            self.emit(f"print({self.value()})")
+
+    def nested(self, n: int, in_loop: bool) -> None:
+        inner = _Body(self.draw, self.names, self.fns, self.indent + 1)
+        inner.counter = self.counter + 100 * self.indent
+        inner.block(n, in_loop)
+        self.lines.extend(inner.lines)
+
+
+@st.composite
+def compute_programs(draw) -> str:
+    """Tasks doing arithmetic, control flow, arrays and calls of generated functions."""
+    out: list[str] = []
+    fns: list[tuple[str, int]] = []
+    for f in range(draw(st.integers(0, 3))):
+        arity = draw(st.integers(0, 3))
+        params = [f"p{i}" for i in range(arity)]
+        body = _Body(draw, params, list(fns))
+        body.block(draw(st.integers(0, 4)))
+        out.append(f"fn f{f}({', '.join(params)}) {{")
+        out.extend(body.lines)
+        out.append(f"    return {expr(draw, params, 2)}")
+        out.append("}")
+        fns.append((f"f{f}", arity))
+    ntasks = draw(st.integers(1, 3))
+    for t in range(ntasks):
+        body = _Body(draw, ["id"], fns)
+        body.block(draw(st.integers(1, 6)))
+        out.append(f"task t{t}(id) {{")
+        out.extend(body.lines)
+        out.append("}")
+    for t in range(ntasks):
+        out.append(f"spawn t{t}({t + 1})")
+    return "\n".join(out) + "\n"
+
+
+@st.composite
+def ipc_programs(draw) -> str:
+    """Random topologies: servers with a transform and per-client state, clients that call,
+    send, receive pushes or close; a 1-to-1 ping-pong pair; sometimes a faulting server."""
+    out: list[str] = []
+    nservers = draw(st.integers(1, 3))
+    for s in range(nservers):
+        transform = expr(draw, ["x", "y", "d"], 2)
+        fault = draw(st.integers(0, 5)) == 0
+        out += [
+            f"task server{s} {{",
+            f'    let ch = channel("s{s}", MANY)',
+            "    loop {",
+            "        let m, x, y = recv(ch)",
+            "        let d = data(m)",
+            "        set_data(m, d + 1)",
+            "        if x == -1 { close(m); continue }",
+            f"        if x == -2 {{ push(ch, conn(m), d, {s}) }}",
+            *(["        assert(x != 7, \"seven\")"] if fault else []),
+            f"        reply(m, {transform}, d, conn(m))",
+            "    }",
+            "}",
+        ]
+    nclients = draw(st.integers(1, 4))
+    for c in range(nclients):
+        target = draw(st.integers(0, nservers - 1))
+        body = [f"task client{c}(id) {{", f'    let c = open("s{target}")']
+        for i in range(draw(st.integers(1, 6))):
+            action = draw(st.integers(0, 6))
+            x = draw(st.sampled_from([0, 1, 7, 9, 100, -5, MAX]))
+            if action <= 2:
+                body.append(f"    let r{i}, d{i}, k{i} = call(c, {x}, id)")
+                body.append(f'    print("client", id, r{i}, d{i}, k{i})')
+            elif action == 3:
+                body.append(f"    send(c, {x}, id)")
+            elif action == 4:
+                body.append(f"    let e{i}, r{i} = try call(c, -1)")
+                body.append(f'    print("dropped", id, e{i}, r{i})')
+            elif action == 5:
+                body.append("    send(c, -2, id)")
+                body.append(f"    let h{i}, w{i}, s{i} = recv(c)")
+                body.append(f'    print("pushed", id, w{i}, s{i}, h{i} == c)')
+            else:
+                body.append("    yield()")
+        if draw(st.booleans()):
+            body.append("    close(c)")
+        body.append('    print("client", id, "done")')
+        body.append("}")
+        out += body
+    if draw(st.booleans()):
+        n = draw(st.integers(1, 5))
+        out += [
+            "task ping(n) {",
+            '    let p = channel("pp", ONE)',
+            "    let i = 0",
+            "    while i < n {",
+            "        let r = call(p, i)",
+            "        assert(r == i * 2)",
+            "        i += 1",
+            "    }",
+            '    print("ping done", n)',
+            "}",
+            "task pong {",
+            '    let p = open("pp")',
+            "    loop {",
+            "        let e, h, x = try recv(p)",
+            "        if e != 0 { break }",
+            "        reply(h, x * 2)",
+            "    }",
+            '    print("pong saw the end")',
+            "}",
+            f"spawn ping({n})",
+            "spawn pong()",
+        ]
+    order = draw(st.permutations([f"spawn server{s}()" for s in range(nservers)]
+                                 + [f"spawn client{c}({c + 1})" for c in range(nclients)]))
+    out += order
+    return "\n".join(out) + "\n"
