@@ -1,0 +1,182 @@
+"""llvmlite set-up, the IR module of a program, O2 optimisation, the JIT and the object cache.
+
+Object code is cached under $MIKRO_CACHE_DIR (default ~/.cache/mikro), keyed by the
+program image, the backend's own source, the LLVM version and the host CPU, so a program
+already seen loads in milliseconds instead of being compiled again.
+"""
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import llvmlite
+from llvmlite import binding as llvm
+from llvmlite import ir
+
+from . import layout as L
+from .kernel_ir import KernelIR
+from .lower import Lowering
+
+_ready = False
+_SOURCES = ("layout.py", "irb.py", "kernel_ir.py", "lower.py", "engine.py")
+
+
+def init() -> None:
+    global _ready
+    if not _ready:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        # instruction scheduling dominates O2 compile time on big functions and does not
+        # pay off on the IPC path
+        llvm.set_option("", "-enable-misched=false")
+        llvm.set_option("", "-post-RA-scheduler=false")
+        _ready = True
+
+
+def name_ids(program) -> list[int]:
+    """A registry index per string: equal texts share one name."""
+    ids: dict[str, int] = {}
+    return [ids.setdefault(s, len(ids)) for s in program.strings]
+
+
+def build_module(program, triple: str | None = None) -> ir.Module:
+    enabled = gc.isenabled()
+    gc.disable()        # the GC makes building large IR super-linear
+    try:
+        ctx = ir.Context()
+        mod = ir.Module(name="mikro", context=ctx)
+        if triple:
+            mod.triple = triple
+        lay = L.Layout(ctx)
+        kir = KernelIR(mod, lay, program, name_ids(program))
+        kir.build()
+        Lowering(program, mod, lay, kir).build()
+        return mod
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _target_machine(triple: str | None = None, cpu: str | None = None, features: str = ""):
+    init()
+    if triple is None:
+        target = llvm.Target.from_default_triple()
+        cpu = llvm.get_host_cpu_name() if cpu is None else cpu
+        features = llvm.get_host_cpu_features().flatten()
+    else:
+        target = llvm.Target.from_triple(triple)
+        cpu = cpu or ""
+    return target.create_target_machine(cpu=cpu, features=features, opt=2, reloc="pic",
+                                        codemodel="small")
+
+
+def optimise(ir_text: str, tm):
+    mod = llvm.parse_assembly(ir_text)
+    mod.verify()
+    pto = llvm.create_pipeline_tuning_options(speed_level=2)
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(mod, pb)
+    mod.verify()
+    return mod
+
+
+def cache_dir() -> Path:
+    d = os.environ.get("MIKRO_CACHE_DIR")
+    return Path(d) if d else Path.home() / ".cache" / "mikro"
+
+
+def cache_key(program) -> str:
+    h = hashlib.sha256()
+    h.update(program.to_bytes())
+    here = Path(__file__).parent
+    for name in _SOURCES:
+        h.update((here / name).read_bytes())
+    h.update(llvmlite.__version__.encode())
+    h.update(".".join(map(str, llvm.llvm_version_info)).encode())
+    h.update(llvm.get_host_cpu_name().encode())
+    h.update(llvm.get_host_cpu_features().flatten().encode())
+    return h.hexdigest()[:32]
+
+
+def object_code(program, cache: bool = True) -> bytes:
+    """Machine code of the program for this host, from the cache when possible."""
+    init()
+    path = cache_dir() / f"{cache_key(program)}.o" if cache else None
+    if path is not None and path.exists():
+        try:
+            return path.read_bytes()
+        except OSError:
+            pass
+    tm = _target_machine()
+    mod = optimise(str(build_module(program, llvm.get_process_triple())), tm)
+    obj = tm.emit_object(mod)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(obj)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return obj
+
+
+class Engine:
+    """Owns the JIT-compiled code: dropping it frees the machine code."""
+
+    def __init__(self, obj: bytes):
+        init()
+        tm = _target_machine()
+        empty = llvm.parse_assembly("")
+        empty.triple = llvm.get_process_triple()
+        self._engine = llvm.create_mcjit_compiler(empty, tm)
+        self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        self._engine.finalize_object()
+
+    def address(self, name: str) -> int:
+        addr = self._engine.get_function_address(name)
+        if not addr:
+            raise RuntimeError(f"symbol {name} missing from the compiled program")
+        return addr
+
+
+def ir_text(program) -> str:
+    return str(build_module(program))
+
+
+def asm_text(program, target: str = "x86_64") -> str:
+    """Assembly for x86_64 (in process), or another target in a child process, since LLVM
+    aborts the process on a backend failure."""
+    triples = {"x86_64": None, "aarch64": "aarch64-unknown-linux-gnu",
+               "riscv64": "riscv64-unknown-linux-gnu"}
+    if target not in triples:
+        raise ValueError(f"unknown target {target!r} (expected {', '.join(triples)})")
+    if triples[target] is None:
+        tm = _target_machine()
+        return tm.emit_assembly(optimise(ir_text(program), tm))
+    proc = subprocess.run([sys.executable, "-m", "mikro.backends.x86.engine", triples[target]],
+                          input=ir_text(program), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"LLVM failed for {target} (exit {proc.returncode}): "
+                           f"{proc.stderr.strip()[-2000:]}")
+    return proc.stdout
+
+
+def _child(triple: str) -> None:
+    init()
+    llvm.initialize_all_targets()
+    llvm.initialize_all_asmprinters()
+    tm = _target_machine(triple, features="")
+    src = sys.stdin.read()
+    # the IR was made for the host: drop its triple and datalayout for the new target
+    mod = optimise(src, tm)
+    mod.triple = triple
+    sys.stdout.write(tm.emit_assembly(mod))
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1])

@@ -1,0 +1,96 @@
+"""A thin layer over llvmlite's IRBuilder: struct fields by name, i64 constants, variables."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from llvmlite import ir
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+I128 = ir.IntType(128)
+I8P = I8.as_pointer()
+I64P = I64.as_pointer()
+
+
+def c64(n: int) -> ir.Constant:
+    return ir.Constant(I64, n & 0xFFFFFFFFFFFFFFFF)
+
+
+class B:
+    """IRBuilder with helpers; `layout` maps struct names to field indices."""
+
+    def __init__(self, fn: ir.Function, layout, entry_name: str = "entry"):
+        self.fn = fn
+        self.layout = layout
+        self.entry = fn.append_basic_block(entry_name)
+        self.b = ir.IRBuilder(self.entry)
+
+    def __getattr__(self, name):
+        return getattr(self.b, name)
+
+    # -- struct fields ----------------------------------------------------------------
+    def fp(self, ptr, field: str, idx=None):
+        sname = ptr.type.pointee.name[3:]
+        fi = self.layout.index[sname][field]
+        zero = ir.Constant(I32, 0)
+        path = [zero, ir.Constant(I32, fi)]
+        if idx is not None:
+            path.append(idx if isinstance(idx, ir.Value) else c64(idx))
+        return self.b.gep(ptr, path, inbounds=True)
+
+    def get(self, ptr, field: str, idx=None):
+        return self.b.load(self.fp(ptr, field, idx))
+
+    def put(self, ptr, field: str, val, idx=None):
+        if isinstance(val, int):
+            val = c64(val)
+        self.b.store(val, self.fp(ptr, field, idx))
+
+    # -- values -------------------------------------------------------------------------
+    def var(self, init, ty=I64, name=""):
+        """A local variable (alloca in the entry block; mem2reg makes it SSA)."""
+        with self.b.goto_block(self.entry):
+            if self.entry.instructions:
+                self.b.position_before(self.entry.instructions[0])
+            slot = self.b.alloca(ty, name=name)
+        if init is not None:
+            self.b.store(ir.Constant(ty, init) if isinstance(init, int) else init, slot)
+        return slot
+
+    def block(self, name=""):
+        return self.fn.append_basic_block(name)
+
+    def cmp(self, op: str, a, b, signed=True):
+        if isinstance(b, int):
+            b = c64(b)
+        if isinstance(a, int):
+            a = c64(a)
+        return (self.b.icmp_signed if signed else self.b.icmp_unsigned)(op, a, b)
+
+    def isnull(self, p):
+        return self.b.icmp_unsigned("==", p, ir.Constant(p.type, None))
+
+    def null(self, ty):
+        return ir.Constant(ty, None)
+
+    @contextmanager
+    def when(self, cond):
+        with self.b.if_then(cond):
+            yield
+
+    def loop_range(self, n, body):
+        """for i in range(n): body(i)   (n an int or i64 value)."""
+        i = self.var(0)
+        head, loop, done = self.block("for.head"), self.block("for.body"), self.block("for.end")
+        self.b.branch(head)
+        self.b.position_at_end(head)
+        iv = self.b.load(i)
+        self.b.cbranch(self.cmp("<", iv, n), loop, done)
+        self.b.position_at_end(loop)
+        body(iv)
+        if not self.b.block.is_terminated:
+            self.b.store(self.b.add(iv, c64(1)), i)
+            self.b.branch(head)
+        self.b.position_at_end(done)

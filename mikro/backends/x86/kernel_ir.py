@@ -1,0 +1,945 @@
+"""The native kernel as LLVM IR: ready queue, handle tables, channels and every syscall.
+
+Each syscall is one function `i64 sys_NAME(Kernel*, Task*, a0, .., a(nargs-1))` with one
+shape: results go to `task.res[0..nres]` (status first, results zero on error) and the
+return value says what the caller does next (ACT_*). A task that blocks is saved by the
+caller after the syscall returns; whoever wakes it writes its status and results into
+its saved registers. docs/kernel.md is the specification; mikro/vm/kernel.py its
+reference form.
+"""
+from __future__ import annotations
+
+import ctypes
+
+from llvmlite import ir
+
+from ...vm import abi, isa
+from . import layout as L
+from .irb import B, I8, I8P, I32, I64, I64P, c64
+
+ACT_DONE, ACT_BLOCK, ACT_END, ACT_YIELD = 0, 1, 2, 3
+
+A0 = isa.A0
+E = {name: code for name, (code, _) in abi.ERRORS.items()}
+# result registers (a1..) a task blocked in each state gets back
+NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 4,
+                 L.ST_CALL_REPLY: 4, L.ST_OPEN: abi.SYS["open"].nres, L.ST_PUSH: 0}
+MADV_DONTNEED = 4
+
+
+class KernelIR:
+    def __init__(self, module: ir.Module, lay: L.Layout, program, names: list[int]):
+        self.m = module
+        self.lay = lay
+        self.p = program
+        self.K = lay.ptr("Kernel")
+        self.T = lay.ptr("Task")
+        self.Ch = lay.ptr("Chan")
+        self.Cn = lay.ptr("Conn")
+        self.names = names
+        self._libc()
+        self._tables()
+        self.f: dict[str, ir.Function] = {}
+
+    # -- externals and constant tables --------------------------------------------------
+    def _libc(self):
+        m = self.m
+        self.calloc = ir.Function(m, ir.FunctionType(I8P, [I64, I64]), "calloc")
+        self.realloc = ir.Function(m, ir.FunctionType(I8P, [I8P, I64]), "realloc")
+        self.free = ir.Function(m, ir.FunctionType(ir.VoidType(), [I8P]), "free")
+        self.memcpy = ir.Function(m, ir.FunctionType(I8P, [I8P, I8P, I64]), "memcpy")
+        self.memset = ir.Function(m, ir.FunctionType(I8P, [I8P, I32, I64]), "memset")
+        self.madvise = ir.Function(m, ir.FunctionType(I32, [I8P, I64, I32]), "madvise")
+
+    def _global(self, name, ty, init):
+        g = ir.GlobalVariable(self.m, ty, name)
+        g.global_constant = True
+        g.linkage = "internal"
+        g.initializer = init
+        return g
+
+    def _tables(self):
+        p = self.p
+        entries = [t.entry for t in p.tasks] or [0]
+        self.g_entries = self._global("mk.entries", ir.ArrayType(I64, len(entries)),
+                                      ir.Constant(ir.ArrayType(I64, len(entries)), entries))
+        self.ntypes = len(p.tasks)
+        rs = p.return_sites()
+        sites = [1 if pc in rs else 0 for pc in range(len(p.code) + 1)]
+        self.g_retsite = self._global("mk.retsite", ir.ArrayType(I8, len(sites)),
+                                      ir.Constant(ir.ArrayType(I8, len(sites)), sites))
+        # strings: one byte blob, offsets and lengths
+        blob, offs, lens = bytearray(), [], []
+        for s in p.strings:
+            b = s.encode("utf-8")
+            offs.append(len(blob))
+            lens.append(len(b))
+            blob += b
+        blob += b"\n "
+        self.nl_off = len(blob) - 2
+        n = max(len(offs), 1)
+        self.nstrings = len(p.strings)
+        self.g_blob = self._global("mk.strs", ir.ArrayType(I8, len(blob)),
+                                   ir.Constant(ir.ArrayType(I8, len(blob)), bytearray(blob)))
+        self.g_soff = self._global("mk.soff", ir.ArrayType(I64, n),
+                                   ir.Constant(ir.ArrayType(I64, n), offs or [0]))
+        self.g_slen = self._global("mk.slen", ir.ArrayType(I64, n),
+                                   ir.Constant(ir.ArrayType(I64, n), lens or [0]))
+        self.g_names = self._global("mk.names", ir.ArrayType(I64, n),
+                                    ir.Constant(ir.ArrayType(I64, n), self.names or [0]))
+
+    def _elem(self, b: B, g, idx):
+        return b.load(b.gep(g, [c64(0), idx], inbounds=True))
+
+    def _strptr(self, b: B, off):
+        return b.gep(self.g_blob, [c64(0), off], inbounds=True)
+
+    # -- function scaffolding -----------------------------------------------------------
+    def _fn(self, name, ret, args, inline=None):
+        fn = ir.Function(self.m, ir.FunctionType(ret, args), name)
+        fn.linkage = "internal"
+        if inline == "always":
+            fn.attributes.add("alwaysinline")
+        elif inline == "never":
+            fn.attributes.add("noinline")
+        fn.attributes.add("nounwind")
+        self.f[name] = fn
+        return fn, B(fn, self.lay)
+
+    def build(self):
+        self._rq()
+        self._wake()
+        self._alloc()
+        self._text()
+        self._slots()
+        self._chain()
+        self._close()
+        self._task_end()
+        self._fault()
+        self._connect()
+        self._syscalls()
+        self._exports()
+
+    # -- the ready queue ------------------------------------------------------------------
+    def _rq(self):
+        fn, b = self._fn("rq_push", ir.VoidType(), [self.K, self.T], "always")
+        k, t = fn.args
+        ring, head, n, mask = (b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_len"),
+                               b.get(k, "rq_mask"))
+        pos = b.and_(b.add(head, n), mask)
+        b.store(t, b.gep(ring, [pos]))
+        b.put(k, "rq_len", b.add(n, c64(1)))
+        b.put(t, "state", L.READY)
+        b.ret_void()
+
+        fn, b = self._fn("rq_pick", self.T, [self.K], "always")
+        (k,) = fn.args
+        ring, head, n, mask = (b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_len"),
+                               b.get(k, "rq_mask"))
+        with b.when(b.cmp("==", n, 0)):
+            b.ret(b.null(self.T))
+        seed = b.get(k, "seed")
+        with b.when(b.cmp("!=", seed, 0)):
+            # splitmix64; the k-th task swaps places with the head
+            st = b.add(b.get(k, "rng"), c64(0x9E3779B97F4A7C15))
+            b.put(k, "rng", st)
+            z = b.mul(b.xor(st, b.lshr(st, c64(30))), c64(0xBF58476D1CE4E5B9))
+            z = b.mul(b.xor(z, b.lshr(z, c64(27))), c64(0x94D049BB133111EB))
+            z = b.xor(z, b.lshr(z, c64(31)))
+            kk = b.urem(z, n)
+            pa = b.gep(ring, [head])
+            pb = b.gep(ring, [b.and_(b.add(head, kk), mask)])
+            ta, tb = b.load(pa), b.load(pb)
+            b.store(tb, pa)
+            b.store(ta, pb)
+        t = b.load(b.gep(ring, [head]))
+        b.put(k, "rq_head", b.and_(b.add(head, c64(1)), mask))
+        b.put(k, "rq_len", b.sub(n, c64(1)))
+        b.ret(t)
+
+    def _wake(self):
+        """wake(k, t, status): status to a0; on error the result registers of its wait are 0."""
+        fn, b = self._fn("wake", ir.VoidType(), [self.K, self.T, I64])
+        k, t, st = fn.args
+        with b.when(b.cmp("!=", st, 0)):
+            state = b.get(t, "state")
+            for s, nres in NRES_OF_STATE.items():
+                if nres:
+                    with b.when(b.cmp("==", state, s)):
+                        for i in range(1, nres + 1):
+                            b.put(t, "regs", 0, A0 + i)
+        b.put(t, "regs", st, A0)
+        b.call(self.f["rq_push"], [k, t])
+        b.ret_void()
+
+    # -- memory for kernel objects ------------------------------------------------------
+    def _alloc(self):
+        """kalloc(k, size): zeroed memory freed with the run (a list through a header word)."""
+        fn, b = self._fn("kalloc", I8P, [self.K, I64], "never")
+        k, size = fn.args
+        p = b.call(self.calloc, [c64(1), b.add(size, c64(16))])
+        with b.when(b.isnull(p)):
+            b.put(k, "oom", 1)
+        b.store(b.get(k, "allocs"), b.bitcast(p, I8P.as_pointer()))
+        b.put(k, "allocs", p)
+        b.ret(b.gep(p, [c64(16)]))
+
+    # -- text: per-task lines and the run's output ---------------------------------------
+    def _grow(self, b: B, obj, pf, lf, cf, extra):
+        """Make room for `extra` more bytes in the buffer (pf, lf, cf) of obj."""
+        ln, cap = b.get(obj, lf), b.get(obj, cf)
+        need = b.add(ln, extra)
+        with b.when(b.cmp(">", need, cap)):
+            nc = b.select(b.cmp(">", need, b.mul(cap, c64(2))), b.add(need, c64(64)),
+                          b.mul(cap, c64(2)))
+            np_ = b.call(self.realloc, [b.get(obj, pf), nc])
+            b.put(obj, pf, np_)
+            b.put(obj, cf, nc)
+        return ln
+
+    def _text(self):
+        fn, b = self._fn("out_append", ir.VoidType(), [self.K, I8P, I64], "never")
+        k, src, n = fn.args
+        ln = self._grow(b, k, "out", "out_len", "out_cap", n)
+        dst = b.gep(b.get(k, "out"), [ln])
+        b.call(self.memcpy, [dst, src, n])
+        b.put(k, "out_len", b.add(ln, n))
+        b.ret_void()
+
+        fn, b = self._fn("line_append", ir.VoidType(), [self.T, I8P, I64], "never")
+        t, src, n = fn.args
+        ln = self._grow(b, t, "line", "line_len", "line_cap", b.add(n, c64(1)))
+        # items on a line are separated by one space
+        items = b.get(t, "line_items")
+        pos = b.var(ln)
+        with b.when(b.cmp(">", items, 0)):
+            b.store(ir.Constant(I8, 0x20), b.gep(b.get(t, "line"), [ln]))
+            b.store(b.add(ln, c64(1)), pos)
+        p = b.load(pos)
+        b.call(self.memcpy, [b.gep(b.get(t, "line"), [p]), src, n])
+        b.put(t, "line_len", b.add(p, n))
+        b.put(t, "line_items", b.add(items, c64(1)))
+        b.ret_void()
+
+        fn, b = self._fn("line_flush", ir.VoidType(), [self.K, self.T], "never")
+        k, t = fn.args
+        b.call(self.f["out_append"], [k, b.get(t, "line"), b.get(t, "line_len")])
+        b.call(self.f["out_append"], [k, self._strptr(b, c64(self.nl_off)), c64(1)])
+        b.put(t, "line_len", 0)
+        b.put(t, "line_items", 0)
+        b.ret_void()
+
+        fn, b = self._fn("put_int", ir.VoidType(), [self.T, I64], "never")
+        t, v = fn.args
+        buf = b.alloca(ir.ArrayType(I8, 24))
+        neg = b.cmp("<", v, 0)
+        u = b.var(b.select(neg, b.sub(c64(0), v), v))
+        pos = b.var(24)
+        head, body, done = b.block(), b.block(), b.block()
+        b.branch(body)
+        b.position_at_end(body)
+        uv = b.load(u)
+        p = b.sub(b.load(pos), c64(1))
+        b.store(p, pos)
+        digit = b.trunc(b.add(b.urem(uv, c64(10)), c64(48)), I8)
+        b.store(digit, b.gep(buf, [c64(0), p]))
+        q = b.udiv(uv, c64(10))
+        b.store(q, u)
+        b.cbranch(b.cmp("!=", q, 0), body, head)
+        b.position_at_end(head)
+        with b.when(neg):
+            p = b.sub(b.load(pos), c64(1))
+            b.store(p, pos)
+            b.store(ir.Constant(I8, 45), b.gep(buf, [c64(0), p]))
+        p = b.load(pos)
+        b.call(self.f["line_append"], [t, b.gep(buf, [c64(0), p]), b.sub(c64(24), p)])
+        b.branch(done)
+        b.position_at_end(done)
+        b.ret_void()
+
+    # -- handle slots -----------------------------------------------------------------------
+    def _slots(self):
+        ctz = ir.Function(self.m, ir.FunctionType(I64, [I64, ir.IntType(1)]), "llvm.cttz.i64")
+        for kind in ("ch", "mh"):
+            fn, b = self._fn(f"{kind}_alloc", I64, [self.T], "always")
+            (t,) = fn.args
+            used = b.get(t, f"{kind}_used")
+            s = b.call(ctz, [b.not_(used), ir.Constant(ir.IntType(1), 0)])
+            b.put(t, f"{kind}_used", b.or_(used, b.shl(c64(1), s)))
+            b.ret(s)
+        fn, b = self._fn("ch_free", ir.VoidType(), [self.T, I64], "always")
+        t, s = fn.args
+        b.put(t, "ch_used", b.and_(b.get(t, "ch_used"), b.not_(b.shl(c64(1), s))))
+        slot = b.gep(b.fp(t, "ch"), [c64(0), s])
+        b.put(slot, "kind", L.K_FREE)
+        b.put(slot, "chan", b.null(self.Ch))
+        b.put(slot, "conn", b.null(self.Cn))
+        b.ret_void()
+        fn, b = self._fn("mh_free", ir.VoidType(), [self.T, I64], "always")
+        t, s = fn.args
+        b.put(t, "mh_used", b.and_(b.get(t, "mh_used"), b.not_(b.shl(c64(1), s))))
+        slot = b.gep(b.fp(t, "mh"), [c64(0), s])
+        b.put(slot, "gen", b.and_(b.add(b.get(slot, "gen"), c64(1)), c64(abi.GEN_MASK)))
+        b.put(slot, "sender", b.null(self.T))
+        b.ret_void()
+
+        # hkind(t, h): 0 not a handle, K_ONE/K_SERVER/K_CLIENT a chandle, 4 an mhandle
+        fn, b = self._fn("hkind", I64, [self.T, I64], "always")
+        t, h = fn.args
+        with b.when(b.cmp("<", h, abi.CH_SLOTS, signed=False)):
+            used = b.and_(b.lshr(b.get(t, "ch_used"), h), c64(1))
+            with b.when(b.cmp("==", used, 0)):
+                b.ret(c64(0))
+            b.ret(b.get(b.gep(b.fp(t, "ch"), [c64(0), h]), "kind"))
+        ok = b.and_(b.cmp("<", h, (abi.GEN_MASK + 1) << abi.GEN_SHIFT, signed=False),
+                    b.cmp("!=", b.and_(h, c64(abi.MH_TAG)), 0))
+        with b.when(b.not_(ok)):
+            b.ret(c64(0))
+        s = b.and_(h, c64(abi.MH_SLOTS - 1))
+        gen = b.and_(b.lshr(h, c64(abi.GEN_SHIFT)), c64(abi.GEN_MASK))
+        used = b.and_(b.lshr(b.get(t, "mh_used"), s), c64(1))
+        same = b.cmp("==", b.get(b.gep(b.fp(t, "mh"), [c64(0), s]), "gen"), gen)
+        b.ret(b.select(b.and_(b.cmp("!=", used, 0), same), c64(4), c64(0)))
+
+    def slot(self, b: B, t, h):
+        return b.gep(b.fp(t, "ch"), [c64(0), b.and_(h, c64(63))])
+
+    def mslot(self, b: B, t, h):
+        return b.gep(b.fp(t, "mh"), [c64(0), b.and_(h, c64(63))])
+
+    def mhandle(self, b: B, t, s):
+        gen = b.get(b.gep(b.fp(t, "mh"), [c64(0), s]), "gen")
+        return b.or_(b.or_(b.shl(gen, c64(abi.GEN_SHIFT)), c64(abi.MH_TAG)), s)
+
+    def peer(self, b: B, c, end):
+        """(task, slot) of the other end of a ONE channel."""
+        first = b.cmp("==", end, 0)
+        return (b.select(first, b.get(c, "t1"), b.get(c, "t0")),
+                b.select(first, b.get(c, "s1"), b.get(c, "s0")))
+
+    def waits(self, b: B, t, states, handle):
+        """t is not null, waits in one of `states` on `handle`."""
+        notnull = b.not_(b.isnull(t))
+        res = b.var(0, ir.IntType(1))
+        with b.when(notnull):
+            st = b.get(t, "state")
+            any_ = ir.Constant(ir.IntType(1), 0)
+            for s in states:
+                any_ = b.or_(any_, b.cmp("==", st, s))
+            b.store(b.and_(any_, b.cmp("==", b.get(t, "wait_handle"), handle)), res)
+        return b.load(res)
+
+    # -- call chains ----------------------------------------------------------------------
+    def _chain(self):
+        """walk(k, t, fp): return addresses of the call chain into t.chain (docs/vm.md)."""
+        fn, b = self._fn("mk_walk", ir.VoidType(), [self.K, self.T, I64], "never")
+        k, t, fp0 = fn.args
+        mw = b.get(k, "mem_words")
+        mem = b.get(t, "mem")
+        fp, n = b.var(fp0), b.var(0)
+        head, step, done = b.block(), b.block(), b.block()
+        b.branch(head)
+        b.position_at_end(head)
+        nv, f = b.load(n), b.load(fp)
+        inmem = b.and_(b.cmp(">=", f, 0), b.cmp("<", b.add(f, c64(1)), mw))
+        b.cbranch(b.and_(b.cmp("<", nv, L.CHAIN_MAX), inmem), step, done)
+        b.position_at_end(step)
+        ra = b.load(b.gep(mem, [f]))
+        ok = b.block()
+        nsites = len(self.p.code) + 1
+        inrange = b.cmp("<", ra, nsites, signed=False)
+        b.cbranch(inrange, ok, done)
+        b.position_at_end(ok)
+        site = self._elem(b, self.g_retsite, ra)
+        more = b.block()
+        b.cbranch(b.icmp_unsigned("!=", site, ir.Constant(I8, 0)), more, done)
+        b.position_at_end(more)
+        b.put(t, "chain", ra, nv)
+        b.store(b.add(nv, c64(1)), n)
+        b.store(b.load(b.gep(mem, [b.add(f, c64(1))])), fp)
+        b.branch(head)
+        b.position_at_end(done)
+        b.put(t, "chain_len", b.load(n))
+        b.ret_void()
+        fn.linkage = "external"
+
+    # -- closing handles --------------------------------------------------------------------
+    def _unregister(self, b: B, k, c):
+        reg = b.gep(b.get(k, "reg"), [b.get(c, "name")])
+        with b.when(b.icmp_unsigned("==", b.get(reg, "chan"), c)):
+            b.put(reg, "chan", b.null(self.Ch))
+
+    def _close(self):
+        wake = self.f["wake"]
+        fn, b = self._fn("drop_mh", ir.VoidType(), [self.K, self.T, I64], "never")
+        k, t, s = fn.args
+        ms = b.gep(b.fp(t, "mh"), [c64(0), s])
+        with b.when(b.cmp("!=", b.get(ms, "waits"), 0)):
+            snd = b.get(ms, "sender")
+            with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
+                b.call(wake, [k, snd, c64(E["E_CLOSED"])])
+        b.put(ms, "waits", 0)
+        b.call(self.f["mh_free"], [t, s])
+        b.ret_void()
+
+        fn, b = self._fn("close_ch", ir.VoidType(), [self.K, self.T, I64], "never")
+        k, t, s = fn.args
+        slot = b.gep(b.fp(t, "ch"), [c64(0), s])
+        kind, c = b.get(slot, "kind"), b.get(slot, "chan")
+        dead = b.cmp("!=", b.get(c, "dead"), 0)
+        with b.when(b.and_(b.cmp("==", kind, L.K_ONE), b.not_(dead))):
+            b.put(c, "dead", 1)
+            self._unregister(b, k, c)
+            pt, ps = self.peer(b, c, b.get(slot, "end"))
+            w = self.waits(b, pt, (L.ST_RECV, L.ST_SEND, L.ST_CALL_SEND, L.ST_CALL_REPLY), ps)
+            with b.when(w):
+                b.call(wake, [k, pt, c64(E["E_CLOSED"])])
+        with b.when(b.cmp("==", kind, L.K_SERVER)):
+            b.put(c, "dead", 1)
+            self._unregister(b, k, c)
+            # queued clients first (FIFO), then clients waiting in recv, by connection id
+            q = b.var(b.get(c, "qhead"), self.T)
+            head, body, done = b.block(), b.block(), b.block()
+            b.branch(head)
+            b.position_at_end(head)
+            qt = b.load(q)
+            b.cbranch(b.isnull(qt), done, body)
+            b.position_at_end(body)
+            b.store(b.get(qt, "qnext"), q)
+            b.put(qt, "qnext", b.null(self.T))
+            b.call(wake, [k, qt, c64(E["E_CLOSED"])])
+            b.branch(head)
+            b.position_at_end(done)
+            b.put(c, "qhead", b.null(self.T))
+            b.put(c, "qtail", b.null(self.T))
+            conns = b.get(c, "conns")
+
+            def each(i):
+                cn = b.load(b.gep(conns, [b.add(i, c64(1))]))
+                with b.when(b.not_(b.isnull(cn))):
+                    cl = b.get(cn, "client")
+                    with b.when(self.waits(b, cl, (L.ST_RECV,), b.get(cn, "slot"))):
+                        b.call(wake, [k, cl, c64(E["E_CLOSED"])])
+            b.loop_range(b.get(c, "nconns"), each)
+        with b.when(b.cmp("==", kind, L.K_CLIENT)):
+            cn = b.get(slot, "conn")
+            b.put(cn, "open", 0)
+            b.store(b.null(self.Cn), b.gep(b.get(c, "conns"), [b.get(cn, "id")]))
+            pu = b.get(cn, "pusher")
+            with b.when(b.not_(b.isnull(pu))):
+                b.put(cn, "pusher", b.null(self.T))
+                b.call(wake, [k, pu, c64(E["E_CLOSED"])])
+        b.call(self.f["ch_free"], [t, s])
+        b.ret_void()
+
+    def _task_end(self):
+        fn, b = self._fn("task_end", ir.VoidType(), [self.K, self.T], "never")
+        k, t = fn.args
+
+        def close(i):
+            with b.when(b.cmp("!=", b.and_(b.lshr(b.get(t, "ch_used"), i), c64(1)), 0)):
+                b.call(self.f["close_ch"], [k, t, i])
+        b.loop_range(c64(abi.CH_SLOTS), close)
+
+        def drop(i):
+            with b.when(b.cmp("!=", b.and_(b.lshr(b.get(t, "mh_used"), i), c64(1)), 0)):
+                b.call(self.f["drop_mh"], [k, t, i])
+        b.loop_range(c64(abi.MH_SLOTS), drop)
+        with b.when(b.cmp(">", b.get(t, "line_items"), 0)):
+            b.call(self.f["line_flush"], [k, t])
+        b.call(self.free, [b.get(t, "line")])
+        b.put(t, "line", b.null(I8P))
+        b.put(t, "line_cap", 0)
+        b.put(t, "state", L.DEAD)
+        b.put(k, "alive", b.sub(b.get(k, "alive"), c64(1)))
+        seq = b.add(b.get(k, "end_seq"), c64(1))
+        b.put(k, "end_seq", seq)
+        b.put(t, "end_seq", seq)
+        b.put(k, "cur", b.null(self.T))
+        # the record of the ended task, then its slot is free for a new task
+        coff = b.var(0)
+        with b.when(b.cmp("==", b.get(t, "end_kind"), 2)):
+            nbytes = b.mul(b.get(t, "chain_len"), c64(8))
+            at = self._grow(b, k, "chains", "chains_len", "chains_cap", nbytes)
+            b.call(self.memcpy, [b.gep(b.get(k, "chains"), [at]),
+                                 b.bitcast(b.fp(t, "chain", c64(0)), I8P), nbytes])
+            b.put(k, "chains_len", b.add(at, nbytes))
+            b.store(b.udiv(at, c64(8)), coff)
+        rec = len(L.LOG_FIELDS) * 8
+        at = self._grow(b, k, "log", "log_len", "log_cap", c64(rec))
+        words = b.bitcast(b.gep(b.get(k, "log"), [at]), I64P)
+        for j, name in enumerate(L.LOG_FIELDS):
+            v = b.load(coff) if name == "chain_off" else b.get(t, name)
+            b.store(v, b.gep(words, [c64(j)]))
+        b.put(k, "log_len", b.add(at, c64(rec)))
+        nf = b.get(k, "nfree")
+        b.store(b.get(t, "slot"), b.gep(b.get(k, "free"), [nf]))
+        b.put(k, "nfree", b.add(nf, c64(1)))
+        mem = b.bitcast(b.get(t, "mem"), I8P)
+        b.call(self.madvise, [mem, b.mul(b.get(k, "mem_words"), c64(8)),
+                              ir.Constant(I32, MADV_DONTNEED)])
+        b.ret_void()
+
+    def _fault(self):
+        """fault(k, t, code, a, b, c, pc, fp): record the fault, walk the chain, end the task."""
+        fn, b = self._fn("task_fault", ir.VoidType(), [self.K, self.T] + [I64] * 6, "never")
+        k, t, code, fa, fb, fc, pc, fp = fn.args
+        b.put(t, "fault_code", code)
+        b.put(t, "fault_a", fa)
+        b.put(t, "fault_b", fb)
+        b.put(t, "fault_c", fc)
+        b.put(t, "fault_pc", pc)
+        b.put(t, "end_kind", 2)
+        b.call(self.f["mk_walk"], [k, t, fp])
+        b.call(self.f["task_end"], [k, t])
+        b.ret_void()
+
+    # -- syscalls -------------------------------------------------------------------------
+    def _syscalls(self):
+        for sc in abi.SYSCALLS:
+            hot = sc.name in ("send", "call", "recv", "reply")
+            fn, b = self._fn(f"sys_{sc.name}", I64, [self.K, self.T] + [I64] * sc.nargs,
+                             "always" if hot else None)
+            k, t, *a = fn.args
+            for i in range(sc.nres + 1):
+                b.put(t, "res", 0, i)
+            getattr(self, f"_sys_{sc.name}")(b, k, t, a)
+
+    def err(self, b: B, t, code: str):
+        b.put(t, "res", E[code], 0)
+        b.ret(c64(ACT_DONE))
+
+    def block_on(self, b: B, t, state, h):
+        b.put(t, "state", state)
+        b.put(t, "wait_handle", h)
+        b.ret(c64(ACT_BLOCK))
+
+    def _sys_exit(self, b, k, t, a):
+        b.put(t, "exit_code", a[0])
+        b.put(t, "end_kind", 1)
+        b.call(self.f["task_end"], [k, t])
+        b.ret(c64(ACT_END))
+
+    def _sys_spawn(self, b, k, t, a):
+        with b.when(b.cmp(">=", a[0], self.ntypes, signed=False)):
+            self.err(b, t, "E_INVAL")
+        nfree = b.get(k, "nfree")
+        nslots = b.get(k, "nslots")
+        full = b.or_(b.cmp(">=", b.get(k, "alive"), b.get(k, "max_alive")),
+                     b.and_(b.cmp("==", nfree, 0), b.cmp(">=", nslots, b.get(k, "task_cap"))))
+        with b.when(full):
+            self.err(b, t, "E_NOSPACE")
+        # a slot of a dead task is reused (zeroed), else the next fresh (zero) one
+        idx = b.var(0)
+        with b.if_else(b.cmp(">", nfree, 0)) as (reuse, fresh):
+            with reuse:
+                nf = b.sub(nfree, c64(1))
+                b.put(k, "nfree", nf)
+                i = b.load(b.gep(b.get(k, "free"), [nf]))
+                b.store(i, idx)
+                b.call(self.memset, [b.bitcast(b.gep(b.get(k, "tasks"), [i]), I8P),
+                                     ir.Constant(I32, 0), c64(ctypes.sizeof(L.CTask))])
+            with fresh:
+                b.store(nslots, idx)
+                b.put(k, "nslots", b.add(nslots, c64(1)))
+        n = b.load(idx)
+        nt = b.gep(b.get(k, "tasks"), [n])
+        tid = b.add(b.get(k, "ntasks"), c64(1))
+        b.put(k, "ntasks", tid)
+        b.put(k, "alive", b.add(b.get(k, "alive"), c64(1)))
+        b.put(nt, "slot", n)
+        mw = b.get(k, "mem_words")
+        b.put(nt, "id", tid)
+        b.put(nt, "type", a[0])
+        b.put(nt, "mem", b.gep(b.get(k, "mem_base"), [b.mul(n, mw)]))
+        for i in range(abi.MAX_TASK_PARAMS):
+            b.put(nt, "regs", a[1 + i], A0 + i)
+        b.put(nt, "regs", mw, isa.SP)
+        b.put(nt, "regs", mw, isa.FP)
+        b.put(nt, "key", self._elem(b, self.g_entries, a[0]))
+        b.put(nt, "slice", abi.QUANTUM)
+        b.call(self.f["rq_push"], [k, nt])
+        b.put(t, "res", tid, 1)
+        b.ret(c64(ACT_DONE))
+
+    def _sys_self(self, b, k, t, a):
+        b.put(t, "res", b.get(t, "id"), 1)
+        b.ret(c64(ACT_DONE))
+
+    def _sys_yield(self, b, k, t, a):
+        b.call(self.f["rq_push"], [k, t])
+        b.ret(c64(ACT_YIELD))
+
+    def _name(self, b, t, s):
+        """Registry index of string s (E_INVAL when s is not a string index)."""
+        with b.when(b.cmp(">=", s, self.nstrings, signed=False)):
+            self.err(b, t, "E_INVAL")
+        return self._elem(b, self.g_names, s)
+
+    def _connect(self):
+        """connect(k, c, w): a new chandle of task w on channel c; -1 if w's table is full."""
+        fn, b = self._fn("connect", I64, [self.K, self.Ch, self.T], "never")
+        k, c, w = fn.args
+        with b.when(b.cmp("==", b.get(w, "ch_used"), -1)):
+            b.ret(c64(-1))
+        s = b.call(self.f["ch_alloc"], [w])
+        slot = b.gep(b.fp(w, "ch"), [c64(0), s])
+        b.put(slot, "chan", c)
+        with b.when(b.cmp("==", b.get(c, "kind"), abi.ONE)):
+            b.put(c, "t1", w)
+            b.put(c, "s1", s)
+            b.put(slot, "kind", L.K_ONE)
+            b.put(slot, "end", 1)
+            b.ret(s)
+        cn = b.bitcast(b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Conn"]))]), self.Cn)
+        cid = b.add(b.get(c, "nconns"), c64(1))
+        b.put(c, "nconns", cid)
+        cap = b.get(c, "conns_cap")
+        with b.when(b.cmp(">", b.add(cid, c64(1)), cap)):
+            nc = b.add(b.mul(cap, c64(2)), c64(8))
+            arr = b.bitcast(b.call(self.f["kalloc"], [k, b.mul(nc, c64(8))]), self.Cn.as_pointer())
+            b.call(self.memcpy, [b.bitcast(arr, I8P), b.bitcast(b.get(c, "conns"), I8P),
+                                 b.mul(cap, c64(8))])
+            b.put(c, "conns", arr)
+            b.put(c, "conns_cap", nc)
+        b.store(cn, b.gep(b.get(c, "conns"), [cid]))
+        b.put(cn, "id", cid)
+        b.put(cn, "client", w)
+        b.put(cn, "slot", s)
+        b.put(cn, "chan", c)
+        b.put(cn, "open", 1)
+        b.put(slot, "kind", L.K_CLIENT)
+        b.put(slot, "conn", cn)
+        b.ret(s)
+
+    def _sys_channel(self, b, k, t, a):
+        name, kind = a
+        bad = b.and_(b.cmp("!=", kind, abi.ONE), b.cmp("!=", kind, abi.MANY))
+        with b.when(bad):
+            self.err(b, t, "E_INVAL")
+        nm = self._name(b, t, name)
+        with b.when(b.cmp("==", b.get(t, "ch_used"), -1)):
+            self.err(b, t, "E_NOSPACE")
+        reg = b.gep(b.get(k, "reg"), [nm])
+        with b.when(b.not_(b.isnull(b.get(reg, "chan")))):
+            self.err(b, t, "E_EXISTS")
+        c = b.bitcast(b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Chan"]))]), self.Ch)
+        s = b.call(self.f["ch_alloc"], [t])
+        slot = b.gep(b.fp(t, "ch"), [c64(0), s])
+        b.put(c, "name", nm)
+        b.put(c, "kind", kind)
+        b.put(c, "t0", t)
+        b.put(c, "s0", s)
+        b.put(slot, "chan", c)
+        b.put(slot, "end", 0)
+        b.put(slot, "kind", b.select(b.cmp("==", kind, abi.ONE), c64(L.K_ONE), c64(L.K_SERVER)))
+        b.put(reg, "chan", c)
+        # openers waiting for the name, in FIFO order
+        w = b.var(b.get(reg, "whead"), self.T)
+        b.put(reg, "whead", b.null(self.T))
+        b.put(reg, "wtail", b.null(self.T))
+        first = b.var(1)
+        head, body, done = b.block(), b.block(), b.block()
+        b.branch(head)
+        b.position_at_end(head)
+        wt = b.load(w)
+        b.cbranch(b.isnull(wt), done, body)
+        b.position_at_end(body)
+        b.store(b.get(wt, "qnext"), w)
+        b.put(wt, "qnext", b.null(self.T))
+        busy = b.and_(b.cmp("==", kind, abi.ONE), b.cmp("==", b.load(first), 0))
+        with b.if_else(busy) as (then, other):
+            with then:
+                b.call(self.f["wake"], [k, wt, c64(E["E_BUSY"])])
+            with other:
+                b.store(c64(0), first)
+                ns = b.call(self.f["connect"], [k, c, wt])
+                with b.if_else(b.cmp("<", ns, 0)) as (full, ok):
+                    with full:
+                        b.call(self.f["wake"], [k, wt, c64(E["E_NOSPACE"])])
+                    with ok:
+                        b.put(wt, "regs", ns, A0 + 1)
+                        b.call(self.f["wake"], [k, wt, c64(0)])
+        b.branch(head)
+        b.position_at_end(done)
+        b.put(t, "res", s, 1)
+        b.ret(c64(ACT_DONE))
+
+    def _sys_open(self, b, k, t, a):
+        nm = self._name(b, t, a[0])
+        with b.when(b.cmp("==", b.get(t, "ch_used"), -1)):
+            self.err(b, t, "E_NOSPACE")
+        reg = b.gep(b.get(k, "reg"), [nm])
+        c = b.get(reg, "chan")
+        with b.when(b.not_(b.isnull(c))):
+            one = b.cmp("==", b.get(c, "kind"), abi.ONE)
+            with b.when(b.and_(one, b.not_(b.isnull(b.get(c, "t1"))))):
+                self.err(b, t, "E_BUSY")
+            s = b.call(self.f["connect"], [k, c, t])
+            b.put(t, "res", s, 1)
+            b.ret(c64(ACT_DONE))
+        tail = b.get(reg, "wtail")
+        with b.if_else(b.isnull(tail)) as (empty, nonempty):
+            with empty:
+                b.put(reg, "whead", t)
+            with nonempty:
+                b.put(tail, "qnext", t)
+        b.put(reg, "wtail", t)
+        b.put(t, "qnext", b.null(self.T))
+        b.put(t, "wait_conn", b.null(self.Cn))
+        self.block_on(b, t, L.ST_OPEN, a[0])
+
+    def _send(self, b, k, t, a, is_call):
+        h, words = a[0], a[1:5]
+        kind = b.call(self.f["hkind"], [t, h])
+        with b.when(b.cmp("==", kind, 0)):
+            self.err(b, t, "E_BADHANDLE")
+        with b.when(b.or_(b.cmp("==", kind, L.K_SERVER), b.cmp("==", kind, 4))):
+            self.err(b, t, "E_INVAL")
+        slot = self.slot(b, t, h)
+        c = b.get(slot, "chan")
+        with b.when(b.cmp("!=", b.get(c, "dead"), 0)):
+            self.err(b, t, "E_CLOSED")
+        after = (L.ST_CALL_REPLY if is_call else None)
+        with b.when(b.cmp("==", kind, L.K_ONE)):
+            pt, ps = self.peer(b, c, b.get(slot, "end"))
+            with b.when(self.waits(b, pt, (L.ST_RECV,), ps)):
+                b.put(pt, "regs", ps, A0 + 1)
+                for i, w in enumerate(words):
+                    b.put(pt, "regs", w, A0 + 2 + i)
+                b.call(self.f["wake"], [k, pt, c64(0)])
+                if after is not None:
+                    self.block_on(b, t, after, h)
+                else:
+                    b.ret(c64(ACT_DONE))
+            self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
+        # a connection of a MANY channel: the server is the channel's creator
+        srv, ss = b.get(c, "t0"), b.get(c, "s0")
+        with b.when(self.waits(b, srv, (L.ST_RECV,), ss)):
+            m = b.call(self.f["mh_alloc"], [srv])
+            ms = b.gep(b.fp(srv, "mh"), [c64(0), m])
+            b.put(ms, "conn", b.get(slot, "conn"))
+            b.put(ms, "sender", t)
+            b.put(ms, "waits", 1 if is_call else 0)
+            b.put(srv, "regs", self.mhandle(b, srv, m), A0 + 1)
+            for i, w in enumerate(words):
+                b.put(srv, "regs", w, A0 + 2 + i)
+            b.call(self.f["wake"], [k, srv, c64(0)])
+            if after is not None:
+                self.block_on(b, t, after, h)
+            else:
+                b.ret(c64(ACT_DONE))
+        tail = b.get(c, "qtail")
+        with b.if_else(b.isnull(tail)) as (empty, nonempty):
+            with empty:
+                b.put(c, "qhead", t)
+            with nonempty:
+                b.put(tail, "qnext", t)
+        b.put(c, "qtail", t)
+        b.put(t, "qnext", b.null(self.T))
+        self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
+
+    def _sys_send(self, b, k, t, a):
+        self._send(b, k, t, a, False)
+
+    def _sys_call(self, b, k, t, a):
+        self._send(b, k, t, a, True)
+
+    def _take(self, b, k, t, s, handle, first_word_reg):
+        """t receives the message of blocked sender s: words from s's saved registers."""
+        b.put(t, "res", handle, 1)
+        for i in range(abi.MSG_WORDS):
+            b.put(t, "res", b.get(s, "regs", first_word_reg + i), 2 + i)
+
+    def _sys_recv(self, b, k, t, a):
+        h = a[0]
+        kind = b.call(self.f["hkind"], [t, h])
+        with b.when(b.cmp("==", kind, 0)):
+            self.err(b, t, "E_BADHANDLE")
+        with b.when(b.cmp("==", kind, 4)):
+            self.err(b, t, "E_INVAL")
+        slot = self.slot(b, t, h)
+        c = b.get(slot, "chan")
+        with b.when(b.cmp("==", kind, L.K_SERVER)):
+            with b.when(b.cmp("==", b.get(t, "mh_used"), -1)):
+                self.err(b, t, "E_NOSPACE")
+            q = b.get(c, "qhead")
+            with b.when(b.not_(b.isnull(q))):
+                nxt = b.get(q, "qnext")
+                b.put(c, "qhead", nxt)
+                with b.when(b.isnull(nxt)):
+                    b.put(c, "qtail", b.null(self.T))
+                b.put(q, "qnext", b.null(self.T))
+                m = b.call(self.f["mh_alloc"], [t])
+                ms = b.gep(b.fp(t, "mh"), [c64(0), m])
+                qslot = self.slot(b, q, b.get(q, "wait_handle"))
+                is_call = b.cmp("==", b.get(q, "state"), L.ST_CALL_SEND)
+                b.put(ms, "conn", b.get(qslot, "conn"))
+                b.put(ms, "sender", q)
+                b.put(ms, "waits", b.zext(is_call, I64))
+                self._take(b, k, t, q, self.mhandle(b, t, m), A0 + 1)
+                with b.if_else(is_call) as (then, other):
+                    with then:
+                        b.put(q, "state", L.ST_CALL_REPLY)
+                    with other:
+                        b.call(self.f["wake"], [k, q, c64(0)])
+                b.ret(c64(ACT_DONE))
+            self.block_on(b, t, L.ST_RECV, h)
+        with b.when(b.cmp("!=", b.get(c, "dead"), 0)):
+            self.err(b, t, "E_CLOSED")
+        with b.when(b.cmp("==", kind, L.K_ONE)):
+            pt, ps = self.peer(b, c, b.get(slot, "end"))
+            with b.when(self.waits(b, pt, (L.ST_SEND, L.ST_CALL_SEND), ps)):
+                self._take(b, k, t, pt, h, A0 + 1)
+                is_call = b.cmp("==", b.get(pt, "state"), L.ST_CALL_SEND)
+                with b.if_else(is_call) as (then, other):
+                    with then:
+                        b.put(pt, "state", L.ST_CALL_REPLY)
+                    with other:
+                        b.call(self.f["wake"], [k, pt, c64(0)])
+                b.ret(c64(ACT_DONE))
+            self.block_on(b, t, L.ST_RECV, h)
+        cn = b.get(slot, "conn")
+        pu = b.get(cn, "pusher")
+        with b.when(b.not_(b.isnull(pu))):
+            self._take(b, k, t, pu, h, A0 + 2)
+            b.put(cn, "pusher", b.null(self.T))
+            b.call(self.f["wake"], [k, pu, c64(0)])
+            b.ret(c64(ACT_DONE))
+        self.block_on(b, t, L.ST_RECV, h)
+
+    def _answer(self, b, k, s, words):
+        for i, w in enumerate(words):
+            b.put(s, "regs", w, A0 + 1 + i)
+        b.call(self.f["wake"], [k, s, c64(0)])
+
+    def _sys_reply(self, b, k, t, a):
+        h, words = a[0], a[1:5]
+        kind = b.call(self.f["hkind"], [t, h])
+        with b.when(b.cmp("==", kind, 0)):
+            self.err(b, t, "E_BADHANDLE")
+        with b.when(b.cmp("==", kind, 4)):
+            s = b.and_(h, c64(63))
+            ms = self.mslot(b, t, h)
+            with b.when(b.cmp("!=", b.get(ms, "waits"), 0)):
+                snd = b.get(ms, "sender")
+                with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
+                    self._answer(b, k, snd, words)
+            b.put(ms, "waits", 0)
+            b.call(self.f["mh_free"], [t, s])
+            b.ret(c64(ACT_DONE))
+        with b.when(b.cmp("==", kind, L.K_ONE)):
+            slot = self.slot(b, t, h)
+            c = b.get(slot, "chan")
+            pt, ps = self.peer(b, c, b.get(slot, "end"))
+            ok = b.and_(b.cmp("==", b.get(c, "dead"), 0),
+                        self.waits(b, pt, (L.ST_CALL_REPLY,), ps))
+            with b.when(ok):
+                self._answer(b, k, pt, words)
+                b.ret(c64(ACT_DONE))
+        self.err(b, t, "E_INVAL")
+
+    def _sys_close(self, b, k, t, a):
+        h = a[0]
+        kind = b.call(self.f["hkind"], [t, h])
+        with b.when(b.cmp("==", kind, 0)):
+            self.err(b, t, "E_BADHANDLE")
+        with b.when(b.cmp("==", kind, 4)):
+            b.call(self.f["drop_mh"], [k, t, b.and_(h, c64(63))])
+            b.ret(c64(ACT_DONE))
+        b.call(self.f["close_ch"], [k, t, h])
+        b.ret(c64(ACT_DONE))
+
+    def _mh_conn(self, b, t, h):
+        kind = b.call(self.f["hkind"], [t, h])
+        with b.when(b.cmp("!=", kind, 4)):
+            self.err(b, t, "E_BADHANDLE")
+        return b.get(self.mslot(b, t, h), "conn")
+
+    def _sys_data(self, b, k, t, a):
+        cn = self._mh_conn(b, t, a[0])
+        b.put(t, "res", b.get(cn, "word"), 1)
+        b.ret(c64(ACT_DONE))
+
+    def _sys_set_data(self, b, k, t, a):
+        cn = self._mh_conn(b, t, a[0])
+        b.put(cn, "word", a[1])
+        b.ret(c64(ACT_DONE))
+
+    def _sys_conn(self, b, k, t, a):
+        cn = self._mh_conn(b, t, a[0])
+        b.put(t, "res", b.get(cn, "id"), 1)
+        b.ret(c64(ACT_DONE))
+
+    def _sys_push(self, b, k, t, a):
+        h, cid, words = a[0], a[1], a[2:6]
+        kind = b.call(self.f["hkind"], [t, h])
+        with b.when(b.cmp("==", kind, 0)):
+            self.err(b, t, "E_BADHANDLE")
+        with b.when(b.cmp("!=", kind, L.K_SERVER)):
+            self.err(b, t, "E_INVAL")
+        c = b.get(self.slot(b, t, h), "chan")
+        bad = b.or_(b.cmp("<", cid, 1), b.cmp(">", cid, b.get(c, "nconns")))
+        with b.when(bad):
+            self.err(b, t, "E_NOCONN")
+        cn = b.load(b.gep(b.get(c, "conns"), [cid]))
+        with b.when(b.isnull(cn)):
+            self.err(b, t, "E_NOCONN")
+        cl = b.get(cn, "client")
+        cs = b.get(cn, "slot")
+        with b.when(self.waits(b, cl, (L.ST_RECV,), cs)):
+            b.put(cl, "regs", cs, A0 + 1)
+            for i, w in enumerate(words):
+                b.put(cl, "regs", w, A0 + 2 + i)
+            b.call(self.f["wake"], [k, cl, c64(0)])
+            b.ret(c64(ACT_DONE))
+        b.put(cn, "pusher", t)
+        b.put(t, "wait_conn", cn)
+        self.block_on(b, t, L.ST_PUSH, h)
+
+    def _sys_puts(self, b, k, t, a):
+        s = a[0]
+        with b.when(b.cmp(">=", s, self.nstrings, signed=False)):
+            self.err(b, t, "E_INVAL")
+        off = self._elem(b, self.g_soff, s)
+        n = self._elem(b, self.g_slen, s)
+        b.call(self.f["line_append"], [t, self._strptr(b, off), n])
+        b.ret(c64(ACT_DONE))
+
+    def _sys_puti(self, b, k, t, a):
+        b.call(self.f["put_int"], [t, a[0]])
+        b.ret(c64(ACT_DONE))
+
+    def _sys_putnl(self, b, k, t, a):
+        b.call(self.f["line_flush"], [k, t])
+        b.ret(c64(ACT_DONE))
+
+    # -- entry points for Python ------------------------------------------------------------
+    def _exports(self):
+        """mk_free(k): free kernel objects, line buffers and the output buffer."""
+        fn, b = self._fn("mk_free", ir.VoidType(), [self.K], "never")
+        (k,) = fn.args
+        tasks = b.get(k, "tasks")
+
+        def each(i):
+            t = b.gep(tasks, [i])
+            b.call(self.free, [b.get(t, "line")])
+            b.put(t, "line", b.null(I8P))
+        b.loop_range(b.get(k, "nslots"), each)
+        p = b.var(b.get(k, "allocs"), I8P)
+        head, body, done = b.block(), b.block(), b.block()
+        b.branch(head)
+        b.position_at_end(head)
+        pv = b.load(p)
+        b.cbranch(b.isnull(pv), done, body)
+        b.position_at_end(body)
+        b.store(b.load(b.bitcast(pv, I8P.as_pointer())), p)
+        b.call(self.free, [pv])
+        b.branch(head)
+        b.position_at_end(done)
+        b.put(k, "allocs", b.null(I8P))
+        for buf in ("out", "log", "chains"):
+            b.call(self.free, [b.get(k, buf)])
+            b.put(k, buf, b.null(I8P))
+        b.ret_void()
+        fn.linkage = "external"

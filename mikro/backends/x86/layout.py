@@ -1,0 +1,124 @@
+"""Native kernel structures: one definition gives the LLVM IR types and the ctypes views.
+
+Every scalar field is 64 bits wide and every pointer is a pointer, so LLVM's natural
+layout and ctypes' agree without padding rules. Python reads the tables through the
+ctypes view (for the run result and tests); the IR reaches fields by name through `F`.
+"""
+from __future__ import annotations
+
+import ctypes
+
+from llvmlite import ir
+
+from ...vm import abi, isa
+
+I64 = "i64"
+
+# Task states (internal; waiter states are derived from them in run.py)
+READY, RUNNING, DEAD, ST_RECV, ST_SEND, ST_CALL_SEND, ST_CALL_REPLY, ST_OPEN, ST_PUSH = range(9)
+
+# Chandle slot kinds
+K_FREE, K_ONE, K_SERVER, K_CLIENT = range(4)
+
+# Fault codes recorded by native code; run.py turns them into the docs/vm.md reasons.
+(F_NONE, F_DIV0, F_MEM, F_BADARR, F_INDEX, F_NEGSIZE, F_OOM, F_STACK, F_BADRET, F_TRAP,
+ F_SYS) = range(11)
+
+CHAIN_MAX = 64
+# one record per ended task in Kernel.log; fault chains go to Kernel.chains
+LOG_FIELDS = ("id", "type", "end_kind", "exit_code", "fault_code", "fault_a", "fault_b",
+              "fault_c", "fault_pc", "chain_off", "chain_len", "end_seq")
+
+# name -> list of (field, type, count); type is I64 or the name of a struct (pointer to it),
+# or ("inline", struct) for an embedded array of structs. "i8*" is a byte pointer.
+STRUCTS: dict[str, list[tuple]] = {
+    "ChSlot": [("kind", I64, 1), ("end", I64, 1), ("chan", "Chan", 1), ("conn", "Conn", 1)],
+    "MhSlot": [("gen", I64, 1), ("conn", "Conn", 1), ("sender", "Task", 1), ("waits", I64, 1)],
+    "Task": [
+        ("regs", I64, isa.NREGS), ("key", I64, 1), ("slice", I64, 1), ("state", I64, 1),
+        ("wait_handle", I64, 1), ("wait_conn", "Conn", 1), ("qnext", "Task", 1),
+        ("id", I64, 1), ("type", I64, 1), ("slot", I64, 1), ("mem", "i64*", 1), ("heap_top", I64, 1),
+        ("ch_used", I64, 1), ("mh_used", I64, 1), ("exit_code", I64, 1), ("end_kind", I64, 1),
+        ("end_seq", I64, 1), ("fault_code", I64, 1), ("fault_a", I64, 1), ("fault_b", I64, 1),
+        ("fault_c", I64, 1), ("fault_pc", I64, 1), ("chain_len", I64, 1),
+        ("chain", I64, CHAIN_MAX), ("line", "i8*", 1), ("line_len", I64, 1),
+        ("line_cap", I64, 1), ("line_items", I64, 1), ("res", I64, 6),
+        ("ch", ("inline", "ChSlot"), abi.CH_SLOTS), ("mh", ("inline", "MhSlot"), abi.MH_SLOTS),
+    ],
+    "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
+             ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),
+             ("qhead", "Task", 1), ("qtail", "Task", 1),
+             ("conns", "Conn*", 1), ("nconns", I64, 1), ("conns_cap", I64, 1),
+             ("next_alloc", "i8*", 1)],
+    "Conn": [("id", I64, 1), ("client", "Task", 1), ("slot", I64, 1), ("word", I64, 1),
+             ("chan", "Chan", 1), ("open", I64, 1), ("pusher", "Task", 1),
+             ("next_alloc", "i8*", 1)],
+    "Reg": [("chan", "Chan", 1), ("whead", "Task", 1), ("wtail", "Task", 1)],
+    "Kernel": [
+        ("tasks", "Task", 1), ("ntasks", I64, 1), ("task_cap", I64, 1), ("alive", I64, 1),
+        ("free", "i64*", 1), ("nfree", I64, 1), ("nslots", I64, 1),
+        ("log", "i8*", 1), ("log_len", I64, 1), ("log_cap", I64, 1),
+        ("chains", "i8*", 1), ("chains_len", I64, 1), ("chains_cap", I64, 1),
+        ("budget", I64, 1),
+        ("max_alive", I64, 1), ("mem_base", "i64*", 1), ("mem_words", I64, 1),
+        ("ready", "Task*", 1), ("rq_head", I64, 1), ("rq_len", I64, 1), ("rq_mask", I64, 1),
+        ("cur", "Task", 1), ("fuel", I64, 1), ("seed", I64, 1), ("rng", I64, 1),
+        ("out", "i8*", 1), ("out_len", I64, 1), ("out_cap", I64, 1),
+        ("reg", "Reg", 1), ("end_seq", I64, 1), ("allocs", "i8*", 1), ("oom", I64, 1),
+    ],
+}
+
+ORDER = ["ChSlot", "MhSlot", "Task", "Chan", "Conn", "Reg", "Kernel"]
+
+
+class Layout:
+    """IR types of the kernel structures, made in one ir.Context."""
+
+    def __init__(self, ctx: ir.Context):
+        self.ctx = ctx
+        self.types = {name: ctx.get_identified_type("mk." + name) for name in ORDER}
+        self.index: dict[str, dict[str, int]] = {}
+        for name in ORDER:
+            body, idx = [], {}
+            for i, (fname, ftype, count) in enumerate(STRUCTS[name]):
+                t = self._ir(ftype)
+                body.append(ir.ArrayType(t, count) if count > 1 else t)
+                idx[fname] = i
+            self.types[name].set_body(*body)
+            self.index[name] = idx
+
+    def _ir(self, ftype) -> ir.Type:
+        if ftype == I64:
+            return ir.IntType(64)
+        if ftype == "i8*":
+            return ir.IntType(8).as_pointer()
+        if ftype == "i64*":
+            return ir.IntType(64).as_pointer()
+        if isinstance(ftype, tuple):
+            return self.types[ftype[1]]
+        if ftype.endswith("*"):
+            return self.types[ftype[:-1]].as_pointer().as_pointer()
+        return self.types[ftype].as_pointer()
+
+    def ptr(self, name: str) -> ir.PointerType:
+        return self.types[name].as_pointer()
+
+
+def _ctypes_structs() -> dict[str, type]:
+    out: dict[str, type] = {}
+    for name in ORDER:
+        fields = []
+        for fname, ftype, count in STRUCTS[name]:
+            if ftype == I64:
+                t = ctypes.c_int64
+            elif isinstance(ftype, tuple):
+                t = out[ftype[1]]
+            else:
+                t = ctypes.c_void_p
+            fields.append((fname, t * count if count > 1 else t))
+        out[name] = type(name, (ctypes.Structure,), {"_fields_": fields})
+    return out
+
+
+C = _ctypes_structs()
+CTask, CKernel, CChan, CConn = C["Task"], C["Kernel"], C["Chan"], C["Conn"]

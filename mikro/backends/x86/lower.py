@@ -1,0 +1,436 @@
+"""VM code -> LLVM IR: the whole program and the scheduler loop in one function, `mk_run`.
+
+VM registers are allocas (SSA after mem2reg) of the running task; they are written to its
+task structure only when it blocks, yields, is preempted or the run pauses. A task resumes
+through a switch on its saved key: a pc (task entry, fuel point or its destination) or
+`len(code) + pc` for the point just after the blocking `sys` at pc, where its status is
+checked. `mk_run(kernel)` returns RUN_IDLE when no task is ready, RUN_PAUSE when the fuel
+given for this call is used up (the task stays at its fuel point), RUN_BUDGET after
+`kernel.budget` task switches (so Python can check the clock even when no fuel is used),
+RUN_BADKEY on an internal error.
+"""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ...vm import abi, isa
+from . import layout as L
+from .irb import B, I8P, I64, I128, I32, c64
+from .kernel_ir import ACT_BLOCK, ACT_END, ACT_YIELD, KernelIR
+
+RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY = 0, 1, 2, 3
+
+
+def fuel_points(program) -> list[tuple[int, int]]:
+    """(pc, destination) of every instruction that may cost fuel (docs/vm.md)."""
+    out = []
+    for pc, ins in enumerate(program.code):
+        op = ins.info
+        if op.name == "call" or (op.is_branch and ins.imm <= pc):
+            out.append((pc, ins.imm))
+    return out
+
+
+class Lowering:
+    def __init__(self, program, module: ir.Module, lay: L.Layout, kir: KernelIR):
+        self.p = program
+        self.m = module
+        self.lay = lay
+        self.k = kir
+        self.n = len(program.code)
+
+    def build(self) -> ir.Function:
+        fn = ir.Function(self.m, ir.FunctionType(I64, [self.lay.ptr("Kernel")]), "mk_run")
+        fn.attributes.add("nounwind")
+        self.fn = fn
+        b = self.b = B(fn, self.lay)
+        (self.K,) = fn.args
+        T = self.lay.ptr("Task")
+        self.regs = [None] + [b.var(None, I64, name=isa.REG_NAMES[r]) for r in range(1, isa.NREGS)]
+        self.tv = b.var(None, T, name="t")
+        self.memv = b.var(None, I64.as_pointer(), name="mem")
+        self.slicev = b.var(None, I64, name="slice")
+        self.keyv = b.var(None, I64, name="key")
+        self.fuelv = b.var(b.get(self.K, "fuel"), I64, name="fuel")
+        self.mw = b.get(self.K, "mem_words")
+        self.blocks = [fn.append_basic_block(f"pc{pc}") for pc in range(self.n + 1)]
+        self.post = {}
+        for pc, ins in enumerate(self.p.code):
+            if ins.info.name == "sys":
+                self.post[pc] = fn.append_basic_block(f"sys{pc}.resume")
+        sched, resume = b.block("sched"), b.block("resume")
+        self.sched = sched
+        self.save, self.stop = b.block("save"), b.block("fuelstop")
+        idle, badkey = b.block("idle"), b.block("badkey")
+
+        cur = b.get(self.K, "cur")
+        b.store(cur, self.tv)
+        b.cbranch(b.isnull(cur), sched, resume)
+
+        b.position_at_end(sched)
+        spent, pick = b.block("budget.spent"), b.block("pick")
+        budget = b.get(self.K, "budget")
+        b.cbranch(b.cmp("==", budget, 0), spent, pick)
+        b.position_at_end(spent)
+        b.put(self.K, "fuel", b.load(self.fuelv))
+        b.ret(c64(RUN_BUDGET))
+        b.position_at_end(pick)
+        b.put(self.K, "budget", b.sub(budget, c64(1)))
+        t = b.call(self.k.f["rq_pick"], [self.K])
+        b.store(t, self.tv)
+        b.cbranch(b.isnull(t), idle, resume)
+
+        b.position_at_end(idle)
+        b.put(self.K, "fuel", b.load(self.fuelv))
+        b.ret(c64(RUN_IDLE))
+
+        b.position_at_end(badkey)
+        b.put(self.K, "fuel", b.load(self.fuelv))
+        b.ret(c64(RUN_BADKEY))
+
+        b.position_at_end(resume)
+        t = b.load(self.tv)
+        b.put(self.K, "cur", t)
+        b.put(t, "state", L.RUNNING)
+        b.store(b.get(t, "mem"), self.memv)
+        for r in range(1, isa.NREGS):
+            b.store(b.get(t, "regs", r), self.regs[r])
+        b.store(b.get(t, "slice"), self.slicev)
+        keys = sorted(self._resume_keys())
+        sw = b.switch(b.get(t, "key"), badkey)
+        for key in keys:
+            sw.add_case(c64(key), self.blocks[key] if key < self.n else self.post[key - self.n])
+
+        b.position_at_end(self.save)
+        t = self._store_task()
+        b.put(self.K, "cur", b.null(T))
+        b.branch(sched)
+
+        b.position_at_end(self.stop)
+        self._store_task()
+        b.put(self.K, "fuel", c64(0))
+        b.ret(c64(RUN_PAUSE))
+
+        for pc, ins in enumerate(self.p.code):
+            b.position_at_end(self.blocks[pc])
+            getattr(self, "_lower_" + ins.info.name)(pc, ins)
+        b.position_at_end(self.blocks[self.n])
+        self._fault(self.n, L.F_BADRET)
+        for pc, blk in self.post.items():
+            b.position_at_end(blk)
+            self._post_sys(pc, self.p.code[pc])
+        return fn
+
+    def _resume_keys(self) -> set[int]:
+        keys = {t.entry for t in self.p.tasks}
+        for pc, dest in fuel_points(self.p):
+            keys.add(pc)
+            keys.add(dest)
+        keys.update(self.n + pc for pc in self.post)
+        return {k for k in keys if 0 <= k < 2 * self.n}
+
+    def _store_task(self):
+        b = self.b
+        t = b.load(self.tv)
+        for r in range(1, isa.NREGS):
+            b.put(t, "regs", b.load(self.regs[r]), r)
+        b.put(t, "key", b.load(self.keyv))
+        b.put(t, "slice", b.load(self.slicev))
+        return t
+
+    # -- helpers ----------------------------------------------------------------------------
+    def R(self, r):
+        return c64(0) if r == 0 else self.b.load(self.regs[r])
+
+    def W(self, r, v):
+        if r != 0:
+            self.b.store(v, self.regs[r])
+
+    def next(self, pc):
+        self.b.branch(self.blocks[pc + 1])
+
+    def _fault(self, pc, code, a=c64(0), bb=c64(0), c=c64(0)):
+        b = self.b
+        b.call(self.k.f["task_fault"], [self.K, b.load(self.tv), c64(code), a, bb, c, c64(pc),
+                                        self.R(isa.FP)])
+        b.branch(self.sched)
+
+    def _check(self, cond, pc, code, *ops):
+        """If cond: fault at pc with `code`; continue in a fresh block otherwise."""
+        b = self.b
+        bad, ok = b.block(f"pc{pc}.fault"), b.block(f"pc{pc}.ok")
+        b.cbranch(cond, bad, ok)
+        b.position_at_end(bad)
+        self._fault(pc, code, *ops)
+        b.position_at_end(ok)
+
+    def _goto(self, pc, dest, before=None):
+        """Jump from pc to dest, paying fuel on a back-edge or call (docs/vm.md)."""
+        b = self.b
+        if not (dest <= pc or before is not None):
+            b.branch(self.blocks[dest])
+            return
+        f = b.load(self.fuelv)
+        stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
+        b.cbranch(b.cmp("==", f, 0), stop, go)
+        b.position_at_end(stop)
+        b.store(c64(pc), self.keyv)
+        b.branch(self.stop)
+        b.position_at_end(go)
+        if before:
+            before()
+        b.store(b.sub(f, c64(1)), self.fuelv)
+        s = b.sub(b.load(self.slicev), c64(1))
+        pre, cont = b.block(f"pc{pc}.preempt"), b.block(f"pc{pc}.cont")
+        b.cbranch(b.cmp("==", s, 0), pre, cont)
+        b.position_at_end(pre)
+        b.store(c64(abi.QUANTUM), self.slicev)
+        b.store(c64(dest), self.keyv)
+        b.call(self.k.f["rq_push"], [self.K, b.load(self.tv)])
+        b.branch(self.save)
+        b.position_at_end(cont)
+        b.store(s, self.slicev)
+        b.branch(self.blocks[dest])
+
+    def _addr(self, pc, addr, code, *ops):
+        """Checked address: fault with `code` unless 0 <= addr < mem_words."""
+        self._check(self.b.cmp(">=", addr, self.mw, signed=False), pc, code, *(ops or (addr,)))
+        return self.b.gep(self.b.load(self.memv), [addr])
+
+    # -- one function per opcode (ORDER OP) ---------------------------------------------------
+    def _lower_nop(self, pc, i):
+        self.next(pc)
+
+    def _lower_li(self, pc, i):
+        self.W(i.a, c64(i.imm))
+        self.next(pc)
+
+    def _lower_lk(self, pc, i):
+        self.W(i.a, c64(self.p.consts[i.imm]))
+        self.next(pc)
+
+    def _lower_mov(self, pc, i):
+        self.W(i.a, self.R(i.b))
+        self.next(pc)
+
+    def _binop(self, pc, i, f):
+        self.W(i.a, f(self.R(i.b), self.R(i.c)))
+        self.next(pc)
+
+    def _lower_add(self, pc, i):
+        self._binop(pc, i, self.b.add)
+
+    def _lower_sub(self, pc, i):
+        self._binop(pc, i, self.b.sub)
+
+    def _lower_mul(self, pc, i):
+        self._binop(pc, i, self.b.mul)
+
+    def _divrem(self, pc, i, is_div):
+        b = self.b
+        x, y = self.R(i.b), self.R(i.c)
+        self._check(b.cmp("==", y, 0), pc, L.F_DIV0)
+        # MIN / -1 = MIN and MIN % -1 = 0 (the hardware would trap)
+        m1 = b.cmp("==", y, -1)
+        safe = b.select(m1, c64(1), y)
+        r = b.sdiv(x, safe) if is_div else b.srem(x, safe)
+        alt = b.sub(c64(0), x) if is_div else c64(0)
+        self.W(i.a, b.select(m1, alt, r))
+        self.next(pc)
+
+    def _lower_div(self, pc, i):
+        self._divrem(pc, i, True)
+
+    def _lower_rem(self, pc, i):
+        self._divrem(pc, i, False)
+
+    def _lower_and(self, pc, i):
+        self._binop(pc, i, self.b.and_)
+
+    def _lower_or(self, pc, i):
+        self._binop(pc, i, self.b.or_)
+
+    def _lower_xor(self, pc, i):
+        self._binop(pc, i, self.b.xor)
+
+    def _shift(self, pc, i, f):
+        self._binop(pc, i, lambda x, y: f(x, self.b.and_(y, c64(63))))
+
+    def _lower_shl(self, pc, i):
+        self._shift(pc, i, self.b.shl)
+
+    def _lower_shr(self, pc, i):
+        self._shift(pc, i, self.b.ashr)
+
+    def _lower_ushr(self, pc, i):
+        self._shift(pc, i, self.b.lshr)
+
+    def _cmpop(self, pc, i, op):
+        self._binop(pc, i, lambda x, y: self.b.zext(self.b.icmp_signed(op, x, y), I64))
+
+    def _lower_eq(self, pc, i):
+        self._cmpop(pc, i, "==")
+
+    def _lower_ne(self, pc, i):
+        self._cmpop(pc, i, "!=")
+
+    def _lower_lt(self, pc, i):
+        self._cmpop(pc, i, "<")
+
+    def _lower_le(self, pc, i):
+        self._cmpop(pc, i, "<=")
+
+    def _lower_addi(self, pc, i):
+        self.W(i.a, self.b.add(self.R(i.b), c64(i.imm)))
+        self.next(pc)
+
+    def _lower_ld(self, pc, i):
+        p = self._addr(pc, self.b.add(self.R(i.b), c64(i.imm)), L.F_MEM)
+        self.W(i.a, self.b.load(p))
+        self.next(pc)
+
+    def _lower_st(self, pc, i):
+        p = self._addr(pc, self.b.add(self.R(i.b), c64(i.imm)), L.F_MEM)
+        self.b.store(self.R(i.a), p)
+        self.next(pc)
+
+    def _lower_alloc(self, pc, i):
+        b = self.b
+        n = self.R(i.b)
+        self._check(b.cmp("<", n, 0), pc, L.F_NEGSIZE, n)
+        t = b.load(self.tv)
+        ht = b.get(t, "heap_top")
+        need = b.add(b.add(b.sext(ht, I128), ir.Constant(I128, 1)), b.sext(n, I128))
+        over = b.or_(b.icmp_signed(">", need, b.sext(self.R(isa.SP), I128)),
+                     b.icmp_signed(">", need, b.sext(self.mw, I128)))
+        self._check(over, pc, L.F_OOM)
+        mem = b.load(self.memv)
+        b.store(n, b.gep(mem, [ht]))
+        body = b.bitcast(b.gep(mem, [b.add(ht, c64(1))]), I8P)
+        b.call(self.k.memset, [body, ir.Constant(I32, 0), b.mul(n, c64(8))])
+        self.W(i.a, b.add(ht, c64(1)))
+        t = b.load(self.tv)
+        b.put(t, "heap_top", b.add(b.add(ht, c64(1)), n))
+        self.next(pc)
+
+    def _array(self, pc, i):
+        """(pointer to element R[b][R[c]]) with the checks of docs/vm.md."""
+        b = self.b
+        r, idx = self.R(i.b), self.R(i.c)
+        n = b.load(self._addr(pc, b.sub(r, c64(1)), L.F_BADARR, c64(0)))
+        self._check(b.or_(b.cmp("<", idx, 0), b.cmp(">=", idx, n)), pc, L.F_INDEX, idx, n)
+        return self._addr(pc, b.add(r, idx), L.F_BADARR, c64(0))
+
+    def _lower_ald(self, pc, i):
+        self.W(i.a, self.b.load(self._array(pc, i)))
+        self.next(pc)
+
+    def _lower_ast(self, pc, i):
+        self.b.store(self.R(i.a), self._array(pc, i))
+        self.next(pc)
+
+    def _lower_alen(self, pc, i):
+        p = self._addr(pc, self.b.sub(self.R(i.b), c64(1)), L.F_BADARR, c64(0))
+        self.W(i.a, self.b.load(p))
+        self.next(pc)
+
+    def _lower_jmp(self, pc, i):
+        self._goto(pc, i.imm)
+
+    def _branch(self, pc, i, cond):
+        b = self.b
+        taken = b.block(f"pc{pc}.taken")
+        b.cbranch(cond, taken, self.blocks[pc + 1])
+        b.position_at_end(taken)
+        self._goto(pc, i.imm)
+
+    def _lower_bz(self, pc, i):
+        self._branch(pc, i, self.b.cmp("==", self.R(i.a), 0))
+
+    def _lower_bnz(self, pc, i):
+        self._branch(pc, i, self.b.cmp("!=", self.R(i.a), 0))
+
+    def _lower_beq(self, pc, i):
+        self._branch(pc, i, self.b.cmp("==", self.R(i.a), self.R(i.b)))
+
+    def _lower_bne(self, pc, i):
+        self._branch(pc, i, self.b.cmp("!=", self.R(i.a), self.R(i.b)))
+
+    def _lower_blt(self, pc, i):
+        self._branch(pc, i, self.b.cmp("<", self.R(i.a), self.R(i.b)))
+
+    def _lower_bge(self, pc, i):
+        self._branch(pc, i, self.b.cmp(">=", self.R(i.a), self.R(i.b)))
+
+    def _lower_call(self, pc, i):
+        self._goto(pc, i.imm, before=lambda: self.W(isa.LR, c64(pc + 1)))
+
+    def _lower_ret(self, pc, i):
+        b = self.b
+        bad = b.block(f"pc{pc}.badret")
+        sw = b.switch(self.R(isa.LR), bad)
+        for site in sorted(self.p.return_sites()):
+            if site <= self.n:
+                sw.add_case(c64(site), self.blocks[site])
+        b.position_at_end(bad)
+        self._fault(pc, L.F_BADRET)
+
+    def _lower_enter(self, pc, i):
+        b = self.b
+        sp = self.R(isa.SP)
+        low = b.sub(b.sext(sp, I128), ir.Constant(I128, i.imm))
+        ht = b.get(b.load(self.tv), "heap_top")
+        self._check(b.icmp_signed("<", low, b.sext(ht, I128)), pc, L.F_STACK)
+        self.W(isa.SP, b.sub(sp, c64(i.imm)))
+        self.next(pc)
+
+    def _lower_leave(self, pc, i):
+        self.W(isa.SP, self.b.add(self.R(isa.SP), c64(i.imm)))
+        self.next(pc)
+
+    def _lower_trap(self, pc, i):
+        self._fault(pc, L.F_TRAP, c64(i.imm))
+
+    def _lower_sys(self, pc, i):
+        b = self.b
+        sc = abi.SYSCALLS[i.imm & abi.SYS_MASK]
+        args = [self.R(isa.A0 + j) for j in range(sc.nargs)]
+        h = self.R(isa.A0)
+        t = b.load(self.tv)
+        act = b.call(self.k.f["sys_" + sc.name], [self.K, t] + args)
+        done = b.block(f"pc{pc}.done")
+        sw = b.switch(act, done)
+        if sc.blocks:
+            blk = b.block(f"pc{pc}.block")
+            sw.add_case(c64(ACT_BLOCK), blk)
+            b.position_at_end(blk)
+            b.store(c64(self.n + pc), self.keyv)
+            b.branch(self.save)
+        if sc.name == "exit":
+            sw.add_case(c64(ACT_END), self.sched)
+        if sc.name == "yield":
+            y = b.block(f"pc{pc}.yield")
+            sw.add_case(c64(ACT_YIELD), y)
+            b.position_at_end(y)
+            self.W(isa.A0, c64(0))
+            b.store(c64(self.n + pc), self.keyv)
+            b.branch(self.save)
+        b.position_at_end(done)
+        for j in range(sc.nres + 1):
+            self.W(isa.A0 + j, b.get(t, "res", j))
+        self._status(pc, i, sc, h)
+
+    def _status(self, pc, i, sc, h):
+        """Without TRY a failed syscall faults the task; else go on at pc + 1."""
+        b = self.b
+        if i.imm & abi.TRY:
+            self.next(pc)
+            return
+        st = self.R(isa.A0)
+        self._check(b.cmp("!=", st, 0), pc, L.F_SYS, c64(sc.num), h, st)
+        self.next(pc)
+
+    def _post_sys(self, pc, i):
+        sc = abi.SYSCALLS[i.imm & abi.SYS_MASK]
+        h = self.b.get(self.b.load(self.tv), "wait_handle")
+        self._status(pc, i, sc, h)

@@ -1,0 +1,252 @@
+"""The Python side of a native run: allocate the kernel, boot, call native code per slice,
+drain output, and read the tables back into a RunResult."""
+from __future__ import annotations
+
+import ctypes
+import mmap
+import struct
+import time
+
+from ...vm import abi, isa
+from ...vm.options import RunOptions
+from ...vm.result import Fault, RunResult, Waiter, Where
+from . import layout as L
+from .engine import Engine, name_ids
+from .lower import RUN_BUDGET, RUN_IDLE, RUN_PAUSE
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                       ctypes.c_int, ctypes.c_long]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_MAP_NORESERVE = 0x4000
+_MAP_FAILED = ctypes.c_void_p(-1).value
+
+BUDGET = 1 << 20             # task switches per native call
+ADDRESS_SPACE = 1 << 45      # bytes of task memory reserved at most (virtual, lazily mapped)
+CHUNK = 1 << 22              # fuel units per native call when nothing else bounds it
+CHUNK_TIMED = 1 << 18        # ... when a wall-clock limit is set
+
+# syscalls whose first argument is a handle: their fault reason names it
+HANDLE_SYSCALLS = frozenset({"send", "call", "recv", "reply", "close", "data", "set_data",
+                             "conn", "push"})
+WAIT_STATE = {L.ST_RECV: "recv", L.ST_SEND: "send", L.ST_CALL_SEND: "call",
+              L.ST_CALL_REPLY: "call", L.ST_OPEN: "open", L.ST_PUSH: "push",
+              L.READY: "ready", L.RUNNING: "ready"}
+
+
+def _reserve(size: int) -> int:
+    addr = _libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE,
+                      mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE, -1, 0)
+    if addr in (None, _MAP_FAILED):
+        raise MemoryError(f"cannot reserve {size} bytes of address space")
+    return addr
+
+
+def fault_reason(program, e: dict) -> str:
+    code, a, b, c = e["fault_code"], e["fault_a"], e["fault_b"], e["fault_c"]
+    if code == L.F_DIV0:
+        return "division by zero"
+    if code == L.F_MEM:
+        return f"memory access out of bounds at {a}"
+    if code == L.F_BADARR:
+        return "bad array reference"
+    if code == L.F_INDEX:
+        return f"index {a} out of range for array of length {b}"
+    if code == L.F_NEGSIZE:
+        return f"negative array size {a}"
+    if code == L.F_OOM:
+        return "out of memory"
+    if code == L.F_STACK:
+        return "stack overflow"
+    if code == L.F_BADRET:
+        return "bad return address"
+    if code == L.F_TRAP:
+        return program.strings[a]
+    if code == L.F_SYS:
+        sc = abi.SYSCALLS[a]
+        what = f"{sc.name}({b})" if sc.name in HANDLE_SYSCALLS else sc.name
+        return f"{what} failed: {abi.ERROR_NAME[c]} ({abi.ERROR_TEXT[c]})"
+    return f"internal fault {code}"
+
+
+class CompiledProgram:
+    """A program compiled to machine code; `run` may be called any number of times."""
+
+    def __init__(self, program, obj: bytes):
+        self.program = program
+        self.engine = Engine(obj)
+        self._run = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)(self.engine.address("mk_run"))
+        self._walk = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)(
+            self.engine.address("mk_walk"))
+        self._free = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.engine.address("mk_free"))
+        self.nnames = max(name_ids(program), default=-1) + 1
+
+    def run(self, options: RunOptions | None = None) -> RunResult:
+        return _Run(self, options or RunOptions()).go()
+
+
+class _Run:
+    def __init__(self, cp: CompiledProgram, opts: RunOptions):
+        self.cp, self.p, self.opts = cp, cp.program, opts
+        mw = max(int(opts.mem_words), 0)
+        self.mem_bytes = max(mw * 8, 8)
+        # one slot (task structure and memory) per task alive at once
+        alive = max(0, min(int(opts.max_tasks), ADDRESS_SPACE // self.mem_bytes))
+        self.cap = max(1, alive)
+        self.tsize = ctypes.sizeof(L.CTask)
+        ring = 1
+        while ring < alive + 1:
+            ring <<= 1
+        self.maps: list[tuple[int, int]] = []
+        k = self.k = L.CKernel()
+        k.tasks = self._map(self.cap * self.tsize)
+        k.task_cap = self.cap
+        k.free = self._map(self.cap * 8)
+        k.max_alive = alive
+        k.mem_base = self._map(self.cap * self.mem_bytes)
+        k.mem_words = mw
+        k.ready = self._map(ring * 8)
+        k.rq_mask = ring - 1
+        seed = opts.seed & (2**64 - 1)
+        k.seed = k.rng = seed - 2**64 if seed >= 2**63 else seed
+        self.reg = (L.C["Reg"] * max(self.cp.nnames, 1))()
+        k.reg = ctypes.addressof(self.reg)
+        self.output: list[str] = []
+        self.pending = ""
+
+    def _map(self, size: int) -> int:
+        addr = _reserve(size)
+        self.maps.append((addr, size))
+        return addr
+
+    def task(self, i: int):
+        return L.CTask.from_address(self.k.tasks + i * self.tsize)
+
+    def _boot(self):
+        k, p = self.k, self.p
+        ring = (ctypes.c_void_p * (k.rq_mask + 1)).from_address(k.ready)
+        for boot in p.boot:
+            if k.alive >= k.max_alive:
+                break
+            n = k.nslots
+            t = self.task(n)
+            t.id, t.type, t.slot = k.ntasks + 1, boot.task, n
+            k.nslots += 1
+            t.mem = k.mem_base + n * self.mem_bytes
+            for j, v in enumerate(boot.args[:abi.MAX_TASK_PARAMS]):
+                t.regs[isa.A0 + j] = v
+            t.regs[isa.SP] = t.regs[isa.FP] = k.mem_words
+            t.key = p.tasks[boot.task].entry
+            t.slice = abi.QUANTUM
+            t.state = L.READY
+            ring[(k.rq_head + k.rq_len) & k.rq_mask] = self.k.tasks + n * self.tsize
+            k.rq_len += 1
+            k.ntasks += 1
+            k.alive += 1
+
+    def _drain(self):
+        k = self.k
+        if k.out_len:
+            text = self.pending + ctypes.string_at(k.out, k.out_len).decode("utf-8", "replace")
+            k.out_len = 0
+            *lines, self.pending = text.split("\n")
+            for line in lines:
+                self.output.append(line)
+                if self.opts.on_output is not None:
+                    self.opts.on_output(line)
+
+    def go(self) -> RunResult:
+        try:
+            return self._go()
+        finally:
+            self.cp._free(ctypes.addressof(self.k))
+            for addr, size in self.maps:
+                _libc.munmap(addr, size)
+
+    def _go(self) -> RunResult:
+        opts, k = self.opts, self.k
+        self._boot()
+        left = opts.fuel
+        used = 0
+        start = time.monotonic()
+        status, limit = None, ""
+        chunk_max = CHUNK_TIMED if opts.time_limit is not None else CHUNK
+        try:
+            while True:
+                chunk = chunk_max if left is None else min(left, chunk_max)
+                k.fuel = chunk
+                k.budget = BUDGET
+                rc = self.cp._run(ctypes.addressof(k))
+                spent = chunk - k.fuel
+                used += spent
+                if left is not None:
+                    left -= spent
+                self._drain()
+                if rc == RUN_IDLE:
+                    break
+                if rc not in (RUN_PAUSE, RUN_BUDGET):
+                    raise RuntimeError(f"native kernel stopped with code {rc}")
+                if rc == RUN_PAUSE and left == 0:
+                    status, limit = "limit", "fuel"
+                    break
+                if opts.time_limit is not None and time.monotonic() - start >= opts.time_limit:
+                    status, limit = "limit", "time"
+                    break
+        except KeyboardInterrupt:
+            status, limit = "interrupted", "interrupted"
+        return self._result(status, limit, used)
+
+    def _result(self, status, limit, used) -> RunResult:
+        p, k = self.p, self.k
+        res = RunResult(status="clean", fuel_used=used, tasks_spawned=k.ntasks, limit=limit)
+        faults = []
+        stuck = False
+        n = len(p.code)
+        names = [t.name for t in p.tasks]
+
+        def name_of(ty):
+            return names[ty] if 0 <= ty < len(names) else "?"
+        nf = len(L.LOG_FIELDS)
+        log = ctypes.string_at(k.log, k.log_len) if k.log_len else b""
+        chains = struct.unpack(f"<{k.chains_len // 8}q",
+                               ctypes.string_at(k.chains, k.chains_len)) if k.chains_len else ()
+        ends = []
+        for rec in struct.iter_unpack(f"<{nf}q", log):
+            e = dict(zip(L.LOG_FIELDS, rec))
+            ends.append(e)
+        for e in sorted(ends, key=lambda e: e["id"]):
+            if e["end_kind"] == 1:
+                res.exits[e["id"]] = (name_of(e["type"]), e["exit_code"])
+        for e in ends:      # in the order the tasks ended
+            if e["end_kind"] == 2:
+                off, n_ = e["chain_off"], e["chain_len"]
+                faults.append((e["end_seq"], Fault(e["id"], name_of(e["type"]),
+                                                   fault_reason(p, e),
+                                                   Where(e["fault_pc"], tuple(chains[off:off + n_])))))
+        n = len(p.code)
+        live = []
+        for i in range(k.nslots):
+            t = self.task(i)
+            if t.state != L.DEAD and t.id:
+                live.append(t)
+        for t in sorted(live, key=lambda t: t.id):
+            state = WAIT_STATE.get(t.state, "ready")
+            if state != "recv":
+                stuck = True
+            pc = t.key - n if t.key >= n else t.key
+            self.cp._walk(ctypes.addressof(k), ctypes.addressof(t), t.regs[isa.FP])
+            handle = None if state in ("open", "ready") else t.wait_handle
+            res.waiting.append(Waiter(t.id, name_of(t.type), state, handle,
+                                      Where(pc, tuple(t.chain[:t.chain_len]))))
+        res.faults = [f for _, f in sorted(faults, key=lambda x: x[0])]
+        if self.pending:
+            self.output.append(self.pending)
+        res.output = "".join(line + "\n" for line in self.output)
+        if status is not None:
+            res.status = status
+        elif stuck:
+            res.status = "deadlock"
+        elif res.faults:
+            res.status = "fault"
+        return res

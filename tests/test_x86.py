@@ -1,0 +1,237 @@
+"""Unit tests of the x86 backend: hand-written programs with known results."""
+from __future__ import annotations
+
+import pytest
+
+from mikro.backends import x86
+from mikro.vm.options import RunOptions
+from x86_util import asm
+
+
+def run(text: str, **kw):
+    return x86.run(asm(text), RunOptions(**kw))
+
+
+def test_print_arith_exit():
+    r = run('''
+    task main
+    boot main
+        li a0, "hello"
+        sys puts
+        li s0, 6
+        li s1, -7
+        mul a0, s0, s1
+        sys puti
+        sys putnl
+        li a0, 3
+        sys exit
+    ''')
+    assert r.status == "clean"
+    assert r.output == "hello -42\n"
+    assert r.exits == {1: ("main", 3)}
+    assert r.tasks_spawned == 1
+
+
+def test_integer_rules():
+    r = run('''
+    task main
+    boot main
+        lk s0, #-9223372036854775808
+        li s1, -1
+        div a0, s0, s1
+        sys puti
+        rem a0, s0, s1
+        sys puti
+        li s2, 7
+        li s3, -2
+        div a0, s2, s3
+        sys puti
+        rem a0, s2, s3
+        sys puti
+        li s4, 65
+        shl a0, s2, s4
+        sys puti
+        shr a0, s1, s4
+        sys puti
+        ushr a0, s1, s4
+        sys puti
+        lt a0, s1, s2
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    ''')
+    assert r.output == "-9223372036854775808 0 -3 1 14 -1 9223372036854775807 1\n"
+
+
+def test_loop_fuel_counted_on_back_edges():
+    r = run('''
+    task main
+    boot main
+        li s0, 10
+    loop:
+        addi s0, s0, -1
+        bnz s0, @loop
+        mov a0, s0
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    ''')
+    assert r.output == "0\n"
+    assert r.fuel_used == 9
+
+
+def test_fuel_limit_stops_at_the_instruction():
+    r = run('''
+    task main
+    boot main
+    loop:
+        addi s0, s0, 1
+        jmp @loop
+    ''', fuel=2500)
+    assert r.status == "limit"
+    assert r.fuel_used == 2500
+    assert [(w.task, w.state, w.where.pc) for w in r.waiting] == [(1, "ready", 1)]
+
+
+def test_calls_and_chain():
+    r = run('''
+    task main
+    boot main
+        li a0, 5
+        call @f
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    func f 1
+    f:
+        enter 2
+        st lr, sp, 0
+        st fp, sp, 1
+        addi fp, sp, 0
+        addi a0, a0, 1
+        li s0, 0
+        div a0, a0, s0
+        ld lr, sp, 0
+        ld fp, sp, 1
+        leave 2
+        ret
+    ''')
+    assert r.status == "fault"
+    (f,) = r.faults
+    assert f.reason == "division by zero"
+    assert f.where.pc == 12
+    assert f.where.chain == (2,)
+
+
+@pytest.mark.parametrize("body, reason", [
+    ("li s0, -1\n ld a0, s0, 0", "memory access out of bounds at -1"),
+    ("li s0, 40000\n st a0, s0, 0", "memory access out of bounds at 40000"),
+    ("li s0, -3\n alloc a0, s0", "negative array size -3"),
+    ("li s0, 3\n alloc s1, s0\n li s2, 3\n ald a0, s1, s2", "index 3 out of range for array of length 3"),
+    ("li s1, 0\n alen a0, s1", "bad array reference"),
+    ("enter 40000", "stack overflow"),
+    ("li lr, 7\n ret", "bad return address"),
+    ('trap "assertion failed: x > 0"', "assertion failed: x > 0"),
+    ("li a0, 9\n sys close", "close(9) failed: E_BADHANDLE (not a handle of this task (never opened, closed, stale or of the wrong kind))"),
+])
+def test_faults(body, reason):
+    r = run(f'''
+    task main
+    boot main
+        {body}
+        li a0, 0
+        sys exit
+    ''')
+    assert r.status == "fault"
+    assert [f.reason for f in r.faults] == [reason]
+
+
+def test_spawn_yield_round_robin():
+    r = run('''
+    task main
+    task worker 1
+    boot main
+        li a0, 1
+        li a1, 10
+        sys spawn
+        li a0, 1
+        li a1, 20
+        sys spawn
+        li a0, 0
+        sys exit
+    worker:
+        mov s0, a0
+        li s1, 3
+    again:
+        mov a0, s0
+        sys puti
+        sys putnl
+        sys yield
+        addi s1, s1, -1
+        bnz s1, @again
+        li a0, 0
+        sys exit
+    ''')
+    assert r.output == "10\n20\n10\n20\n10\n20\n"
+    assert r.tasks_spawned == 3
+
+
+def test_preemption_interleaves_busy_tasks():
+    text = '''
+    task main
+    task busy 1
+    boot busy 1
+    boot busy 2
+    main:
+        li a0, 0
+        sys exit
+    busy:
+        mov s0, a0
+        li s1, 1500
+    loop:
+        addi s1, s1, -1
+        bnz s1, @loop
+        mov a0, s0
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    '''
+    r = run(text)
+    # each task runs 1000 units, is preempted, then finishes in its second slice
+    assert r.output == "1\n2\n"
+    assert r.fuel_used == 2 * 1499
+    r = run(text, seed=12345)
+    assert sorted(r.output.split()) == ["1", "2"]
+
+
+def test_compiled_program_runs_twice_and_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MIKRO_CACHE_DIR", str(tmp_path))
+    p = asm('''
+    task main
+    boot main
+        li a0, "x"
+        sys puts
+        sys putnl
+        li a0, 0
+        sys exit
+    ''')
+    c = x86.compile(p)
+    assert c.run().output == "x\n"
+    assert c.run(RunOptions(seed=3)).output == "x\n"
+    assert list(tmp_path.iterdir())
+    assert x86.compile(p).run().output == "x\n"
+
+
+def test_inspect():
+    p = asm('''
+    task main
+    boot main
+        li a0, 0
+        sys exit
+    ''')
+    assert "define i64 @\"mk_run\"" in x86.inspect_ir(p)
+    assert "mk_run" in x86.inspect_asm(p)
