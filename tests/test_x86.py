@@ -235,3 +235,250 @@ def test_inspect():
     ''')
     assert "define i64 @\"mk_run\"" in x86.inspect_ir(p)
     assert "mk_run" in x86.inspect_asm(p)
+
+
+ECHO_SERVER = '''
+    task server
+    task client 1
+    boot server
+    boot client 1
+    boot client 2
+    server:
+        li a0, "echo"
+        li a1, 2
+        sys channel
+        mov s0, a1
+    serve:
+        mov a0, s0
+        sys recv
+        mov s1, a1
+        mov s2, a2
+        mov a0, s1
+        sys data
+        add s3, a1, s2
+        mov a0, s1
+        mov a1, s3
+        sys set_data
+        mov a0, s1
+        sys conn
+        mov s4, a1
+        mov a0, s1
+        mov a1, s3
+        mov a2, s4
+        sys reply
+        jmp @serve
+    client:
+        mov s0, a0
+        li a0, "echo"
+        sys open
+        mov s1, a1
+        li s2, 3
+    again:
+        mov a0, s1
+        mov a1, s0
+        sys call
+        mov s3, a2
+        mov a0, a1
+        sys puti
+        mov a0, s3
+        sys puti
+        sys putnl
+        addi s2, s2, -1
+        bnz s2, @again
+        li a0, 0
+        sys exit
+'''
+
+
+def test_many_channel_call_reply_data_conn():
+    r = run(ECHO_SERVER)
+    assert r.status == "clean"
+    assert r.output == "1 1\n2 2\n2 1\n4 2\n3 1\n6 2\n"
+    assert [(w.task, w.state, w.handle) for w in r.waiting] == [(1, "recv", 0)]
+    assert r.exits == {2: ("client", 0), 3: ("client", 0)}
+
+
+def test_one_channel_send_recv_and_close():
+    r = run('''
+    task a
+    task b
+    boot a
+    boot b
+    a:
+        li a0, "pipe"
+        li a1, 1
+        sys channel
+        mov s0, a1
+        mov a0, s0
+        li a1, 7
+        li a2, 8
+        sys send
+        mov a0, s0
+        sys recv
+        mov a0, a2
+        sys puti
+        sys putnl
+        mov a0, s0
+        sys close
+        li a0, 0
+        sys exit
+    b:
+        li a0, "pipe"
+        sys open
+        mov s0, a1
+        mov a0, s0
+        sys recv
+        add a0, a2, a3
+        sys puti
+        sys putnl
+        mov a0, s0
+        li a1, 42
+        sys send
+        mov a0, s0
+        sys try recv
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    ''')
+    assert r.status == "clean", r
+    assert r.output == "15\n42\n-2\n"
+
+
+def test_open_waits_for_the_name():
+    r = run('''
+    task a
+    task b
+    boot a
+    boot b
+    a:
+        li a0, "late"
+        sys open
+        mov a0, a1
+        sys recv
+        mov a0, a2
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    b:
+        sys yield
+        li a0, "late"
+        li a1, 1
+        sys channel
+        mov a0, a1
+        li a1, 5
+        sys call
+        li a0, 0
+        sys exit
+    ''')
+    assert r.output == "5\n"
+    assert [f.reason for f in r.faults] == [
+        "call(0) failed: E_CLOSED (the other end is gone, or the message was dropped unanswered)"]
+    assert r.faults[0].where.pc == 15
+
+
+def test_deadlock_lists_waiters():
+    r = run('''
+    task a
+    task b
+    boot a
+    boot b
+    a:
+        li a0, "never"
+        sys open
+        li a0, 0
+        sys exit
+    b:
+        li a0, "y"
+        li a1, 1
+        sys channel
+        mov a0, a1
+        sys recv
+        li a0, 0
+        sys exit
+    ''')
+    assert r.status == "deadlock"
+    assert [(w.task, w.state, w.handle, w.where.pc) for w in r.waiting] == \
+        [(1, "open", None, 1), (2, "recv", 0, 8)]
+
+
+def test_stale_mhandle_and_push():
+    r = run('''
+    task server
+    task client
+    boot server
+    boot client
+    server:
+        li a0, "srv"
+        li a1, 2
+        sys channel
+        mov s0, a1
+        mov a0, s0
+        sys recv
+        mov s1, a1
+        mov a0, s1
+        sys reply
+        mov a0, s1
+        sys try reply
+        sys puti
+        mov a0, s0
+        li a1, 1
+        li a2, 99
+        sys push
+        mov a0, s0
+        li a1, 5
+        sys try push
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    client:
+        li a0, "srv"
+        sys open
+        mov s0, a1
+        mov a0, s0
+        sys call
+        mov a0, s0
+        sys recv
+        mov a0, a2
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    ''')
+    assert r.status == "clean", r
+    assert r.output == "99\n-1 -7\n"
+
+
+def test_task_end_closes_handles_and_wakes_callers():
+    r = run('''
+    task server
+    task client
+    boot server
+    boot client
+    server:
+        li a0, "srv"
+        li a1, 2
+        sys channel
+        mov a0, a1
+        sys recv
+        li a0, 1
+        sys exit
+    client:
+        li a0, "srv"
+        sys open
+        mov a0, a1
+        sys try call
+        sys puti
+        sys putnl
+        mov a0, a1
+        li a0, 0
+        sys call
+        li a0, 0
+        sys exit
+    ''')
+    assert r.output == "-2\n"
+    assert r.exits == {1: ("server", 1)}
+    assert [f.reason for f in r.faults] == ["call(0) failed: E_CLOSED (the other end is gone, or the message was dropped unanswered)"]
+    assert r.status == "fault"
