@@ -31,6 +31,81 @@ def fuel_points(program) -> list[tuple[int, int]]:
     return out
 
 
+def _succ(program, pc: int, sites: list[int]) -> list[int]:
+    ins = program.code[pc]
+    op = ins.info
+    if op.name == "jmp" or op.name == "call":
+        return [ins.imm]
+    if op.is_branch:
+        return [pc + 1, ins.imm]
+    if op.name == "ret":
+        return sites
+    if op.name == "trap" or (op.name == "sys" and abi.SYSCALLS[ins.imm & abi.SYS_MASK].name == "exit"):
+        return []
+    return [pc + 1]
+
+
+def _use_def(ins) -> tuple[int, int]:
+    op = ins.info
+    use = dfn = 0
+    for f in "abc":
+        kind = getattr(op, f)
+        r = getattr(ins, f)
+        if kind == "r":
+            use |= 1 << r
+        elif kind == "w":
+            dfn |= 1 << r
+    if op.name == "sys":
+        sc = abi.SYSCALLS[ins.imm & abi.SYS_MASK]
+        use |= ((1 << sc.nargs) - 1) << isa.A0
+        dfn |= ((1 << (sc.nres + 1)) - 1) << isa.A0
+    elif op.name == "call":
+        dfn |= 1 << isa.LR
+    elif op.name == "ret":
+        use |= 1 << isa.LR
+    elif op.name in ("enter", "leave"):
+        use |= 1 << isa.SP
+        dfn |= 1 << isa.SP
+    elif op.name == "alloc":
+        use |= 1 << isa.SP
+    return use & ~1, dfn & ~1
+
+
+def liveness(program) -> list[int]:
+    """Registers live on entry to each pc (bit r = register r), over the whole program:
+    a call flows into its callee's entry and a ret into every return site."""
+    n = len(program.code)
+    sites = sorted(s for s in program.return_sites() if s < n)
+    succ = [_succ(program, pc, sites) for pc in range(n)]
+    ud = [_use_def(i) for i in program.code]
+    pred: list[list[int]] = [[] for _ in range(n + 1)]
+    for pc, ss in enumerate(succ):
+        for q in ss:
+            pred[q].append(pc)
+    live = [0] * (n + 1)
+    work = list(range(n))
+    on = [True] * n
+    while work:
+        pc = work.pop()
+        on[pc] = False
+        out = 0
+        for q in succ[pc]:
+            out |= live[q]
+        use, dfn = ud[pc]
+        new = use | (out & ~dfn)
+        if new != live[pc]:
+            live[pc] = new
+            for q in pred[pc]:
+                if not on[q]:
+                    on[q] = True
+                    work.append(q)
+    return live
+
+
+def regs_of(mask: int) -> list[int]:
+    return [r for r in range(1, isa.NREGS) if mask >> r & 1]
+
+
 class Lowering:
     def __init__(self, program, module: ir.Module, lay: L.Layout, kir: KernelIR):
         self.p = program
@@ -50,7 +125,6 @@ class Lowering:
         self.tv = b.var(None, T, name="t")
         self.memv = b.var(None, I64.as_pointer(), name="mem")
         self.slicev = b.var(None, I64, name="slice")
-        self.keyv = b.var(None, I64, name="key")
         self.fuelv = b.var(b.get(self.K, "fuel"), I64, name="fuel")
         self.mw = b.get(self.K, "mem_words")
         self.blocks = [fn.append_basic_block(f"pc{pc}") for pc in range(self.n + 1)]
@@ -58,9 +132,9 @@ class Lowering:
         for pc, ins in enumerate(self.p.code):
             if ins.info.name == "sys":
                 self.post[pc] = fn.append_basic_block(f"sys{pc}.resume")
+        self.live = liveness(self.p)
         sched, resume = b.block("sched"), b.block("resume")
         self.sched = sched
-        self.save, self.stop = b.block("save"), b.block("fuelstop")
         idle, badkey = b.block("idle"), b.block("badkey")
 
         cur = b.get(self.K, "cur")
@@ -93,23 +167,17 @@ class Lowering:
         b.put(self.K, "cur", t)
         b.put(t, "state", L.RUNNING)
         b.store(b.get(t, "mem"), self.memv)
-        for r in range(1, isa.NREGS):
-            b.store(b.get(t, "regs", r), self.regs[r])
         b.store(b.get(t, "slice"), self.slicev)
         keys = sorted(self._resume_keys())
         sw = b.switch(b.get(t, "key"), badkey)
         for key in keys:
-            sw.add_case(c64(key), self.blocks[key] if key < self.n else self.post[key - self.n])
-
-        b.position_at_end(self.save)
-        t = self._store_task()
-        b.put(self.K, "cur", b.null(T))
-        b.branch(sched)
-
-        b.position_at_end(self.stop)
-        self._store_task()
-        b.put(self.K, "fuel", c64(0))
-        b.ret(c64(RUN_PAUSE))
+            # only the registers live at the resume point come back from the task
+            blk = b.block(f"resume{key}")
+            sw.add_case(c64(key), blk)
+            b.position_at_end(blk)
+            for r in regs_of(self.saved(key)):
+                b.store(b.get(t, "regs", r), self.regs[r])
+            b.branch(self.blocks[key] if key < self.n else self.post[key - self.n])
 
         for pc, ins in enumerate(self.p.code):
             b.position_at_end(self.blocks[pc])
@@ -129,14 +197,33 @@ class Lowering:
         keys.update(self.n + pc for pc in self.post)
         return {k for k in keys if 0 <= k < 2 * self.n}
 
-    def _store_task(self):
+    def saved(self, key: int) -> int:
+        """Registers kept in the task structure while it waits to resume at `key`. The frame
+        pointer always (reports walk the call chain from it); after a blocking `sys`, a0
+        (the status a waker writes) and the arguments (a receiver reads the message words
+        from the sender's saved registers)."""
+        fp = 1 << isa.FP
+        if key < self.n:
+            return self.live[key] | fp
+        pc = key - self.n
+        sc = abi.SYSCALLS[self.p.code[pc].imm & abi.SYS_MASK]
+        args = ((1 << max(sc.nargs, 1)) - 1) << isa.A0
+        return self.live[pc + 1] | fp | args
+
+    def _suspend(self, key: int, pause: bool = False):
+        """Save the task to resume at `key`; then schedule (or pause the run)."""
         b = self.b
         t = b.load(self.tv)
-        for r in range(1, isa.NREGS):
-            b.put(t, "regs", b.load(self.regs[r]), r)
-        b.put(t, "key", b.load(self.keyv))
+        for r in regs_of(self.saved(key)):
+            b.put(t, "regs", self.R(r), r)
+        b.put(t, "key", c64(key))
         b.put(t, "slice", b.load(self.slicev))
-        return t
+        if pause:
+            b.put(self.K, "fuel", c64(0))
+            b.ret(c64(RUN_PAUSE))
+        else:
+            b.put(self.K, "cur", b.null(t.type))
+            b.branch(self.sched)
 
     # -- helpers ----------------------------------------------------------------------------
     def R(self, r):
@@ -174,8 +261,7 @@ class Lowering:
         stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
         b.cbranch(b.cmp("==", f, 0), stop, go)
         b.position_at_end(stop)
-        b.store(c64(pc), self.keyv)
-        b.branch(self.stop)
+        self._suspend(pc, pause=True)
         b.position_at_end(go)
         if before:
             before()
@@ -185,9 +271,8 @@ class Lowering:
         b.cbranch(b.cmp("==", s, 0), pre, cont)
         b.position_at_end(pre)
         b.store(c64(abi.QUANTUM), self.slicev)
-        b.store(c64(dest), self.keyv)
         b.call(self.k.f["rq_push"], [self.K, b.load(self.tv)])
-        b.branch(self.save)
+        self._suspend(dest)
         b.position_at_end(cont)
         b.store(s, self.slicev)
         b.branch(self.blocks[dest])
@@ -404,8 +489,7 @@ class Lowering:
             blk = b.block(f"pc{pc}.block")
             sw.add_case(c64(ACT_BLOCK), blk)
             b.position_at_end(blk)
-            b.store(c64(self.n + pc), self.keyv)
-            b.branch(self.save)
+            self._suspend(self.n + pc)
         if sc.name == "exit":
             sw.add_case(c64(ACT_END), self.sched)
         if sc.name == "yield":
@@ -413,8 +497,7 @@ class Lowering:
             sw.add_case(c64(ACT_YIELD), y)
             b.position_at_end(y)
             self.W(isa.A0, c64(0))
-            b.store(c64(self.n + pc), self.keyv)
-            b.branch(self.save)
+            self._suspend(self.n + pc)
         b.position_at_end(done)
         for j in range(sc.nres + 1):
             self.W(isa.A0 + j, b.get(t, "res", j))

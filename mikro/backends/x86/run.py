@@ -81,8 +81,10 @@ class CompiledProgram:
             self.engine.address("mk_walk"))
         self._free = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.engine.address("mk_free"))
         self.nnames = max(name_ids(program), default=-1) + 1
+        self.native_seconds = 0.0
 
     def run(self, options: RunOptions | None = None) -> RunResult:
+        self.native_seconds = 0.0      # time spent in native code by the last run
         return _Run(self, options or RunOptions()).go()
 
 
@@ -177,7 +179,9 @@ class _Run:
                 chunk = chunk_max if left is None else min(left, chunk_max)
                 k.fuel = chunk
                 k.budget = BUDGET
+                t0 = time.perf_counter()
                 rc = self.cp._run(ctypes.addressof(k))
+                self.cp.native_seconds += time.perf_counter() - t0
                 spent = chunk - k.fuel
                 used += spent
                 if left is not None:
