@@ -22,7 +22,7 @@ _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 _MAP_NORESERVE = 0x4000
 _MAP_FAILED = ctypes.c_void_p(-1).value
 
-BUDGET = 1 << 20             # task switches per native call
+BUDGET = 1 << 16             # task switches per native call
 ADDRESS_SPACE = 1 << 45      # bytes of task memory reserved at most (virtual, lazily mapped)
 CHUNK = 1 << 22              # fuel units per native call when nothing else bounds it
 CHUNK_TIMED = 1 << 18        # ... when a wall-clock limit is set
@@ -215,18 +215,16 @@ class _Run:
         log = ctypes.string_at(k.log, k.log_len) if k.log_len else b""
         chains = struct.unpack(f"<{k.chains_len // 8}q",
                                ctypes.string_at(k.chains, k.chains_len)) if k.chains_len else ()
-        ends = []
-        for rec in struct.iter_unpack(f"<{nf}q", log):
-            e = dict(zip(L.LOG_FIELDS, rec))
-            ends.append(e)
-        for e in sorted(ends, key=lambda e: e["id"]):
-            if e["end_kind"] == 1:
-                res.exits[e["id"]] = (name_of(e["type"]), e["exit_code"])
-        for e in ends:      # in the order the tasks ended
-            if e["end_kind"] == 2:
+        f = {name: i for i, name in enumerate(L.LOG_FIELDS)}
+        fid, ftype, fkind, fcode = f["id"], f["type"], f["end_kind"], f["exit_code"]
+        exits = res.exits
+        for rec in struct.iter_unpack(f"<{nf}q", log):      # in the order the tasks ended
+            if rec[fkind] == 1:
+                exits[rec[fid]] = (name_of(rec[ftype]), rec[fcode])
+            elif rec[fkind] == 2:
+                e = dict(zip(L.LOG_FIELDS, rec))
                 off, n_ = e["chain_off"], e["chain_len"]
-                faults.append((e["end_seq"], Fault(e["id"], name_of(e["type"]),
-                                                   fault_reason(p, e),
+                faults.append((e["end_seq"], Fault(e["id"], name_of(e["type"]), fault_reason(p, e),
                                                    Where(e["fault_pc"], tuple(chains[off:off + n_])))))
         n = len(p.code)
         live = []

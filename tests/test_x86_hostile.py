@@ -1,0 +1,231 @@
+"""Hostile programs on the x86 backend: whatever a program does, only its task suffers and the
+Python process survives, with bounded time and memory."""
+from __future__ import annotations
+
+import pytest
+
+from mikro.backends import x86
+from mikro.vm import abi
+from mikro.vm.options import RunOptions
+from x86_util import asm
+
+E_BADHANDLE = "E_BADHANDLE (not a handle of this task (never opened, closed, stale or of the wrong kind))"
+
+
+def run(text: str, **kw):
+    return x86.run(asm(text), RunOptions(**kw))
+
+
+def test_hundred_thousand_tasks():
+    r = run('''
+    task main
+    task child 1
+    boot main
+        li s0, 100000
+    loop:
+        li a0, 1
+        mov a1, s0
+        sys spawn
+        addi s0, s0, -1
+        bnz s0, @loop
+        li a0, 0
+        sys exit
+    child:
+        li a0, "nobody"
+        sys open
+        li a0, 0
+        sys exit
+    ''')
+    assert r.tasks_spawned == 100001
+    assert r.status == "deadlock"
+    assert len(r.waiting) == 100000
+    assert r.waiting[0].state == "open" and r.waiting[-1].task == 100001
+
+
+def test_million_opens_and_closes():
+    r = run('''
+    task server
+    task client
+    boot server
+    boot client
+    server:
+        li a0, "srv"
+        li a1, 2
+        sys channel
+        mov a0, a1
+        sys recv
+        mov a0, a1
+        sys conn
+        mov a0, a1
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    client:
+        li s0, 1000000
+    loop:
+        li a0, "srv"
+        sys open
+        mov a0, a1
+        sys close
+        addi s0, s0, -1
+        bnz s0, @loop
+        li a0, "srv"
+        sys open
+        mov a0, a1
+        sys send
+        li a0, 0
+        sys exit
+    ''')
+    assert r.output == "1000001\n"
+    assert r.status == "clean"
+
+
+def test_max_tasks_gives_enospace_and_spawn_bomb_is_bounded():
+    r = run('''
+    task bomb
+    boot bomb
+        li a0, 0
+        sys try spawn
+        li a0, 0
+        sys try spawn
+        li a0, 0
+        sys exit
+    ''', time_limit=0.5, max_tasks=50)
+    assert r.status == "limit" and r.limit == "time"
+    assert r.tasks_spawned > 1000
+
+
+def test_deep_recursion_overflows_the_stack():
+    r = run('''
+    task main
+    boot main
+        call @f
+        li a0, 0
+        sys exit
+    func f
+    f:
+        enter 4
+        st lr, sp, 0
+        st fp, sp, 1
+        addi fp, sp, 0
+        call @f
+        ld lr, sp, 0
+        ld fp, sp, 1
+        leave 4
+        ret
+    ''', mem_words=4096)
+    assert r.status == "fault"
+    (f,) = r.faults
+    assert f.reason == "stack overflow"
+    assert len(f.where.chain) == 64 and set(f.where.chain) == {8}
+
+
+@pytest.mark.parametrize("addr", [-(1 << 63), -1, 1 << 15, (1 << 63) - 1])
+def test_wild_addresses(addr):
+    r = run(f'''
+    task main
+    boot main
+        lk s0, #{addr}
+        ld a0, s0, 0
+        li a0, 0
+        sys exit
+    ''')
+    assert [f.reason for f in r.faults] == [f"memory access out of bounds at {addr}"]
+
+
+def test_smashed_return_address():
+    r = run('''
+    task main
+    boot main
+        call @f
+        li a0, 0
+        sys exit
+    func f
+    f:
+        enter 2
+        st lr, sp, 0
+        li s0, 12345
+        st s0, sp, 0
+        ld lr, sp, 0
+        leave 2
+        ret
+    ''')
+    assert [f.reason for f in r.faults] == ["bad return address"]
+    assert r.faults[0].where.pc == 9
+
+
+@pytest.mark.parametrize("h", [-1, 63, 64, 1 << 20, (1 << 62) + 64, 64 | (5 << 7)])
+@pytest.mark.parametrize("call", ["send", "call", "recv", "reply", "close", "push", "data"])
+def test_forged_handles(h, call):
+    r = run(f'''
+    task main
+    boot main
+        lk a0, #{h}
+        sys {call}
+        li a0, 0
+        sys exit
+    ''')
+    assert [f.reason for f in r.faults] == [f"{call}({h}) failed: {E_BADHANDLE}"]
+
+
+def test_huge_allocations_and_forged_array_references():
+    r = run('''
+    task main
+    task t2
+    task t3
+    boot main
+    boot t2
+    boot t3
+    main:
+        lk s0, #9223372036854775807
+        alloc a0, s0
+        li a0, 0
+        sys exit
+    t2:
+        li s0, 100
+        ald a0, s0, s0
+        li a0, 0
+        sys exit
+    t3:
+        li s0, 2
+        alloc s1, s0
+        li s2, 5
+        st s2, s1, -1
+        li s3, 4
+        ald a0, s1, s3
+        li a0, 0
+        sys exit
+    ''', mem_words=64)
+    # a forged length lets an array reach only the task's own memory
+    assert [f.reason for f in r.faults] == ["out of memory", "bad array reference"]
+    assert r.exits == {3: ("t3", 0)}
+
+
+def test_runaway_loop_is_stopped_by_time_and_fuel():
+    text = '''
+    task main
+    boot main
+    loop:
+        li a0, "spam"
+        sys puts
+        sys putnl
+        jmp @loop
+    '''
+    r = run(text, time_limit=0.3)
+    assert r.status == "limit" and r.limit == "time"
+    lines = []
+    r = run(text, fuel=1000, on_output=lines.append)
+    assert r.status == "limit" and r.fuel_used == 1000
+    assert len(lines) == 1001 and r.output.count("\n") == 1001
+
+
+def test_tiny_memory():
+    r = run('''
+    task main
+    boot main
+        enter 1
+        li a0, 0
+        sys exit
+    ''', mem_words=0)
+    assert [f.reason for f in r.faults] == ["stack overflow"]
