@@ -495,30 +495,45 @@ class KernelIR:
         b.ret_void()
 
     # -- syscalls -------------------------------------------------------------------------
+    SYS_RET = ir.LiteralStructType([I64] * 7)
+
     def _syscalls(self):
+        """sys_NAME(k, t, args) -> {action, status, results...}: the results travel as
+        values (not through memory), so once inlined they are SSA values."""
         for sc in abi.SYSCALLS:
             hot = sc.name in ("send", "call", "recv", "reply")
-            fn, b = self._fn(f"sys_{sc.name}", I64, [self.K, self.T] + [I64] * sc.nargs,
+            fn, b = self._fn(f"sys_{sc.name}", self.SYS_RET, [self.K, self.T] + [I64] * sc.nargs,
                              "always" if hot else None)
             k, t, *a = fn.args
-            for i in range(sc.nres + 1):
-                b.put(t, "res", 0, i)
+            self.resv = b.var(None, ir.ArrayType(I64, 6))
+            for i in range(6):
+                self.setres(b, 0, i)
             getattr(self, f"_sys_{sc.name}")(b, k, t, a)
 
+    def setres(self, b: B, v, i):
+        b.store(c64(v) if isinstance(v, int) else v, b.gep(self.resv, [c64(0), c64(i)]))
+
+    def ret(self, b: B, act):
+        agg = ir.Constant(self.SYS_RET, None)
+        agg = b.insert_value(agg, c64(act), 0)
+        for i in range(6):
+            agg = b.insert_value(agg, b.load(b.gep(self.resv, [c64(0), c64(i)])), i + 1)
+        b.ret(agg)
+
     def err(self, b: B, t, code: str):
-        b.put(t, "res", E[code], 0)
-        b.ret(c64(ACT_DONE))
+        self.setres(b, E[code], 0)
+        self.ret(b, ACT_DONE)
 
     def block_on(self, b: B, t, state, h):
         b.put(t, "state", state)
         b.put(t, "wait_handle", h)
-        b.ret(c64(ACT_BLOCK))
+        self.ret(b, ACT_BLOCK)
 
     def _sys_exit(self, b, k, t, a):
         b.put(t, "exit_code", a[0])
         b.put(t, "end_kind", 1)
         b.call(self.f["task_end"], [k, t])
-        b.ret(c64(ACT_END))
+        self.ret(b, ACT_END)
 
     def _sys_spawn(self, b, k, t, a):
         with b.when(b.cmp(">=", a[0], self.ntypes, signed=False)):
@@ -559,16 +574,16 @@ class KernelIR:
         b.put(nt, "key", self._elem(b, self.g_entries, a[0]))
         b.put(nt, "slice", abi.QUANTUM)
         b.call(self.f["rq_push"], [k, nt])
-        b.put(t, "res", tid, 1)
-        b.ret(c64(ACT_DONE))
+        self.setres(b, tid, 1)
+        self.ret(b, ACT_DONE)
 
     def _sys_self(self, b, k, t, a):
-        b.put(t, "res", b.get(t, "id"), 1)
-        b.ret(c64(ACT_DONE))
+        self.setres(b, b.get(t, "id"), 1)
+        self.ret(b, ACT_DONE)
 
     def _sys_yield(self, b, k, t, a):
         b.call(self.f["rq_push"], [k, t])
-        b.ret(c64(ACT_YIELD))
+        self.ret(b, ACT_YIELD)
 
     def _name(self, b, t, s):
         """Registry index of string s (E_INVAL when s is not a string index)."""
@@ -662,8 +677,8 @@ class KernelIR:
                         b.call(self.f["wake"], [k, wt, c64(0)])
         b.branch(head)
         b.position_at_end(done)
-        b.put(t, "res", s, 1)
-        b.ret(c64(ACT_DONE))
+        self.setres(b, s, 1)
+        self.ret(b, ACT_DONE)
 
     def _sys_open(self, b, k, t, a):
         nm = self._name(b, t, a[0])
@@ -676,8 +691,8 @@ class KernelIR:
             with b.when(b.and_(one, b.not_(b.isnull(b.get(c, "t1"))))):
                 self.err(b, t, "E_BUSY")
             s = b.call(self.f["connect"], [k, c, t])
-            b.put(t, "res", s, 1)
-            b.ret(c64(ACT_DONE))
+            self.setres(b, s, 1)
+            self.ret(b, ACT_DONE)
         tail = b.get(reg, "wtail")
         with b.if_else(b.isnull(tail)) as (empty, nonempty):
             with empty:
@@ -688,6 +703,11 @@ class KernelIR:
         b.put(t, "qnext", b.null(self.T))
         b.put(t, "wait_conn", b.null(self.Cn))
         self.block_on(b, t, L.ST_OPEN, a[0])
+
+    def _keep_words(self, b, t, words, first):
+        """A sender about to wait keeps its words where the receiver will take them."""
+        for i, w in enumerate(words):
+            b.put(t, "regs", w, first + i)
 
     def _send(self, b, k, t, a, is_call):
         h, words = a[0], a[1:5]
@@ -711,7 +731,8 @@ class KernelIR:
                 if after is not None:
                     self.block_on(b, t, after, h)
                 else:
-                    b.ret(c64(ACT_DONE))
+                    self.ret(b, ACT_DONE)
+            self._keep_words(b, t, words, A0 + 1)
             self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
         # a connection of a MANY channel: the server is the channel's creator
         srv, ss = b.get(c, "t0"), b.get(c, "s0")
@@ -728,7 +749,7 @@ class KernelIR:
             if after is not None:
                 self.block_on(b, t, after, h)
             else:
-                b.ret(c64(ACT_DONE))
+                self.ret(b, ACT_DONE)
         tail = b.get(c, "qtail")
         with b.if_else(b.isnull(tail)) as (empty, nonempty):
             with empty:
@@ -737,6 +758,7 @@ class KernelIR:
                 b.put(tail, "qnext", t)
         b.put(c, "qtail", t)
         b.put(t, "qnext", b.null(self.T))
+        self._keep_words(b, t, words, A0 + 1)
         self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
 
     def _sys_send(self, b, k, t, a):
@@ -747,9 +769,9 @@ class KernelIR:
 
     def _take(self, b, k, t, s, handle, first_word_reg):
         """t receives the message of blocked sender s: words from s's saved registers."""
-        b.put(t, "res", handle, 1)
+        self.setres(b, handle, 1)
         for i in range(abi.MSG_WORDS):
-            b.put(t, "res", b.get(s, "regs", first_word_reg + i), 2 + i)
+            self.setres(b, b.get(s, "regs", first_word_reg + i), 2 + i)
 
     def _sys_recv(self, b, k, t, a):
         h = a[0]
@@ -783,7 +805,7 @@ class KernelIR:
                         b.put(q, "state", L.ST_CALL_REPLY)
                     with other:
                         b.call(self.f["wake"], [k, q, c64(0)])
-                b.ret(c64(ACT_DONE))
+                self.ret(b, ACT_DONE)
             self.block_on(b, t, L.ST_RECV, h)
         with b.when(b.cmp("!=", b.get(c, "dead"), 0)):
             self.err(b, t, "E_CLOSED")
@@ -797,7 +819,7 @@ class KernelIR:
                         b.put(pt, "state", L.ST_CALL_REPLY)
                     with other:
                         b.call(self.f["wake"], [k, pt, c64(0)])
-                b.ret(c64(ACT_DONE))
+                self.ret(b, ACT_DONE)
             self.block_on(b, t, L.ST_RECV, h)
         cn = b.get(slot, "conn")
         pu = b.get(cn, "pusher")
@@ -805,7 +827,7 @@ class KernelIR:
             self._take(b, k, t, pu, h, A0 + 2)
             b.put(cn, "pusher", b.null(self.T))
             b.call(self.f["wake"], [k, pu, c64(0)])
-            b.ret(c64(ACT_DONE))
+            self.ret(b, ACT_DONE)
         self.block_on(b, t, L.ST_RECV, h)
 
     def _answer(self, b, k, s, words):
@@ -827,7 +849,7 @@ class KernelIR:
                     self._answer(b, k, snd, words)
             b.put(ms, "waits", 0)
             b.call(self.f["mh_free"], [t, s])
-            b.ret(c64(ACT_DONE))
+            self.ret(b, ACT_DONE)
         with b.when(b.cmp("==", kind, L.K_ONE)):
             slot = self.slot(b, t, h)
             c = b.get(slot, "chan")
@@ -836,7 +858,7 @@ class KernelIR:
                         self.waits(b, pt, (L.ST_CALL_REPLY,), ps))
             with b.when(ok):
                 self._answer(b, k, pt, words)
-                b.ret(c64(ACT_DONE))
+                self.ret(b, ACT_DONE)
         self.err(b, t, "E_INVAL")
 
     def _sys_close(self, b, k, t, a):
@@ -846,9 +868,9 @@ class KernelIR:
             self.err(b, t, "E_BADHANDLE")
         with b.when(b.cmp("==", kind, 4)):
             b.call(self.f["drop_mh"], [k, t, b.and_(h, c64(63))])
-            b.ret(c64(ACT_DONE))
+            self.ret(b, ACT_DONE)
         b.call(self.f["close_ch"], [k, t, h])
-        b.ret(c64(ACT_DONE))
+        self.ret(b, ACT_DONE)
 
     def _mh_conn(self, b, t, h):
         kind = b.call(self.f["hkind"], [t, h])
@@ -858,18 +880,18 @@ class KernelIR:
 
     def _sys_data(self, b, k, t, a):
         cn = self._mh_conn(b, t, a[0])
-        b.put(t, "res", b.get(cn, "word"), 1)
-        b.ret(c64(ACT_DONE))
+        self.setres(b, b.get(cn, "word"), 1)
+        self.ret(b, ACT_DONE)
 
     def _sys_set_data(self, b, k, t, a):
         cn = self._mh_conn(b, t, a[0])
         b.put(cn, "word", a[1])
-        b.ret(c64(ACT_DONE))
+        self.ret(b, ACT_DONE)
 
     def _sys_conn(self, b, k, t, a):
         cn = self._mh_conn(b, t, a[0])
-        b.put(t, "res", b.get(cn, "id"), 1)
-        b.ret(c64(ACT_DONE))
+        self.setres(b, b.get(cn, "id"), 1)
+        self.ret(b, ACT_DONE)
 
     def _sys_push(self, b, k, t, a):
         h, cid, words = a[0], a[1], a[2:6]
@@ -892,9 +914,10 @@ class KernelIR:
             for i, w in enumerate(words):
                 b.put(cl, "regs", w, A0 + 2 + i)
             b.call(self.f["wake"], [k, cl, c64(0)])
-            b.ret(c64(ACT_DONE))
+            self.ret(b, ACT_DONE)
         b.put(cn, "pusher", t)
         b.put(t, "wait_conn", cn)
+        self._keep_words(b, t, words, A0 + 2)
         self.block_on(b, t, L.ST_PUSH, h)
 
     def _sys_puts(self, b, k, t, a):
@@ -904,15 +927,15 @@ class KernelIR:
         off = self._elem(b, self.g_soff, s)
         n = self._elem(b, self.g_slen, s)
         b.call(self.f["line_append"], [t, self._strptr(b, off), n])
-        b.ret(c64(ACT_DONE))
+        self.ret(b, ACT_DONE)
 
     def _sys_puti(self, b, k, t, a):
         b.call(self.f["put_int"], [t, a[0]])
-        b.ret(c64(ACT_DONE))
+        self.ret(b, ACT_DONE)
 
     def _sys_putnl(self, b, k, t, a):
         b.call(self.f["line_flush"], [k, t])
-        b.ret(c64(ACT_DONE))
+        self.ret(b, ACT_DONE)
 
     # -- entry points for Python ------------------------------------------------------------
     def _exports(self):

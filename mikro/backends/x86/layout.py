@@ -35,7 +35,7 @@ STRUCTS: dict[str, list[tuple]] = {
     "ChSlot": [("kind", I64, 1), ("end", I64, 1), ("chan", "Chan", 1), ("conn", "Conn", 1)],
     "MhSlot": [("gen", I64, 1), ("conn", "Conn", 1), ("sender", "Task", 1), ("waits", I64, 1)],
     "Task": [
-        ("regs", I64, isa.NREGS), ("key", I64, 1), ("slice", I64, 1), ("state", I64, 1),
+        ("regs", I64, isa.NREGS), ("key", I64, 1), ("resume", "i8*", 1), ("slice", I64, 1), ("state", I64, 1),
         ("wait_handle", I64, 1), ("wait_conn", "Conn", 1), ("qnext", "Task", 1),
         ("id", I64, 1), ("type", I64, 1), ("slot", I64, 1), ("mem", "i64*", 1), ("heap_top", I64, 1),
         ("ch_used", I64, 1), ("mh_used", I64, 1), ("exit_code", I64, 1), ("end_kind", I64, 1),

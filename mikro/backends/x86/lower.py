@@ -138,6 +138,7 @@ class Lowering:
         idle, badkey = b.block("idle"), b.block("badkey")
 
         cur = b.get(self.K, "cur")
+        b.put(self.K, "cur", b.null(T))
         b.store(cur, self.tv)
         b.cbranch(b.isnull(cur), sched, resume)
 
@@ -164,16 +165,24 @@ class Lowering:
 
         b.position_at_end(resume)
         t = b.load(self.tv)
-        b.put(self.K, "cur", t)
-        b.put(t, "state", L.RUNNING)
         b.store(b.get(t, "mem"), self.memv)
         b.store(b.get(t, "slice"), self.slicev)
         keys = sorted(self._resume_keys())
+        # a task suspended by native code resumes through its saved block address; one
+        # set up by spawn or by Python through a switch on its key
+        addr = b.get(t, "resume")
+        byaddr, bykey = b.block("resume.addr"), b.block("resume.key")
+        b.cbranch(b.isnull(addr), bykey, byaddr)
+        b.position_at_end(byaddr)
+        ibr = b.branch_indirect(addr)
+        b.position_at_end(bykey)
         sw = b.switch(b.get(t, "key"), badkey)
+        self.rblocks = {}
         for key in keys:
             # only the registers live at the resume point come back from the task
-            blk = b.block(f"resume{key}")
+            blk = self.rblocks[key] = b.block(f"resume{key}")
             sw.add_case(c64(key), blk)
+            ibr.add_destination(blk)
             b.position_at_end(blk)
             for r in regs_of(self.saved(key)):
                 b.store(b.get(t, "regs", r), self.regs[r])
@@ -198,31 +207,39 @@ class Lowering:
         return {k for k in keys if 0 <= k < 2 * self.n}
 
     def saved(self, key: int) -> int:
-        """Registers kept in the task structure while it waits to resume at `key`. The frame
-        pointer always (reports walk the call chain from it); after a blocking `sys`, a0
-        (the status a waker writes) and the arguments (a receiver reads the message words
-        from the sender's saved registers)."""
+        """Registers kept in the task structure while it waits to resume at `key`: those live
+        there, the frame pointer (reports walk the call chain from it) and, after a `sys`,
+        a0 (the status, written by whoever wakes the task). Message words of a waiting
+        sender are stored by the syscall itself."""
         fp = 1 << isa.FP
         if key < self.n:
             return self.live[key] | fp
-        pc = key - self.n
-        sc = abi.SYSCALLS[self.p.code[pc].imm & abi.SYS_MASK]
-        args = ((1 << max(sc.nargs, 1)) - 1) << isa.A0
-        return self.live[pc + 1] | fp | args
+        return self.live[key - self.n + 1] | fp | 1 << isa.A0
+
+    def stored(self, key: int) -> int:
+        """Registers to write when suspending for `key`: those saved, less the results of a
+        blocking syscall (whoever wakes the task writes all of them, status included)."""
+        if key < self.n:
+            return self.saved(key)
+        sc = abi.SYSCALLS[self.p.code[key - self.n].imm & abi.SYS_MASK]
+        if not sc.blocks:
+            return self.saved(key)
+        return self.saved(key) & ~(((1 << (sc.nres + 1)) - 1) << isa.A0)
 
     def _suspend(self, key: int, pause: bool = False):
         """Save the task to resume at `key`; then schedule (or pause the run)."""
         b = self.b
         t = b.load(self.tv)
-        for r in regs_of(self.saved(key)):
+        for r in regs_of(self.stored(key)):
             b.put(t, "regs", self.R(r), r)
         b.put(t, "key", c64(key))
+        b.put(t, "resume", ir.BlockAddress(self.fn, self.rblocks[key]))
         b.put(t, "slice", b.load(self.slicev))
         if pause:
+            b.put(self.K, "cur", t)
             b.put(self.K, "fuel", c64(0))
             b.ret(c64(RUN_PAUSE))
         else:
-            b.put(self.K, "cur", b.null(t.type))
             b.branch(self.sched)
 
     # -- helpers ----------------------------------------------------------------------------
@@ -482,7 +499,8 @@ class Lowering:
         args = [self.R(isa.A0 + j) for j in range(sc.nargs)]
         h = self.R(isa.A0)
         t = b.load(self.tv)
-        act = b.call(self.k.f["sys_" + sc.name], [self.K, t] + args)
+        ret = b.call(self.k.f["sys_" + sc.name], [self.K, t] + args)
+        act = b.extract_value(ret, 0)
         done = b.block(f"pc{pc}.done")
         sw = b.switch(act, done)
         if sc.blocks:
@@ -500,7 +518,7 @@ class Lowering:
             self._suspend(self.n + pc)
         b.position_at_end(done)
         for j in range(sc.nres + 1):
-            self.W(isa.A0 + j, b.get(t, "res", j))
+            self.W(isa.A0 + j, b.extract_value(ret, 1 + j))
         self._status(pc, i, sc, h)
 
     def _status(self, pc, i, sc, h):
