@@ -482,3 +482,28 @@ def test_task_end_closes_handles_and_wakes_callers():
     assert r.exits == {1: ("server", 1)}
     assert [f.reason for f in r.faults] == ["call(0) failed: E_CLOSED (the other end is gone, or the message was dropped unanswered)"]
     assert r.status == "fault"
+
+
+def test_inspect_asm_for_other_targets():
+    p = asm('''
+    task main
+    boot main
+        li a0, 0
+        sys exit
+    ''')
+    assert "mk_run" in x86.inspect_asm(p, "aarch64")
+    with pytest.raises(ValueError):
+        x86.inspect_asm(p, "z80")
+
+
+def test_unverified_program_is_refused():
+    from mikro.vm import isa
+    p = asm('''
+    task main
+    boot main
+        li a0, 0
+        sys exit
+    ''')
+    p.code[1] = isa.make("jmp", imm=99)
+    with pytest.raises(ValueError):
+        x86.compile(p, cache=False)

@@ -17,6 +17,7 @@ import llvmlite
 from llvmlite import binding as llvm
 from llvmlite import ir
 
+from ...vm import abi, isa
 from . import layout as L
 from .kernel_ir import KernelIR
 from .lower import Lowering
@@ -43,7 +44,34 @@ def name_ids(program) -> list[int]:
     return [ids.setdefault(s, len(ids)) for s in program.strings]
 
 
+def check(program) -> None:
+    """What the lowering relies on (the verifier checks all of it and more): raise
+    ValueError rather than build IR that LLVM would abort on."""
+    n = len(program.code)
+    for pc, ins in enumerate(program.code):
+        if not 0 <= ins.op < len(isa.OPCODES):
+            raise ValueError(f"pc {pc}: unknown opcode {ins.op}")
+        op = ins.info
+        if any(getattr(ins, f) >= isa.NREGS for f in "abc"):
+            raise ValueError(f"pc {pc}: register out of range")
+        if op.imm in ("pc", "fn") and not 0 <= ins.imm < n:
+            raise ValueError(f"pc {pc}: target {ins.imm} outside the code")
+        if op.imm == "k" and not 0 <= ins.imm < len(program.consts):
+            raise ValueError(f"pc {pc}: constant {ins.imm} out of range")
+        if op.imm == "str" and not 0 <= ins.imm < len(program.strings):
+            raise ValueError(f"pc {pc}: string {ins.imm} out of range")
+        if op.name == "sys" and (ins.imm & abi.SYS_MASK) >= len(abi.SYSCALLS):
+            raise ValueError(f"pc {pc}: unknown syscall {ins.imm & abi.SYS_MASK}")
+    for t in program.tasks:
+        if not 0 <= t.entry < n:
+            raise ValueError(f"task {t.name}: entry {t.entry} outside the code")
+    for b in program.boot:
+        if not 0 <= b.task < len(program.tasks):
+            raise ValueError(f"boot entry names task type {b.task}, which does not exist")
+
+
 def build_module(program, triple: str | None = None) -> ir.Module:
+    check(program)
     enabled = gc.isenabled()
     gc.disable()        # the GC makes building large IR super-linear
     try:
@@ -74,8 +102,11 @@ def _target_machine(triple: str | None = None, cpu: str | None = None, features:
                                         codemodel="small")
 
 
-def optimise(ir_text: str, tm):
+def optimise(ir_text: str, tm, triple: str | None = None):
     mod = llvm.parse_assembly(ir_text)
+    if triple:
+        mod.triple = triple
+        mod.data_layout = str(tm.target_data)
     mod.verify()
     pto = llvm.create_pipeline_tuning_options(speed_level=2)
     pb = llvm.create_pass_builder(tm, pto)
@@ -157,7 +188,7 @@ def asm_text(program, target: str = "x86_64") -> str:
         raise ValueError(f"unknown target {target!r} (expected {', '.join(triples)})")
     if triples[target] is None:
         tm = _target_machine()
-        return tm.emit_assembly(optimise(ir_text(program), tm))
+        return tm.emit_assembly(optimise(ir_text(program), tm, llvm.get_process_triple()))
     proc = subprocess.run([sys.executable, "-m", "mikro.backends.x86.engine", triples[target]],
                           input=ir_text(program), capture_output=True, text=True)
     if proc.returncode != 0:
@@ -171,11 +202,7 @@ def _child(triple: str) -> None:
     llvm.initialize_all_targets()
     llvm.initialize_all_asmprinters()
     tm = _target_machine(triple, features="")
-    src = sys.stdin.read()
-    # the IR was made for the host: drop its triple and datalayout for the new target
-    mod = optimise(src, tm)
-    mod.triple = triple
-    sys.stdout.write(tm.emit_assembly(mod))
+    sys.stdout.write(tm.emit_assembly(optimise(sys.stdin.read(), tm, triple)))
 
 
 if __name__ == "__main__":

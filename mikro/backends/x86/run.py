@@ -95,18 +95,27 @@ class _Run:
         self.mem_bytes = max(mw * 8, 8)
         # one slot (task structure and memory) per task alive at once
         alive = max(0, min(int(opts.max_tasks), ADDRESS_SPACE // self.mem_bytes))
-        self.cap = max(1, alive)
         self.tsize = ctypes.sizeof(L.CTask)
+        self.maps: list[tuple[int, int]] = []
+        k = self.k = L.CKernel()
+        while True:
+            # where the system refuses to reserve that much address space, fewer tasks fit
+            self.cap = max(1, alive)
+            try:
+                k.tasks = self._map(self.cap * self.tsize)
+                k.mem_base = self._map(self.cap * self.mem_bytes)
+                break
+            except MemoryError:
+                self._unmap()
+                if alive <= 1:
+                    raise
+                alive //= 2
         ring = 1
         while ring < alive + 1:
             ring <<= 1
-        self.maps: list[tuple[int, int]] = []
-        k = self.k = L.CKernel()
-        k.tasks = self._map(self.cap * self.tsize)
         k.task_cap = self.cap
         k.free = self._map(self.cap * 8)
         k.max_alive = alive
-        k.mem_base = self._map(self.cap * self.mem_bytes)
         k.mem_words = mw
         k.ready = self._map(ring * 8)
         k.rq_mask = ring - 1
@@ -121,6 +130,11 @@ class _Run:
         addr = _reserve(size)
         self.maps.append((addr, size))
         return addr
+
+    def _unmap(self):
+        for addr, size in self.maps:
+            _libc.munmap(addr, size)
+        self.maps.clear()
 
     def task(self, i: int):
         return L.CTask.from_address(self.k.tasks + i * self.tsize)
@@ -163,8 +177,7 @@ class _Run:
             return self._go()
         finally:
             self.cp._free(ctypes.addressof(self.k))
-            for addr, size in self.maps:
-                _libc.munmap(addr, size)
+            self._unmap()
 
     def _go(self) -> RunResult:
         opts, k = self.opts, self.k
