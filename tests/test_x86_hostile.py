@@ -229,3 +229,15 @@ def test_tiny_memory():
         sys exit
     ''', mem_words=0)
     assert [f.reason for f in r.faults] == ["stack overflow"]
+
+
+def test_address_is_reported_exactly():
+    r = run('''
+    task main
+    boot main
+        lk s0, #9223372036854775807
+        ld a0, s0, 2
+        li a0, 0
+        sys exit
+    ''')
+    assert [f.reason for f in r.faults] == ["memory access out of bounds at 9223372036854775809"]

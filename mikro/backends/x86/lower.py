@@ -387,12 +387,14 @@ class Lowering:
         self.next(pc)
 
     def _lower_ld(self, pc, i):
-        p = self._addr(pc, self.b.add(self.R(i.b), c64(i.imm)), L.F_MEM)
+        base = self.R(i.b)
+        p = self._addr(pc, self.b.add(base, c64(i.imm)), L.F_MEM, base, c64(i.imm))
         self.W(i.a, self.b.load(p))
         self.next(pc)
 
     def _lower_st(self, pc, i):
-        p = self._addr(pc, self.b.add(self.R(i.b), c64(i.imm)), L.F_MEM)
+        base = self.R(i.b)
+        p = self._addr(pc, self.b.add(base, c64(i.imm)), L.F_MEM, base, c64(i.imm))
         self.b.store(self.R(i.a), p)
         self.next(pc)
 

@@ -48,7 +48,8 @@ def fault_reason(program, e: dict) -> str:
     if code == L.F_DIV0:
         return "division by zero"
     if code == L.F_MEM:
-        return f"memory access out of bounds at {a}"
+        # the address R[b] + imm, as an exact integer (a register plus the immediate)
+        return f"memory access out of bounds at {a + b}"
     if code == L.F_BADARR:
         return "bad array reference"
     if code == L.F_INDEX:
