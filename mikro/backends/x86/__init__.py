@@ -9,6 +9,8 @@ process, beside a native kernel (scheduler, handle tables, channels, every sysca
 """
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from ...vm.image import Program
 from ...vm.options import RunOptions
 from ...vm.result import RunResult
@@ -18,14 +20,27 @@ from .run import CompiledProgram
 __all__ = ["CompiledProgram", "compile", "inspect_asm", "inspect_ir", "run"]
 
 
+_recent: OrderedDict[str, CompiledProgram] = OrderedDict()
+_RECENT = 8
+
+
 def compile(program: Program, cache: bool = True) -> CompiledProgram:
-    """Compile (or load from the object cache) a verified program."""
+    """Compile (or load from the object cache) a verified program. `cache=False` neither
+    reads nor writes the on-disk cache."""
     return CompiledProgram(program, engine.object_code(program, cache=cache))
 
 
 def run(program: Program, options: RunOptions | None = None, cache: bool = True) -> RunResult:
-    """Run a verified program to its end on the native kernel."""
-    return compile(program, cache=cache).run(options)
+    """Run a verified program to its end on the native kernel. The last few programs stay
+    compiled in the process, so running one program under many seeds compiles it once."""
+    if not cache:
+        return compile(program, cache=False).run(options)
+    key = engine.cache_key(program)
+    compiled = _recent.pop(key, None) or compile(program)
+    _recent[key] = compiled
+    while len(_recent) > _RECENT:
+        _recent.popitem(last=False)
+    return compiled.run(options)
 
 
 def inspect_ir(program: Program) -> str:

@@ -120,16 +120,29 @@ def cache_dir() -> Path:
     return Path(d) if d else Path.home() / ".cache" / "mikro"
 
 
+_salt: bytes | None = None
+
+
+def _backend_salt() -> bytes:
+    """What else decides the machine code: this backend's source, LLVM and the host CPU."""
+    global _salt
+    if _salt is None:
+        init()
+        h = hashlib.sha256()
+        here = Path(__file__).parent
+        for name in _SOURCES:
+            h.update((here / name).read_bytes())
+        h.update(llvmlite.__version__.encode())
+        h.update(".".join(map(str, llvm.llvm_version_info)).encode())
+        h.update(llvm.get_host_cpu_name().encode())
+        h.update(llvm.get_host_cpu_features().flatten().encode())
+        _salt = h.digest()
+    return _salt
+
+
 def cache_key(program) -> str:
-    h = hashlib.sha256()
+    h = hashlib.sha256(_backend_salt())
     h.update(program.to_bytes())
-    here = Path(__file__).parent
-    for name in _SOURCES:
-        h.update((here / name).read_bytes())
-    h.update(llvmlite.__version__.encode())
-    h.update(".".join(map(str, llvm.llvm_version_info)).encode())
-    h.update(llvm.get_host_cpu_name().encode())
-    h.update(llvm.get_host_cpu_features().flatten().encode())
     return h.hexdigest()[:32]
 
 
