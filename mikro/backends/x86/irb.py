@@ -41,12 +41,27 @@ class B:
         return self.b.gep(ptr, path, inbounds=True)
 
     def get(self, ptr, field: str, idx=None):
-        return self.b.load(self.fp(ptr, field, idx))
+        ins = self.b.load(self.fp(ptr, field, idx))
+        ins.set_metadata("tbaa", self.tag(ptr.type.pointee.name[3:] + "." + field))
+        return ins
 
     def put(self, ptr, field: str, val, idx=None):
         if isinstance(val, int):
             val = c64(val)
-        self.b.store(val, self.fp(ptr, field, idx))
+        ins = self.b.store(val, self.fp(ptr, field, idx))
+        ins.set_metadata("tbaa", self.tag(ptr.type.pointee.name[3:] + "." + field))
+
+    def tag(self, name: str):
+        """A type-based alias tag: each struct field (and task memory) is its own type, so
+        LLVM may keep one field in a register across stores to another."""
+        m = self.fn.module
+        tags = m.__dict__.setdefault("_mk_tbaa", {})
+        if name not in tags:
+            if None not in tags:
+                tags[None] = m.add_metadata([ir.MetaDataString(m, "mikro tbaa")])
+            ty = m.add_metadata([ir.MetaDataString(m, name), tags[None], ir.Constant(I64, 0)])
+            tags[name] = m.add_metadata([ty, ty, ir.Constant(I64, 0)])
+        return tags[name]
 
     # -- values -------------------------------------------------------------------------
     def var(self, init, ty=I64, name=""):

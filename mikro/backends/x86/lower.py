@@ -386,16 +386,24 @@ class Lowering:
         self.W(i.a, self.b.add(self.R(i.b), c64(i.imm)))
         self.next(pc)
 
+    def _load(self, p):
+        ins = self.b.load(p)
+        ins.set_metadata("tbaa", self.b.tag("mem"))
+        return ins
+
+    def _store(self, v, p):
+        self.b.store(v, p).set_metadata("tbaa", self.b.tag("mem"))
+
     def _lower_ld(self, pc, i):
         base = self.R(i.b)
         p = self._addr(pc, self.b.add(base, c64(i.imm)), L.F_MEM, base, c64(i.imm))
-        self.W(i.a, self.b.load(p))
+        self.W(i.a, self._load(p))
         self.next(pc)
 
     def _lower_st(self, pc, i):
         base = self.R(i.b)
         p = self._addr(pc, self.b.add(base, c64(i.imm)), L.F_MEM, base, c64(i.imm))
-        self.b.store(self.R(i.a), p)
+        self._store(self.R(i.a), p)
         self.next(pc)
 
     def _lower_alloc(self, pc, i):
@@ -409,7 +417,7 @@ class Lowering:
                      b.icmp_signed(">", need, b.sext(self.mw, I128)))
         self._check(over, pc, L.F_OOM)
         mem = b.load(self.memv)
-        b.store(n, b.gep(mem, [ht]))
+        self._store(n, b.gep(mem, [ht]))
         body = b.bitcast(b.gep(mem, [b.add(ht, c64(1))]), I8P)
         b.call(self.k.memset, [body, ir.Constant(I32, 0), b.mul(n, c64(8))])
         self.W(i.a, b.add(ht, c64(1)))
@@ -421,21 +429,21 @@ class Lowering:
         """(pointer to element R[b][R[c]]) with the checks of docs/vm.md."""
         b = self.b
         r, idx = self.R(i.b), self.R(i.c)
-        n = b.load(self._addr(pc, b.sub(r, c64(1)), L.F_BADARR, c64(0)))
+        n = self._load(self._addr(pc, b.sub(r, c64(1)), L.F_BADARR, c64(0)))
         self._check(b.or_(b.cmp("<", idx, 0), b.cmp(">=", idx, n)), pc, L.F_INDEX, idx, n)
         return self._addr(pc, b.add(r, idx), L.F_BADARR, c64(0))
 
     def _lower_ald(self, pc, i):
-        self.W(i.a, self.b.load(self._array(pc, i)))
+        self.W(i.a, self._load(self._array(pc, i)))
         self.next(pc)
 
     def _lower_ast(self, pc, i):
-        self.b.store(self.R(i.a), self._array(pc, i))
+        self._store(self.R(i.a), self._array(pc, i))
         self.next(pc)
 
     def _lower_alen(self, pc, i):
         p = self._addr(pc, self.b.sub(self.R(i.b), c64(1)), L.F_BADARR, c64(0))
-        self.W(i.a, self.b.load(p))
+        self.W(i.a, self._load(p))
         self.next(pc)
 
     def _lower_jmp(self, pc, i):
