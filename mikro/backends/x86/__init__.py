@@ -6,6 +6,30 @@ process, beside a native kernel (scheduler, handle tables, channels, every sysca
     compiled = x86.compile(program)                     # owns the JIT engine
     compiled.run(RunOptions()); compiled.run(RunOptions(seed=1))
     print(x86.inspect_ir(program), x86.inspect_asm(program, target="aarch64"))
+
+How a run goes:
+- `layout.py` defines the kernel structures once (LLVM types and ctypes views);
+  `kernel_ir.py` emits the kernel, one IR function per syscall; `lower.py` emits `mk_run`,
+  the scheduler loop and all VM code in one function; `engine.py` optimises (O2), emits
+  object code, caches it, and loads it into MCJIT; `run.py` allocates, boots the tasks,
+  calls `mk_run` per slice of fuel, drains the output and builds the RunResult.
+- VM registers are SSA values of the running task. A task is saved only when it blocks,
+  yields, is preempted or the run pauses, and then only the registers live where it will
+  resume (liveness over the whole program from the opcode table), plus fp for reports.
+- Task structures and task memories live in two address-space reservations (lazily
+  mapped, MAP_NORESERVE), one slot per task alive at once; a dead task's slot is reused and
+  its memory returned to the system. Ended tasks leave a record (exit code or fault) in a
+  log Python reads at the end.
+- Native code records a fault as a code and its operands; Python formats the reason
+  strings of docs/vm.md, so both backends print the same report.
+
+Choices where the specification is silent: a faulting address is reported as the exact
+sum of register and offset; an array element outside the task's memory (a forged length)
+faults `bad array reference`; `alloc` also faults `out of memory` when the array would end
+past the task's memory; `spawn` of a type that does not exist and `open`, `channel` or
+`puts` given a number that is not a string index fail with E_INVAL; a seeded run draws
+from splitmix64 at every pick, even with one ready task; a clean or deadlocked run lists
+every live task in `waiting` (those in recv included); `limit` is "fuel" or "time".
 """
 from __future__ import annotations
 
