@@ -25,6 +25,7 @@ E = {name: code for name, (code, _) in abi.ERRORS.items()}
 NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 4,
                  L.ST_CALL_REPLY: 4, L.ST_OPEN: abi.SYS["open"].nres, L.ST_PUSH: 0}
 MADV_DONTNEED = 4
+LINE_MAX = 1 << 26
 
 
 class KernelIR:
@@ -180,19 +181,23 @@ class KernelIR:
         p = b.call(self.calloc, [c64(1), b.add(size, c64(16))])
         with b.when(b.isnull(p)):
             b.put(k, "oom", 1)
+            b.ret(b.null(I8P))
         b.store(b.get(k, "allocs"), b.bitcast(p, I8P.as_pointer()))
         b.put(k, "allocs", p)
         b.ret(b.gep(p, [c64(16)]))
 
     # -- text: per-task lines and the run's output ---------------------------------------
     def _grow(self, b: B, obj, pf, lf, cf, extra):
-        """Make room for `extra` more bytes in the buffer (pf, lf, cf) of obj."""
+        """Make room for `extra` more bytes in the buffer (pf, lf, cf) of obj. When the
+        system refuses the memory, the calling function returns (void) with nothing done."""
         ln, cap = b.get(obj, lf), b.get(obj, cf)
         need = b.add(ln, extra)
         with b.when(b.cmp(">", need, cap)):
             nc = b.select(b.cmp(">", need, b.mul(cap, c64(2))), b.add(need, c64(64)),
                           b.mul(cap, c64(2)))
             np_ = b.call(self.realloc, [b.get(obj, pf), nc])
+            with b.when(b.isnull(np_)):
+                b.ret_void()
             b.put(obj, pf, np_)
             b.put(obj, cf, nc)
         return ln
@@ -208,6 +213,9 @@ class KernelIR:
 
         fn, b = self._fn("line_append", ir.VoidType(), [self.T, I8P, I64], "never")
         t, src, n = fn.args
+        # a line longer than LINE_MAX bytes keeps its first LINE_MAX bytes only
+        with b.when(b.cmp(">", b.add(b.get(t, "line_len"), n), LINE_MAX)):
+            b.ret_void()
         ln = self._grow(b, t, "line", "line_len", "line_cap", b.add(n, c64(1)))
         # items on a line are separated by one space
         items = b.get(t, "line_items")
@@ -280,7 +288,6 @@ class KernelIR:
         b.put(t, "mh_used", b.and_(b.get(t, "mh_used"), b.not_(b.shl(c64(1), s))))
         slot = b.gep(b.fp(t, "mh"), [c64(0), s])
         b.put(slot, "gen", b.and_(b.add(b.get(slot, "gen"), c64(1)), c64(abi.GEN_MASK)))
-        b.put(slot, "sender", b.null(self.T))
         b.ret_void()
 
         # hkind(t, h): 0 not a handle, K_ONE/K_SERVER/K_CLIENT a chandle, 4 an mhandle
@@ -378,7 +385,6 @@ class KernelIR:
             snd = b.get(ms, "sender")
             with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
                 b.call(wake, [k, snd, c64(E["E_CLOSED"])])
-        b.put(ms, "waits", 0)
         b.call(self.f["mh_free"], [t, s])
         b.ret_void()
 
@@ -597,26 +603,36 @@ class KernelIR:
         k, c, w = fn.args
         with b.when(b.cmp("==", b.get(w, "ch_used"), -1)):
             b.ret(c64(-1))
-        s = b.call(self.f["ch_alloc"], [w])
-        slot = b.gep(b.fp(w, "ch"), [c64(0), s])
-        b.put(slot, "chan", c)
         with b.when(b.cmp("==", b.get(c, "kind"), abi.ONE)):
+            s = b.call(self.f["ch_alloc"], [w])
+            slot = b.gep(b.fp(w, "ch"), [c64(0), s])
+            b.put(slot, "chan", c)
             b.put(c, "t1", w)
             b.put(c, "s1", s)
             b.put(slot, "kind", L.K_ONE)
             b.put(slot, "end", 1)
             b.ret(s)
-        cn = b.bitcast(b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Conn"]))]), self.Cn)
+        # memory the system refuses counts as a full table
+        raw = b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Conn"]))])
+        with b.when(b.isnull(raw)):
+            b.ret(c64(-1))
+        cn = b.bitcast(raw, self.Cn)
         cid = b.add(b.get(c, "nconns"), c64(1))
-        b.put(c, "nconns", cid)
         cap = b.get(c, "conns_cap")
         with b.when(b.cmp(">", b.add(cid, c64(1)), cap)):
             nc = b.add(b.mul(cap, c64(2)), c64(8))
-            arr = b.bitcast(b.call(self.f["kalloc"], [k, b.mul(nc, c64(8))]), self.Cn.as_pointer())
+            raw = b.call(self.f["kalloc"], [k, b.mul(nc, c64(8))])
+            with b.when(b.isnull(raw)):
+                b.ret(c64(-1))
+            arr = b.bitcast(raw, self.Cn.as_pointer())
             b.call(self.memcpy, [b.bitcast(arr, I8P), b.bitcast(b.get(c, "conns"), I8P),
                                  b.mul(cap, c64(8))])
             b.put(c, "conns", arr)
             b.put(c, "conns_cap", nc)
+        b.put(c, "nconns", cid)
+        s = b.call(self.f["ch_alloc"], [w])
+        slot = b.gep(b.fp(w, "ch"), [c64(0), s])
+        b.put(slot, "chan", c)
         b.store(cn, b.gep(b.get(c, "conns"), [cid]))
         b.put(cn, "id", cid)
         b.put(cn, "client", w)
@@ -638,7 +654,10 @@ class KernelIR:
         reg = b.gep(b.get(k, "reg"), [nm])
         with b.when(b.not_(b.isnull(b.get(reg, "chan")))):
             self.err(b, t, "E_EXISTS")
-        c = b.bitcast(b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Chan"]))]), self.Ch)
+        raw = b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Chan"]))])
+        with b.when(b.isnull(raw)):
+            self.err(b, t, "E_NOSPACE")
+        c = b.bitcast(raw, self.Ch)
         s = b.call(self.f["ch_alloc"], [t])
         slot = b.gep(b.fp(t, "ch"), [c64(0), s])
         b.put(c, "name", nm)
@@ -847,7 +866,6 @@ class KernelIR:
                 snd = b.get(ms, "sender")
                 with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
                     self._answer(b, k, snd, words)
-            b.put(ms, "waits", 0)
             b.call(self.f["mh_free"], [t, s])
             self.ret(b, ACT_DONE)
         with b.when(b.cmp("==", kind, L.K_ONE)):
