@@ -1,0 +1,33 @@
+"""The builtins of the language: the syscalls users call by name, and the few others."""
+from __future__ import annotations
+
+from ..vm import abi
+
+# name -> (fewest, most) arguments
+SYSCALL_ARITY: dict[str, tuple[int, int]] = {
+    "exit": (1, 1), "self": (0, 0), "yield": (0, 0), "channel": (2, 2), "open": (1, 1),
+    "send": (1, 1 + abi.MSG_WORDS), "call": (1, 1 + abi.MSG_WORDS), "recv": (1, 1),
+    "reply": (1, 1 + abi.MSG_WORDS), "close": (1, 1), "data": (1, 1), "set_data": (2, 2),
+    "conn": (1, 1), "push": (2, 2 + abi.MSG_WORDS),
+}
+# Where the message words start, for the syscalls that carry a message.
+MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2}
+# The argument that must be a string literal (the channel name).
+STRING_ARG = {"channel": 0, "open": 0}
+# The argument that must be a constant expression (the channel kind).
+CONST_ARG = {"channel": 1}
+
+OTHER = {"print": (0, None), "assert": (1, 2), "array": (1, 1), "len": (1, 1)}
+NAMES = frozenset(SYSCALL_ARITY) | frozenset(OTHER) | {"spawn"}
+
+
+def results(name: str) -> int:
+    return abi.SYS[name].nres
+
+
+def describe_arity(lo: int, hi: int | None) -> str:
+    if hi is None:
+        return f"at least {lo} argument{'s' if lo != 1 else ''}"
+    if lo == hi:
+        return f"{lo} argument{'s' if lo != 1 else ''}"
+    return f"{lo} to {hi} arguments"

@@ -1,0 +1,126 @@
+"""The driver: files -> names -> bodies -> one Program, gathering every diagnostic."""
+from __future__ import annotations
+
+from ..vm import abi
+from ..vm.image import Boot, Pos, Program, TaskType
+from . import ast
+from .diagnostics import CompileError, Diagnostic, span_of
+from .emit import TooComplex
+from .link import Linker
+from .lower import Lowerer
+from .modules import Loader, Unit, read_source
+from .symbols import Err, FnSym, Tables, TaskSym, collect, fold, module_of, plural
+
+
+class _Program:
+    """What the lowering of a body asks of the whole program."""
+
+    def __init__(self, linker: Linker, tables: dict[int, Tables]) -> None:
+        self.linker, self.tables = linker, tables
+        self.konst, self.string = linker.konst, linker.string
+
+    def task(self, unit: Unit, name: ast.Name) -> TaskSym:
+        t = module_of(unit, self.tables, name)
+        if name.name in t.tasks:
+            return t.tasks[name.name]
+        where = f" in module `{name.module}`" if name.module else ""
+        raise Err("E0203", f"cannot find task `{name.text}`{where}", name.span,
+                  "`spawn` starts a task defined with `task NAME { ... }`", "no such task")
+
+    def function(self, unit: Unit, name: ast.Name, lowerer) -> FnSym:
+        t = module_of(unit, self.tables, name)
+        if name.name in t.fns:
+            return t.fns[name.name]
+        where = f" in module `{name.module}`" if name.module else ""
+        help = ""
+        if name.module is None and lowerer.local(name.name) is not None:
+            help = f"`{name.name}` is a variable, not a function"
+        elif name.name in t.tasks:
+            help = f"`{name.text}` is a task: start it with `spawn {name.text}(...)`"
+        raise Err("E0202", f"cannot find function `{name.text}`{where}", name.span, help,
+                  "not found")
+
+
+def compile_file(path: str) -> Program:
+    return compile_source(read_source(path), path)
+
+
+def compile_source(source: str, path: str = "<string>") -> Program:
+    loader = Loader()
+    main = loader.load_main(source, path)
+    if loader.diagnostics or main is None:
+        raise CompileError(loader.diagnostics, loader.sources)
+    units = [main] + [u for u in loader.units if u is not main]
+    tables = {id(u): Tables() for u in units}
+    errors: dict[str, list[Err]] = {u.path: [] for u in units}
+    ntasks = 0
+    for u in loader.units:                       # modules before the files importing them
+        ntasks = collect(u, tables, ntasks, errors[u.path])
+    linker = Linker()
+    files = {u.path: linker.file(u.path) for u in units}
+    prog = _Program(linker, tables)
+    tasks: list[TaskType | None] = [None] * ntasks
+    for u in units:
+        for item in u.module.items:
+            if isinstance(item, ast.TaskDef):
+                sym = tables[id(u)].tasks.get(item.name)
+                low = Lowerer(u, tables, files[u.path], "task", prog, errors[u.path])
+                body = low.lower(item)
+                entry = linker.place_task(item.name, body, len(item.params), _pos(files[u.path], item.span))
+                if sym is not None and sym.node is item:
+                    tasks[sym.index] = TaskType(sym.qname, entry, len(item.params))
+            elif isinstance(item, ast.FnDef):
+                sym = tables[id(u)].fns.get(item.name)
+                low = Lowerer(u, tables, files[u.path], "fn", prog, errors[u.path])
+                body = low.lower(item)
+                if sym is None or sym.node is not item:
+                    sym = FnSym(u.prefix + item.name, item, u)      # a duplicate: placed, not listed
+                end = Pos(files[u.path], item.body.span.end_line, max(1, item.body.span.end_col - 1))
+                linker.place_function(sym, body, low.epilogue, _pos(files[u.path], item.span), end)
+    boot = _boot(main, tables, errors[main.path])
+    diags = [_diag(u.path, e) for u in units for e in errors[u.path]]
+    if diags:
+        raise CompileError(diags, loader.sources)
+    program = linker.finish()
+    program.tasks = [t for t in tasks if t is not None]
+    program.boot = boot
+    return program
+
+
+def _boot(main: Unit, tables, errors: list) -> list[Boot]:
+    boot = []
+    for item in main.module.items:
+        if not isinstance(item, ast.BootSpawn):
+            continue
+        call = item.call
+        try:
+            t = module_of(main, tables, call.callee)
+            task = t.tasks.get(call.callee.name)
+            if task is None:
+                raise Err("E0203", f"cannot find task `{call.callee.text}`", call.callee.span,
+                          "`spawn` starts a task defined with `task NAME { ... }`", "no such task")
+            if len(call.args) != task.nparams:
+                n = len(call.args)
+                raise Err("E0301", f"the task `{call.callee.text}` takes "
+                          f"{plural(task.nparams, 'argument')} but {plural(n, 'argument')} "
+                          f"{'was' if n == 1 else 'were'} given", call.span, "",
+                          f"expected {plural(task.nparams, 'argument')}")
+            args = []
+            for a in call.args:
+                try:
+                    args.append(fold(a, main, tables, "an argument of a boot `spawn`"))
+                except Err as e:
+                    errors.append(e)
+            boot.append(Boot(task.index, tuple(args)))
+        except Err as e:
+            errors.append(e)
+    return boot
+
+
+def _pos(file: int, span) -> Pos:
+    return Pos(file, span.line, span.col)
+
+
+def _diag(path: str, e: Err) -> Diagnostic:
+    line, col, end = span_of(e.span)
+    return Diagnostic(e.code, e.message, path, line, col, end, e.help, e.label)
