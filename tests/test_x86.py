@@ -507,3 +507,22 @@ def test_unverified_program_is_refused():
     p.code[1] = isa.make("jmp", imm=99)
     with pytest.raises(ValueError):
         x86.compile(p, cache=False)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_pausing_native_code_often_changes_nothing(monkeypatch, seed):
+    import sys
+    native = sys.modules["mikro.backends.x86.run"]
+    p = asm(ECHO_SERVER)
+    want = x86.run(p, RunOptions(seed=seed))
+    monkeypatch.setattr(native, "CHUNK", 3)
+    monkeypatch.setattr(native, "BUDGET", 2)
+    got = x86.run(p, RunOptions(seed=seed))
+    assert got == want
+
+
+def test_seeded_runs_repeat():
+    p = asm(ECHO_SERVER)
+    runs = [x86.run(p, RunOptions(seed=s)) for s in (9, 9, 10)]
+    assert runs[0] == runs[1]
+    assert sorted(runs[0].output.splitlines()) == sorted(runs[2].output.splitlines())
