@@ -127,6 +127,8 @@ def arith_program(draw) -> Program:
         else:
             body.append(("br", draw(st.sampled_from(BRANCHES)), a, b,
                          draw(st.integers(1, 4))))
+    loops = draw(st.integers(1, 3))
+    code.append(m("li", isa.S0 + 6, imm=loops))
     start = len(code)
     # each body item is one instruction; branches skip forward by `skip` items
     for i, item in enumerate(body):
@@ -137,6 +139,8 @@ def arith_program(draw) -> Program:
         else:
             target = start + min(i + item[4], len(body))
             code.append(m(item[1], item[2], item[3], imm=target))
+    # the body runs `loops` times: a back-edge that costs fuel
+    code += [m("addi", isa.S0 + 6, isa.S0 + 6, imm=-1), m("bnz", isa.S0 + 6, imm=start)]
     for r in REGS:
         code += [m("mov", isa.A0, r), m("sys", imm=abi.SYS["puti"].num)]
     code += [m("sys", imm=abi.SYS["putnl"].num), m("li", isa.A0, imm=0),
@@ -149,12 +153,22 @@ def arith_program(draw) -> Program:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(arith_program())
-def test_generated_arithmetic(program):
-    r = same(program)
-    output, fault = model(program)
-    assert r.output == output
-    assert [f.reason for f in r.faults] == ([fault] if fault else [])
+@given(arith_program(), st.one_of(st.none(), st.integers(0, 3)))
+def test_generated_arithmetic(program, fuel):
+    r = same(program, fuel=fuel)
+    if fuel is None:
+        output, fault = model(program)
+        assert r.output == output
+        assert [f.reason for f in r.faults] == ([fault] if fault else [])
+    # pausing native code at every fuel unit gives the same run
+    import sys
+    native = sys.modules["mikro.backends.x86.run"]
+    chunk = native.CHUNK
+    native.CHUNK = 1
+    try:
+        assert x86.run(program, RunOptions(fuel=fuel)) == r
+    finally:
+        native.CHUNK = chunk
 
 
 # -- hand-written programs ------------------------------------------------------------------
