@@ -1,0 +1,457 @@
+"""The reference interpreter: runs VM code instruction by instruction over the reference kernel.
+
+`run(program, options)` verifies the program, boots the kernel and runs tasks one at a time,
+each until it blocks, yields, ends, faults or uses up its slice of fuel (docs/vm.md). Each
+opcode is one small function `op_NAME(vm, task, ins)`; the dispatch table is built from
+isa.OPCODES. An op function returns True when the task leaves the processor (it blocked,
+yielded, ended, faulted, was preempted, or the run stopped), else a false value.
+Nothing a program does can raise a Python exception here: every misuse is a fault or an
+error code.
+"""
+from __future__ import annotations
+
+import time
+
+from . import abi, isa
+from .isa import A0, FP, LR, SP
+from .kernel import BLOCK, BLOCKED, END, SWITCH, Kernel, Task, syscall_failure
+from .options import RunOptions
+from .result import Fault, RunResult, Waiter, Where
+from .verify import verify
+
+MIN = -(1 << 63)
+M64 = (1 << 64) - 1
+CHAIN_MAX = 64          # frames a report walks at most
+TIME_CHECK = 1023       # the clock is read every 1024 units of fuel
+
+_SYS_CALLS = abi.SYSCALLS
+
+
+def wrap(v: int) -> int:
+    """v modulo 2**64, as a signed 64-bit integer."""
+    return ((v - MIN) & M64) + MIN
+
+
+def run(program, options: RunOptions | None = None) -> RunResult:
+    """Run a program to its end (clean, fault, deadlock, limit or interrupted)."""
+    verify(program)
+    return _Run(program, options or RunOptions()).go()
+
+
+class _Run:
+    def __init__(self, program, opts: RunOptions):
+        self.program = program
+        self.opts = opts
+        self.code = program.code
+        self.mem_words = int(opts.mem_words)
+        self.sites = program.return_sites()
+        self.kernel = Kernel(program, seed=int(opts.seed), mem_words=self.mem_words,
+                             max_tasks=int(opts.max_tasks), on_output=opts.on_output)
+        self.fuel_left = None if opts.fuel is None else max(int(opts.fuel), 0)
+        self.fuel_used = 0
+        self.deadline = None
+        self.stopped: str | None = None        # why the run stopped early ("limit" text)
+        self.current: Task | None = None
+
+    # -- the run --------------------------------------------------------------------------
+    def go(self) -> RunResult:
+        k = self.kernel
+        status = None
+        try:
+            if self.opts.time_limit is not None:
+                self.deadline = time.monotonic() + self.opts.time_limit
+            k.boot()
+            while self.stopped is None:
+                t = k.pick()
+                if t is None:
+                    break
+                self.current = t
+                self.slice(t)
+            if self.stopped is not None:
+                status = "limit"
+        except KeyboardInterrupt:
+            status, self.stopped = "interrupted", "keyboard interrupt"
+        return self.result(status)
+
+    def slice(self, t: Task) -> None:
+        """Run t until it leaves the processor."""
+        if t.resume_sys:
+            t.resume_sys = False
+            ins = self.code[t.pc]
+            if self.finish_sys(t, ins, t.regs[A0]):
+                return
+        code, ops = self.code, OPS
+        while True:
+            ins = code[t.pc]
+            if ops[ins.op](self, t, ins):
+                return
+
+    def result(self, status: str | None) -> RunResult:
+        k = self.kernel
+        res = RunResult(status="clean", fuel_used=self.fuel_used, tasks_spawned=k.spawned,
+                        faults=list(k.faults), exits=dict(k.exits), limit=self.stopped or "")
+        stuck = False
+        for tid in sorted(k.tasks):
+            t = k.tasks[tid]
+            if t.state == BLOCKED:
+                state = "call" if t.wait == "reply" else t.wait
+                handle = t.wait_handle
+            else:
+                state, handle = "ready", None
+            stuck = stuck or state != "recv"
+            res.waiting.append(Waiter(t.id, t.name, state, handle, self.where(t, t.pc)))
+        res.output = "".join(line + "\n" for line in k.output)
+        if status is not None:
+            res.status = status
+        elif stuck:
+            res.status = "deadlock"
+        elif res.faults:
+            res.status = "fault"
+        return res
+
+    # -- faults and reports ---------------------------------------------------------------
+    def where(self, t: Task, pc: int) -> Where:
+        """pc and the return addresses of the call chain, walked from fp (docs/vm.md)."""
+        chain = []
+        fp = t.regs[FP]
+        mem = t.mem
+        while len(chain) < CHAIN_MAX and 0 <= fp and fp + 1 < self.mem_words:
+            ra = mem.get(fp, 0)
+            if ra not in self.sites:
+                break
+            chain.append(ra)
+            fp = mem.get(fp + 1, 0)
+        return Where(pc, tuple(chain))
+
+    def fault(self, t: Task, reason: str) -> bool:
+        """End t with a fault at its pc; the run goes on."""
+        self.kernel.end_task(t, fault=Fault(t.id, t.name, reason, self.where(t, t.pc)))
+        return True
+
+    # -- fuel -------------------------------------------------------------------------------
+    def out_of_fuel(self) -> bool:
+        """Whether the run stops before this fuel point (the task stays at it)."""
+        if self.fuel_left is not None and self.fuel_left == 0:
+            self.stopped = f"fuel exhausted ({self.opts.fuel} units)"
+            return True
+        if (self.deadline is not None and not self.fuel_used & TIME_CHECK
+                and time.monotonic() >= self.deadline):
+            self.stopped = f"time limit of {self.opts.time_limit:g} s reached"
+            return True
+        return False
+
+    def go_to(self, t: Task, dest: int) -> bool:
+        """Take one unit of fuel and jump; preempt the task when its slice is used up."""
+        if self.fuel_left is not None:
+            self.fuel_left -= 1
+        self.fuel_used += 1
+        t.pc = dest
+        t.slice -= 1
+        if t.slice == 0:
+            t.slice = abi.QUANTUM
+            self.kernel.make_ready(t)
+            return True
+        return False
+
+    # -- syscalls ---------------------------------------------------------------------------
+    def finish_sys(self, t: Task, ins: isa.Instr, status: int) -> bool:
+        """Without TRY a failed syscall faults the task; else go on after it."""
+        if status != abi.OK and not ins.imm & abi.TRY:
+            name = _SYS_CALLS[ins.imm & abi.SYS_MASK].name
+            return self.fault(t, syscall_failure(name, t.sys_handle, status))
+        t.pc += 1
+        return False
+
+
+# -- one function per opcode (ORDER OP) ---------------------------------------------------
+def op_nop(vm, t, i):
+    t.pc += 1
+
+
+def op_li(vm, t, i):
+    t.regs[i.a] = i.imm
+    t.pc += 1
+
+
+def op_lk(vm, t, i):
+    t.regs[i.a] = vm.program.consts[i.imm]
+    t.pc += 1
+
+
+def op_mov(vm, t, i):
+    t.regs[i.a] = t.regs[i.b]
+    t.pc += 1
+
+
+def op_add(vm, t, i):
+    R = t.regs
+    R[i.a] = wrap(R[i.b] + R[i.c])
+    t.pc += 1
+
+
+def op_sub(vm, t, i):
+    R = t.regs
+    R[i.a] = wrap(R[i.b] - R[i.c])
+    t.pc += 1
+
+
+def op_mul(vm, t, i):
+    R = t.regs
+    R[i.a] = wrap(R[i.b] * R[i.c])
+    t.pc += 1
+
+
+def _quotient(x: int, y: int) -> int:
+    """x / y truncated toward zero (not wrapped)."""
+    q = abs(x) // abs(y)
+    return q if (x < 0) == (y < 0) else -q
+
+
+def op_div(vm, t, i):
+    R = t.regs
+    if R[i.c] == 0:
+        return vm.fault(t, "division by zero")
+    R[i.a] = wrap(_quotient(R[i.b], R[i.c]))
+    t.pc += 1
+
+
+def op_rem(vm, t, i):
+    R = t.regs
+    x, y = R[i.b], R[i.c]
+    if y == 0:
+        return vm.fault(t, "division by zero")
+    R[i.a] = x - y * _quotient(x, y)
+    t.pc += 1
+
+
+def op_and(vm, t, i):
+    R = t.regs
+    R[i.a] = R[i.b] & R[i.c]
+    t.pc += 1
+
+
+def op_or(vm, t, i):
+    R = t.regs
+    R[i.a] = R[i.b] | R[i.c]
+    t.pc += 1
+
+
+def op_xor(vm, t, i):
+    R = t.regs
+    R[i.a] = R[i.b] ^ R[i.c]
+    t.pc += 1
+
+
+def op_shl(vm, t, i):
+    R = t.regs
+    R[i.a] = wrap(R[i.b] << (R[i.c] & 63))
+    t.pc += 1
+
+
+def op_shr(vm, t, i):
+    R = t.regs
+    R[i.a] = R[i.b] >> (R[i.c] & 63)
+    t.pc += 1
+
+
+def op_ushr(vm, t, i):
+    R = t.regs
+    R[i.a] = wrap((R[i.b] & M64) >> (R[i.c] & 63))
+    t.pc += 1
+
+
+def op_eq(vm, t, i):
+    R = t.regs
+    R[i.a] = int(R[i.b] == R[i.c])
+    t.pc += 1
+
+
+def op_ne(vm, t, i):
+    R = t.regs
+    R[i.a] = int(R[i.b] != R[i.c])
+    t.pc += 1
+
+
+def op_lt(vm, t, i):
+    R = t.regs
+    R[i.a] = int(R[i.b] < R[i.c])
+    t.pc += 1
+
+
+def op_le(vm, t, i):
+    R = t.regs
+    R[i.a] = int(R[i.b] <= R[i.c])
+    t.pc += 1
+
+
+def op_addi(vm, t, i):
+    R = t.regs
+    R[i.a] = wrap(R[i.b] + i.imm)
+    t.pc += 1
+
+
+def op_ld(vm, t, i):
+    addr = t.regs[i.b] + i.imm
+    if not 0 <= addr < vm.mem_words:
+        return vm.fault(t, f"memory access out of bounds at {addr}")
+    t.regs[i.a] = t.mem.get(addr, 0)
+    t.pc += 1
+
+
+def op_st(vm, t, i):
+    addr = t.regs[i.b] + i.imm
+    if not 0 <= addr < vm.mem_words:
+        return vm.fault(t, f"memory access out of bounds at {addr}")
+    t.mem[addr] = t.regs[i.a]
+    t.pc += 1
+
+
+def op_alloc(vm, t, i):
+    R, mem = t.regs, t.mem
+    n = R[i.b]
+    if n < 0:
+        return vm.fault(t, f"negative array size {n}")
+    top = t.heap_top
+    if top + 1 + n > min(R[SP], vm.mem_words):
+        return vm.fault(t, "out of memory")
+    # words above heap_top may have been written through `st`: zero the new array
+    if n < len(mem):
+        for addr in range(top + 1, top + 1 + n):
+            mem.pop(addr, None)
+    else:
+        for addr in [a for a in mem if top < a <= top + n]:
+            del mem[addr]
+    mem[top] = n
+    R[i.a] = top + 1
+    t.heap_top = top + 1 + n
+    t.pc += 1
+
+
+def _element(vm, t, i) -> int | None:
+    """The address of array R[b] at index R[c], or None after a fault."""
+    r, idx = t.regs[i.b], t.regs[i.c]
+    if not 0 <= r - 1 < vm.mem_words:
+        vm.fault(t, "bad array reference")
+        return None
+    n = t.mem.get(r - 1, 0)
+    if idx < 0 or idx >= n:
+        vm.fault(t, f"index {idx} out of range for array of length {n}")
+        return None
+    if not 0 <= r + idx < vm.mem_words:
+        vm.fault(t, "bad array reference")
+        return None
+    return r + idx
+
+
+def op_ald(vm, t, i):
+    addr = _element(vm, t, i)
+    if addr is None:
+        return True
+    t.regs[i.a] = t.mem.get(addr, 0)
+    t.pc += 1
+
+
+def op_ast(vm, t, i):
+    addr = _element(vm, t, i)
+    if addr is None:
+        return True
+    t.mem[addr] = t.regs[i.a]
+    t.pc += 1
+
+
+def op_alen(vm, t, i):
+    r = t.regs[i.b]
+    if not 0 <= r - 1 < vm.mem_words:
+        return vm.fault(t, "bad array reference")
+    t.regs[i.a] = t.mem.get(r - 1, 0)
+    t.pc += 1
+
+
+def op_jmp(vm, t, i):
+    if i.imm > t.pc:
+        t.pc = i.imm
+        return False
+    return vm.out_of_fuel() or vm.go_to(t, i.imm)
+
+
+def _branch(vm, t, i, taken: bool):
+    if not taken:
+        t.pc += 1
+        return False
+    return op_jmp(vm, t, i)
+
+
+def op_bz(vm, t, i):
+    return _branch(vm, t, i, t.regs[i.a] == 0)
+
+
+def op_bnz(vm, t, i):
+    return _branch(vm, t, i, t.regs[i.a] != 0)
+
+
+def op_beq(vm, t, i):
+    return _branch(vm, t, i, t.regs[i.a] == t.regs[i.b])
+
+
+def op_bne(vm, t, i):
+    return _branch(vm, t, i, t.regs[i.a] != t.regs[i.b])
+
+
+def op_blt(vm, t, i):
+    return _branch(vm, t, i, t.regs[i.a] < t.regs[i.b])
+
+
+def op_bge(vm, t, i):
+    return _branch(vm, t, i, t.regs[i.a] >= t.regs[i.b])
+
+
+def op_call(vm, t, i):
+    if vm.out_of_fuel():
+        return True
+    t.regs[LR] = t.pc + 1
+    return vm.go_to(t, i.imm)
+
+
+def op_ret(vm, t, i):
+    lr = t.regs[LR]
+    if lr not in vm.sites:
+        return vm.fault(t, "bad return address")
+    t.pc = lr
+
+
+def op_enter(vm, t, i):
+    R = t.regs
+    if R[SP] - i.imm < t.heap_top:
+        return vm.fault(t, "stack overflow")
+    R[SP] = wrap(R[SP] - i.imm)
+    t.pc += 1
+
+
+def op_leave(vm, t, i):
+    R = t.regs
+    R[SP] = wrap(R[SP] + i.imm)
+    t.pc += 1
+
+
+def op_sys(vm, t, i):
+    sc = _SYS_CALLS[i.imm & abi.SYS_MASK]
+    R = t.regs
+    t.sys_handle = R[A0]
+    out = vm.kernel.syscall(t, sc.num, R[A0:A0 + sc.nargs])
+    if out is BLOCK or out is SWITCH:
+        t.resume_sys = True             # resumes by finishing this `sys` (status in a0)
+        return True
+    if out is END:
+        return True
+    status = out[0]
+    R[A0] = status
+    for j in range(1, sc.nres + 1):
+        R[A0 + j] = out[j] if status == abi.OK else 0
+    return vm.finish_sys(t, i, status)
+
+
+def op_trap(vm, t, i):
+    return vm.fault(t, vm.program.strings[i.imm])
+
+
+OPS = tuple(globals()["op_" + op.name] for op in isa.OPCODES)

@@ -1,0 +1,587 @@
+"""The reference kernel: tasks, handle tables, channels, the name registry and the scheduler.
+
+This module is the executable form of docs/kernel.md; each syscall is one method
+`sys_NAME(task, args...)` with one shape. It returns either a tuple `(status, results...)`
+when the syscall completes at once (the interpreter writes a0 = status and a1.. = results,
+zero on error), or BLOCK when the caller now waits, or SWITCH when the caller gave way
+(yield), or END when the caller is gone (exit). Whoever wakes a waiting task writes its
+status and results into its registers (`wake`).
+
+The data structures are those of the design: a fixed array of CH_SLOTS chandle slots and of
+MH_SLOTS mhandle slots in each task (a handle is an index), a channel object reached from a
+slot, a MANY channel's connections indexed by id, a FIFO ready queue, and an ordered name
+registry (binary search over sorted names). Plain and simple over fast and clever.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import deque
+
+from . import abi, isa
+from .result import Fault
+
+BLOCK, SWITCH, END = "block", "switch", "end"      # what a syscall did with its caller
+
+READY, RUNNING, BLOCKED, DEAD = "ready", "running", "blocked", "dead"
+
+# syscalls whose first argument is a handle: a failure names it, `send(3) failed: ...`
+HANDLE_SYSCALLS = frozenset({"send", "call", "recv", "reply", "close", "data", "set_data",
+                             "conn", "push"})
+
+E = {name: code for name, (code, _) in abi.ERRORS.items()}
+M64 = (1 << 64) - 1
+
+# result registers (a1..) of each wait, zeroed when the wait ends in an error
+_NRES = {"recv": abi.SYS["recv"].nres, "send": 0, "call": abi.SYS["call"].nres,
+         "reply": abi.SYS["call"].nres, "open": abi.SYS["open"].nres, "push": 0}
+
+
+def syscall_failure(name: str, handle: int, status: int) -> str:
+    """The fault reason of a failed syscall made without `try`."""
+    what = f"{name}({handle})" if name in HANDLE_SYSCALLS else name
+    return f"{what} failed: {abi.ERROR_NAME[status]} ({abi.ERROR_TEXT[status]})"
+
+
+class End:
+    """What a chandle slot holds: one end of a channel."""
+    __slots__ = ("kind", "chan", "side", "conn")
+
+    def __init__(self, kind: str, chan: "Channel", side: int = 0, conn: "Connection | None" = None):
+        self.kind = kind            # "one", "server" (MANY creator) or "client" (MANY opener)
+        self.chan = chan
+        self.side = side            # ONE: 0 creator, 1 opener
+        self.conn = conn            # client: its connection
+
+
+class MSlot:
+    """An mhandle slot: the connection a message came through and its sender."""
+    __slots__ = ("gen", "used", "conn", "sender", "waits")
+
+    def __init__(self):
+        self.gen = 0
+        self.used = False
+        self.conn: Connection | None = None
+        self.sender: Task | None = None
+        self.waits = False          # the sender used `call` and waits for the reply
+
+
+class Channel:
+    __slots__ = ("name", "kind", "dead", "ends", "queue", "conns")
+
+    def __init__(self, name: str, kind: int, creator: "Task", slot: int):
+        self.name = name
+        self.kind = kind
+        self.dead = False
+        # ONE: [(creator task, slot), (opener task, slot) or None]; MANY: [(server, slot)]
+        self.ends: list[tuple[Task, int] | None] = [(creator, slot), None]
+        self.queue: deque[Task] = deque()        # MANY: clients waiting to be received
+        self.conns: list[Connection | None] = [None]   # MANY: by id (ids from 1)
+
+
+class Connection:
+    __slots__ = ("id", "client", "slot", "chan", "word", "pusher")
+
+    def __init__(self, cid: int, client: "Task", slot: int, chan: Channel):
+        self.id = cid
+        self.client = client
+        self.slot = slot
+        self.chan = chan
+        self.word = 0
+        self.pusher: Task | None = None          # the server waiting in push to it
+
+
+class Task:
+    """A task: VM state (registers, memory, pc) and kernel state (handle tables, wait)."""
+
+    def __init__(self, tid: int, ttype: int, name: str, entry: int, args, mem_words: int):
+        self.id = tid
+        self.type = ttype
+        self.name = name
+        self.regs = [0] * isa.NREGS
+        for i, v in enumerate(args[:abi.MAX_TASK_PARAMS]):
+            self.regs[isa.A0 + i] = v
+        self.regs[isa.SP] = self.regs[isa.FP] = mem_words
+        self.mem: dict[int, int] = {}            # sparse: absent words are 0
+        self.heap_top = 0
+        self.pc = entry
+        self.slice = abi.QUANTUM
+        self.state = READY
+        self.wait: str | None = None             # recv send call reply open push
+        self.wait_handle: int | None = None
+        self.resume_sys = False                  # resumes by finishing the `sys` at pc
+        self.sys_handle = 0                      # a0 of the last syscall (named in its fault)
+        self.ch: list[End | None] = [None] * abi.CH_SLOTS
+        self.mh = [MSlot() for _ in range(abi.MH_SLOTS)]
+        self.line: list[str] = []
+
+
+class Registry:
+    """Names in an ordered map: sorted keys, binary search (O(log n) lookup). Each name has
+    its live channel (or None) and the FIFO of tasks waiting in `open` for it."""
+
+    def __init__(self):
+        self.keys: list[str] = []
+        self.entries: list[list] = []            # [channel or None, deque of openers]
+
+    def find(self, name: str) -> list | None:
+        i = bisect_left(self.keys, name)
+        if i < len(self.keys) and self.keys[i] == name:
+            return self.entries[i]
+        return None
+
+    def entry(self, name: str) -> list:
+        i = bisect_left(self.keys, name)
+        if i < len(self.keys) and self.keys[i] == name:
+            return self.entries[i]
+        self.keys.insert(i, name)
+        self.entries.insert(i, [None, deque()])
+        return self.entries[i]
+
+    def drop_if_unused(self, name: str) -> None:
+        i = bisect_left(self.keys, name)
+        if i < len(self.keys) and self.keys[i] == name:
+            chan, openers = self.entries[i]
+            if chan is None and not openers:
+                del self.keys[i]
+                del self.entries[i]
+
+
+class Kernel:
+    def __init__(self, program, *, seed: int = 0, mem_words: int = abi.MEM_WORDS,
+                 max_tasks: int = abi.MAX_TASKS, on_output=None):
+        self.program = program
+        self.mem_words = mem_words
+        self.max_tasks = max_tasks
+        self.seed = seed & M64
+        self.rng = self.seed
+        self.on_output = on_output
+        self.ready: deque[Task] = deque()
+        self.tasks: dict[int, Task] = {}         # live tasks by id
+        self.spawned = 0
+        self.registry = Registry()
+        self.output: list[str] = []
+        self.faults: list[Fault] = []
+        self.exits: dict[int, tuple[str, int]] = {}
+        self._dispatch = [getattr(self, "sys_" + sc.name) for sc in abi.SYSCALLS]
+
+    # -- scheduling ---------------------------------------------------------------------
+    def boot(self) -> None:
+        """Spawn the boot list in order (entries past the task limit are not started)."""
+        for b in self.program.boot:
+            if len(self.tasks) < self.max_tasks:
+                self.new_task(b.task, b.args)
+
+    def new_task(self, ttype: int, args) -> Task:
+        tt = self.program.tasks[ttype]
+        self.spawned += 1
+        t = Task(self.spawned, ttype, tt.name, tt.entry, args, self.mem_words)
+        self.tasks[t.id] = t
+        self.make_ready(t)
+        return t
+
+    def make_ready(self, t: Task) -> None:
+        t.state = READY
+        self.ready.append(t)
+
+    def splitmix64(self) -> int:
+        self.rng = (self.rng + 0x9E3779B97F4A7C15) & M64
+        z = self.rng
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+        return z ^ (z >> 31)
+
+    def pick(self) -> Task | None:
+        """The next task to run: the head of the ready queue; with a seed, the k-th task
+        (k = splitmix64() mod length) swaps places with the head first."""
+        if not self.ready:
+            return None
+        if self.seed:
+            k = self.splitmix64() % len(self.ready)
+            self.ready[0], self.ready[k] = self.ready[k], self.ready[0]
+        t = self.ready.popleft()
+        t.state = RUNNING
+        return t
+
+    # -- waiting and waking -------------------------------------------------------------
+    def block(self, t: Task, wait: str, handle: int | None) -> str:
+        t.state, t.wait, t.wait_handle = BLOCKED, wait, handle
+        return BLOCK
+
+    @staticmethod
+    def waits(t: Task | None, states: tuple[str, ...], handle: int) -> bool:
+        return (t is not None and t.state == BLOCKED and t.wait in states
+                and t.wait_handle == handle)
+
+    @staticmethod
+    def in_reply(t: Task) -> bool:
+        """t's message was taken and it waits for the reply of its `call`."""
+        return t.state == BLOCKED and t.wait == "reply"
+
+    def wake(self, t: Task, status: int, results: tuple[int, ...] = ()) -> None:
+        """End t's wait: a0 = status, a1.. = results (all zero on an error)."""
+        r = t.regs
+        r[isa.A0] = status
+        if status != abi.OK:
+            results = (0,) * _NRES[t.wait]
+        for i, v in enumerate(results):
+            r[isa.A0 + 1 + i] = v
+        t.wait = t.wait_handle = None
+        self.make_ready(t)
+
+    # -- handle tables ------------------------------------------------------------------
+    @staticmethod
+    def free_ch(t: Task) -> int | None:
+        """The lowest free chandle slot."""
+        for s in range(abi.CH_SLOTS):
+            if t.ch[s] is None:
+                return s
+        return None
+
+    @staticmethod
+    def free_mh(t: Task) -> int | None:
+        for s in range(abi.MH_SLOTS):
+            if not t.mh[s].used:
+                return s
+        return None
+
+    @staticmethod
+    def end_of(t: Task, h: int) -> End | None:
+        return t.ch[h] if abi.is_chandle(h) else None
+
+    @staticmethod
+    def mslot_of(t: Task, h: int) -> MSlot | None:
+        """The mhandle slot h names, if h is a live mhandle of t."""
+        if not abi.is_mhandle(h):
+            return None
+        slot, gen = abi.mhandle_parts(h)
+        ms = t.mh[slot]
+        return ms if ms.used and ms.gen == gen else None
+
+    def new_mhandle(self, t: Task, conn: Connection, sender: Task, waits: bool) -> int:
+        s = self.free_mh(t)
+        ms = t.mh[s]
+        ms.used, ms.conn, ms.sender, ms.waits = True, conn, sender, waits
+        return abi.mhandle(s, ms.gen)
+
+    def drop_mhandle(self, t: Task, ms: MSlot) -> None:
+        """Free an mhandle slot unanswered: a sender waiting for the reply gets E_CLOSED."""
+        if ms.waits and self.in_reply(ms.sender):
+            self.wake(ms.sender, E["E_CLOSED"])
+        ms.used, ms.conn, ms.sender, ms.waits = False, None, None, False
+        ms.gen = (ms.gen + 1) & abi.GEN_MASK
+
+    def connect(self, c: Channel, w: Task) -> int | None:
+        """A new chandle of w on channel c (None when w's table is full)."""
+        s = self.free_ch(w)
+        if s is None:
+            return None
+        if c.kind == abi.ONE:
+            c.ends[1] = (w, s)
+            w.ch[s] = End("one", c, side=1)
+        else:
+            cn = Connection(len(c.conns), w, s, c)
+            c.conns.append(cn)
+            w.ch[s] = End("client", c, conn=cn)
+        return s
+
+    def unregister(self, c: Channel) -> None:
+        c.dead = True
+        entry = self.registry.find(c.name)
+        if entry is not None and entry[0] is c:
+            entry[0] = None
+            self.registry.drop_if_unused(c.name)
+
+    def close_end(self, t: Task, s: int) -> None:
+        """Close chandle slot s of t (docs/kernel.md, `close`)."""
+        e = t.ch[s]
+        c = e.chan
+        if e.kind == "one":
+            if not c.dead:
+                self.unregister(c)
+                peer = c.ends[1 - e.side]
+                if peer is not None and self.waits(peer[0], ("recv", "send", "call", "reply"), peer[1]):
+                    self.wake(peer[0], E["E_CLOSED"])
+        elif e.kind == "server":
+            self.unregister(c)
+            # queued clients first (FIFO), then clients waiting in recv, by connection id
+            while c.queue:
+                self.wake(c.queue.popleft(), E["E_CLOSED"])
+            for cn in c.conns:
+                if cn is not None and self.waits(cn.client, ("recv",), cn.slot):
+                    self.wake(cn.client, E["E_CLOSED"])
+        else:
+            cn = e.conn
+            c.conns[cn.id] = None
+            if cn.pusher is not None:
+                pusher, cn.pusher = cn.pusher, None
+                self.wake(pusher, E["E_CLOSED"])
+        t.ch[s] = None
+
+    # -- output ---------------------------------------------------------------------------
+    def put(self, t: Task, item: str) -> None:
+        t.line.append(item)
+
+    def flush(self, t: Task) -> None:
+        line = " ".join(t.line)
+        t.line = []
+        self.output.append(line)
+        if self.on_output is not None:
+            self.on_output(line)
+
+    # -- the end of a task ----------------------------------------------------------------
+    def end_task(self, t: Task, code: int | None = None, fault: Fault | None = None) -> None:
+        """Close its chandles in slot order, drop its mhandles in slot order, write out an
+        unfinished line; record the exit code or the fault."""
+        for s in range(abi.CH_SLOTS):
+            if t.ch[s] is not None:
+                self.close_end(t, s)
+        for ms in t.mh:
+            if ms.used:
+                self.drop_mhandle(t, ms)
+        if t.line:
+            self.flush(t)
+        t.state = DEAD
+        del self.tasks[t.id]
+        t.mem = {}
+        if fault is not None:
+            self.faults.append(fault)
+        else:
+            self.exits[t.id] = (t.name, code)
+
+    # -- syscalls ---------------------------------------------------------------------------
+    def syscall(self, t: Task, num: int, args: list[int]):
+        return self._dispatch[num](t, *args)
+
+    def string(self, i: int) -> str | None:
+        return self.program.strings[i] if 0 <= i < len(self.program.strings) else None
+
+    def sys_exit(self, t: Task, code: int):
+        """Ends the task with `code` (kernel.md `exit`)."""
+        self.end_task(t, code=code)
+        return END
+
+    def sys_spawn(self, t: Task, ttype: int, *args: int):
+        """A new task at the tail of the ready queue; E_INVAL for an unknown task type,
+        E_NOSPACE when max_tasks tasks are alive (kernel.md `spawn`)."""
+        if not 0 <= ttype < len(self.program.tasks):
+            return (E["E_INVAL"],)
+        if len(self.tasks) >= self.max_tasks:
+            return (E["E_NOSPACE"],)
+        return (abi.OK, self.new_task(ttype, args).id)
+
+    def sys_self(self, t: Task):
+        """The caller's id (kernel.md `self`)."""
+        return (abi.OK, t.id)
+
+    def sys_yield(self, t: Task):
+        """The caller goes to the tail of the ready queue (kernel.md `yield`)."""
+        t.regs[isa.A0] = abi.OK
+        self.make_ready(t)
+        return SWITCH
+
+    def sys_channel(self, t: Task, name: int, kind: int):
+        """Create a channel; connect the openers waiting for its name (kernel.md `channel`)."""
+        if kind not in (abi.ONE, abi.MANY):
+            return (E["E_INVAL"],)
+        text = self.string(name)
+        if text is None:
+            return (E["E_INVAL"],)
+        s = self.free_ch(t)
+        if s is None:
+            return (E["E_NOSPACE"],)
+        entry = self.registry.entry(text)
+        if entry[0] is not None:
+            return (E["E_EXISTS"],)
+        c = Channel(text, kind, t, s)
+        t.ch[s] = End("one" if kind == abi.ONE else "server", c, side=0)
+        entry[0] = c
+        openers, entry[1] = entry[1], deque()
+        for w in openers:
+            if kind == abi.ONE and c.ends[1] is not None:
+                self.wake(w, E["E_BUSY"])
+                continue
+            ws = self.connect(c, w)
+            if ws is None:
+                self.wake(w, E["E_NOSPACE"])
+            else:
+                self.wake(w, abi.OK, (ws,))
+        return (abi.OK, s)
+
+    def sys_open(self, t: Task, name: int):
+        """Connect to a named channel, waiting until it exists (kernel.md `open`)."""
+        text = self.string(name)
+        if text is None:
+            return (E["E_INVAL"],)
+        if self.free_ch(t) is None:
+            return (E["E_NOSPACE"],)
+        entry = self.registry.entry(text)
+        c = entry[0]
+        if c is not None:
+            if c.kind == abi.ONE and c.ends[1] is not None:
+                return (E["E_BUSY"],)
+            return (abi.OK, self.connect(c, t))
+        entry[1].append(t)
+        return self.block(t, "open", None)
+
+    def _send(self, t: Task, h: int, words: tuple[int, ...], is_call: bool):
+        e = self.end_of(t, h)
+        if e is None:
+            return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
+        if e.kind == "server":
+            return (E["E_INVAL"],)
+        c = e.chan
+        if c.dead:
+            return (E["E_CLOSED"],)
+        if e.kind == "one":
+            peer = c.ends[1 - e.side]
+            if peer is not None and self.waits(peer[0], ("recv",), peer[1]):
+                self.wake(peer[0], abi.OK, (peer[1],) + words)
+                return self.block(t, "reply", h) if is_call else (abi.OK,)
+            return self.block(t, "call" if is_call else "send", h)
+        server, ss = c.ends[0]
+        if self.waits(server, ("recv",), ss):
+            m = self.new_mhandle(server, e.conn, t, is_call)
+            self.wake(server, abi.OK, (m,) + words)
+            return self.block(t, "reply", h) if is_call else (abi.OK,)
+        c.queue.append(t)
+        return self.block(t, "call" if is_call else "send", h)
+
+    def sys_send(self, t: Task, h: int, *words: int):
+        """Pass four words; wait until they are taken (kernel.md `send`)."""
+        return self._send(t, h, words, False)
+
+    def sys_call(self, t: Task, h: int, *words: int):
+        """Pass four words and wait for the reply (kernel.md `call`)."""
+        return self._send(t, h, words, True)
+
+    @staticmethod
+    def _words(sender: Task, first: int) -> tuple[int, ...]:
+        """The message words a waiting sender keeps in its registers from `first` on."""
+        return tuple(sender.regs[first:first + abi.MSG_WORDS])
+
+    def sys_recv(self, t: Task, h: int):
+        """Take a message, waiting for one (kernel.md `recv`)."""
+        e = self.end_of(t, h)
+        if e is None:
+            return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
+        c = e.chan
+        if e.kind == "server":
+            if self.free_mh(t) is None:
+                return (E["E_NOSPACE"],)
+            if not c.queue:
+                return self.block(t, "recv", h)
+            q = c.queue.popleft()
+            is_call = q.wait == "call"
+            m = self.new_mhandle(t, q.ch[q.wait_handle].conn, q, is_call)
+            words = self._words(q, isa.A0 + 1)
+            if is_call:
+                q.wait = "reply"
+            else:
+                self.wake(q, abi.OK)
+            return (abi.OK, m) + words
+        if c.dead:
+            return (E["E_CLOSED"],)
+        if e.kind == "one":
+            pt, ps = c.ends[1 - e.side] or (None, None)
+            if not self.waits(pt, ("send", "call"), ps):
+                return self.block(t, "recv", h)
+            words = self._words(pt, isa.A0 + 1)
+            if pt.wait == "call":
+                pt.wait = "reply"
+            else:
+                self.wake(pt, abi.OK)
+            return (abi.OK, h) + words
+        cn = e.conn
+        if cn.pusher is None:
+            return self.block(t, "recv", h)
+        pusher, cn.pusher = cn.pusher, None
+        words = self._words(pusher, isa.A0 + 2)
+        self.wake(pusher, abi.OK)
+        return (abi.OK, h) + words
+
+    def sys_reply(self, t: Task, h: int, *words: int):
+        """Answer a message, never blocking (kernel.md `reply`)."""
+        ms = self.mslot_of(t, h)
+        if ms is not None:
+            if ms.waits and self.in_reply(ms.sender):
+                self.wake(ms.sender, abi.OK, words)
+            ms.waits = False
+            self.drop_mhandle(t, ms)
+            return (abi.OK,)
+        e = self.end_of(t, h)
+        if e is None:
+            return (E["E_BADHANDLE"],)
+        if e.kind == "one" and not e.chan.dead:
+            peer = e.chan.ends[1 - e.side]
+            if peer is not None and self.waits(peer[0], ("reply",), peer[1]):
+                self.wake(peer[0], abi.OK, words)
+                return (abi.OK,)
+        return (E["E_INVAL"],)
+
+    def sys_close(self, t: Task, h: int):
+        """Close a chandle or drop an mhandle (kernel.md `close`)."""
+        ms = self.mslot_of(t, h)
+        if ms is not None:
+            self.drop_mhandle(t, ms)
+            return (abi.OK,)
+        if self.end_of(t, h) is None:
+            return (E["E_BADHANDLE"],)
+        self.close_end(t, h)
+        return (abi.OK,)
+
+    def sys_data(self, t: Task, m: int):
+        """The per-client word behind mhandle m (kernel.md `data`)."""
+        ms = self.mslot_of(t, m)
+        if ms is None:
+            return (E["E_BADHANDLE"],)
+        return (abi.OK, ms.conn.word)
+
+    def sys_set_data(self, t: Task, m: int, v: int):
+        """Set the per-client word behind mhandle m (kernel.md `set_data`)."""
+        ms = self.mslot_of(t, m)
+        if ms is None:
+            return (E["E_BADHANDLE"],)
+        ms.conn.word = v
+        return (abi.OK,)
+
+    def sys_conn(self, t: Task, m: int):
+        """The connection id behind mhandle m (kernel.md `conn`)."""
+        ms = self.mslot_of(t, m)
+        if ms is None:
+            return (E["E_BADHANDLE"],)
+        return (abi.OK, ms.conn.id)
+
+    def sys_push(self, t: Task, h: int, cid: int, *words: int):
+        """Server-initiated send to connection cid; wait until taken (kernel.md `push`)."""
+        e = self.end_of(t, h)
+        if e is None:
+            return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
+        if e.kind != "server":
+            return (E["E_INVAL"],)
+        conns = e.chan.conns
+        if not 1 <= cid < len(conns) or conns[cid] is None:
+            return (E["E_NOCONN"],)
+        cn = conns[cid]
+        if self.waits(cn.client, ("recv",), cn.slot):
+            self.wake(cn.client, abi.OK, (cn.slot,) + words)
+            return (abi.OK,)
+        cn.pusher = t
+        return self.block(t, "push", h)
+
+    def sys_puts(self, t: Task, s: int):
+        """Append string S[s] to the task's line (kernel.md `puts`)."""
+        text = self.string(s)
+        if text is None:
+            return (E["E_INVAL"],)
+        self.put(t, text)
+        return (abi.OK,)
+
+    def sys_puti(self, t: Task, v: int):
+        """Append integer v in decimal to the task's line (kernel.md `puti`)."""
+        self.put(t, str(v))
+        return (abi.OK,)
+
+    def sys_putnl(self, t: Task):
+        """End the task's line and write it to the run's output (kernel.md `putnl`)."""
+        self.flush(t)
+        return (abi.OK,)
