@@ -130,6 +130,16 @@ def asm(file: Path = FileArg,
     sys.stdout.write(x86.inspect_asm(_load(file), target=target))
 
 
+@app.command()
+def bench(quick: bool = typer.Option(False, "--quick", help="A smoke run: under a minute."),
+          as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+          plot: Optional[Path] = typer.Option(None, "--plot", help="Write SVG curves to this directory."),
+          only: Optional[str] = typer.Option(None, "--only", help="Comma-separated benchmark names.")) -> None:
+    """Measure IPC against pipes, sockets, message queues and Python's own queues."""
+    from .bench.run import main as bench_main
+    raise typer.Exit(bench_main(quick=quick, as_json=as_json, plot=plot, only=only))
+
+
 def main() -> None:
     try:
         app()

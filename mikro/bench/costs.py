@@ -1,0 +1,158 @@
+"""Throughput and the costs around the IPC path: spawning, memory, compiling, starting up."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import programs
+from .mikrorun import Unavailable, compile_mk, per_op, runner
+from .model import Ctx
+
+TP = "throughput"
+COST = "cost"
+
+
+def throughput(ctx: Ctx):
+    """Round trips per second with k clients calling one echo server at once."""
+    ops = ctx.sizes.curve_ops
+    for k in ctx.sizes.clients:
+        def measure(k=k):
+            per = max(ops // k, 1)
+            s = per_op(lambda n: programs.throughput(n // k, k), f"throughput{k}", per * k,
+                       ctx.sizes.batches, lambda n: f"go\n{k}\n")
+            return [1 / v / 1e6 if v else float("inf") for v in s]
+        ctx.row(f"tp.clients.{k}", TP, f"{k:,} client{'s' if k > 1 else ''} on one server",
+                "M round trips/s", measure, note="x86")
+
+
+def _hwm_kib() -> int:
+    return int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+
+
+def _reset_hwm() -> None:
+    Path("/proc/self/clear_refs").write_text("5")      # peak RSS := current RSS
+
+
+def spawn(ctx: Ctx):
+    """k tasks spawned, each connecting to a server and blocking in recv: the time from
+    the first spawn to the last task blocked, and the peak memory they add."""
+    k = ctx.sizes.spawn
+    state: dict[str, list[float]] = {"total": [], "rss": []}
+
+    def total():
+        r = runner(programs.spawn_tasks(k), "spawn", "x86", f"go\n{k}\n")
+        for _ in range(ctx.sizes.batches):
+            try:
+                _reset_hwm()
+                before = _hwm_kib()
+            except OSError:
+                before = None
+            t = r.timed()
+            if before is not None:
+                state["rss"].append((_hwm_kib() - before) * 1024 / k)
+            state["total"].append(t.interval())
+        return state["total"]
+
+    def need(key: str, why: str):
+        if not state[key]:
+            raise Unavailable(why)
+        return state[key]
+
+    ctx.row("spawn.total", COST, f"spawn {k:,} tasks (spawn + open + block)", "s", total, note="x86")
+    ctx.row("spawn.per_task", COST, "spawn one task", "ns",
+            lambda: [t / k * 1e9 for t in need("total", "spawn not measured")], note="x86")
+    ctx.row("mem.kernel", COST, "kernel memory per task", "bytes", lambda: [_kernel_bytes()],
+            note="task structure + queue slots")
+    ctx.row("mem.rss", COST, "peak RSS per task", "bytes",
+            lambda: need("rss", "peak RSS cannot be measured here"),
+            note="task memory touched included")
+
+
+def _kernel_bytes() -> float:
+    """What the x86 backend allocates per task slot: its task structure, a free-list
+    entry and a ready-queue entry."""
+    try:
+        import ctypes
+        from ..backends.x86 import layout
+    except ImportError as e:
+        raise Unavailable(f"x86 backend missing ({e})") from e
+    return float(ctypes.sizeof(layout.CTask) + 8 + 8)
+
+
+def compile_time(ctx: Ctx):
+    src = programs.straight_code(ctx.sizes.code)
+    state = {}
+
+    def front():
+        out = []
+        for _ in range(ctx.sizes.batches):
+            t0 = time.perf_counter()
+            p = compile_mk(src, "compile")
+            out.append((time.perf_counter() - t0) / len(p.code) * 1e6)
+        state["program"] = p
+        return out
+
+    def back(cache: bool):
+        try:
+            from ..backends import x86
+        except ImportError as e:
+            raise Unavailable(f"x86 backend missing ({e})") from e
+        p = state.get("program") or compile_mk(src, "compile")
+        if cache:
+            x86.compile(p, cache=True)              # fill the object cache
+        out = []
+        for _ in range(ctx.sizes.batches if cache else min(ctx.sizes.batches, 3)):
+            t0 = time.perf_counter()
+            x86.compile(p, cache=cache)
+            out.append((time.perf_counter() - t0) / len(p.code) * 1e6)
+        return out
+
+    ctx.row("compile.front", COST, "compile .mk -> VM code", "us/instr", front)
+    n = len(state["program"].code) if "program" in state else 0
+    ctx.row("compile.cold", COST, "VM -> machine code, cold", "us/instr", lambda: back(False),
+            note=f"{n:,} VM instructions")
+    ctx.row("compile.cached", COST, "VM -> machine code, cached", "us/instr", lambda: back(True),
+            note="object cache")
+
+
+def _mikro_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("mikro")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "mikro.cli"]
+
+
+def hello_path() -> Path:
+    return Path(__file__).resolve().parents[2] / "examples" / "hello.mk"
+
+
+def startup(ctx: Ctx):
+    hello = hello_path()
+
+    def measure(extra: list[str]):
+        if not hello.exists():
+            raise Unavailable(f"{hello} not found")
+        cmd = _mikro_cmd() + ["run", *extra, str(hello)]
+        if not extra:
+            _run(cmd)                               # fill the object cache
+        out = []
+        for _ in range(ctx.sizes.startup):
+            t0 = time.perf_counter()
+            _run(cmd)
+            out.append(time.perf_counter() - t0)
+        return out
+
+    ctx.row("startup.cold", COST, "mikro run examples/hello.mk, cold", "s",
+            lambda: measure(["--no-cache"]), note="object cache bypassed")
+    ctx.row("startup.cached", COST, "mikro run examples/hello.mk, cached", "s",
+            lambda: measure([]), note="object cache warm")
+
+
+def _run(cmd: list[str]) -> None:
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise Unavailable("timed out after 60 s") from None
+    if r.returncode != 0:
+        raise Unavailable(f"exit {r.returncode}: {(r.stderr or r.stdout).strip()[:100]}")

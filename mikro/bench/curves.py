@@ -1,0 +1,53 @@
+"""The O(1) claims as curves on the x86 backend: a cost per operation against a size.
+
+Each point times n operations between the program's `go` line and its last line, so
+spawning and connecting the crowd (a million tasks, for the largest point) stays out.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from . import programs
+from .mikrorun import per_op
+from .model import Ctx, Curve, reason
+from .stats import Stat
+
+MEM_WORDS = 512       # 4 KiB of memory per task: a million tasks fit in RAM
+
+
+def _curve(ctx: Ctx, curve: Curve, xs: list[int], make: Callable[[int, int], str],
+           ops: int | None = None) -> None:
+    """Fill `curve` point by point; the first failure ends it with the reason."""
+    ctx.curves.append(curve)
+    n = ops or ctx.sizes.curve_ops
+    for x in xs:
+        ctx.status(f"{curve.title}: {x:,}")
+        try:
+            s = per_op(lambda n: make(n, x), curve.key, n, ctx.sizes.curve_batches,
+                       lambda n: f"go\n{n}\n", MEM_WORDS)
+        except Exception as e:
+            curve.unavailable = f"at {x:,}: {reason(e)}"
+            return
+        curve.points.append((x, Stat.of([v * 1e9 for v in s])))
+
+
+def tasks(ctx: Ctx):
+    _curve(ctx, Curve("curve.tasks", "round trip vs tasks", "tasks alive", "ns per round trip", "ns"),
+           ctx.sizes.tasks, programs.roundtrip_tasks)
+
+
+def connections(ctx: Ctx):
+    _curve(ctx, Curve("curve.connections", "round trip vs connections", "connections on the server",
+                      "ns per round trip", "ns"),
+           ctx.sizes.connections, programs.roundtrip_connections)
+
+
+def push(ctx: Ctx):
+    _curve(ctx, Curve("curve.push", "push vs clients", "clients connected", "ns per push", "ns"),
+           ctx.sizes.push, programs.push)
+
+
+def open_names(ctx: Ctx):
+    # open + close costs far more than a round trip: fewer of them per point
+    _curve(ctx, Curve("curve.open", "open vs names", "names registered", "ns per open + close", "ns"),
+           ctx.sizes.names, programs.open_names, ops=max(ctx.sizes.curve_ops // 10, 1000))

@@ -1,0 +1,113 @@
+"""Compile generated `.mk` source and time its runs on a backend, compilation excluded.
+
+Every run has a wall-clock limit and must end clean with the expected output; anything
+else is an error the suite reports as "unavailable: <reason>".
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from .. import api
+from ..vm.options import RunOptions
+
+RUN_LIMIT = 60.0      # seconds one run may take
+
+
+class Unavailable(RuntimeError):
+    """This backend cannot run this benchmark here (missing, failing, too slow)."""
+
+
+def compile_mk(source: str, name: str):
+    try:
+        from ..lang import CompileError
+        return api.compile_source(source, f"<bench {name}>")
+    except ImportError as e:
+        raise Unavailable(f"compiler missing ({e})") from e
+    except CompileError as e:
+        raise Unavailable(f"compile error: {e.render().splitlines()[0]}") from e
+
+
+@dataclass
+class Runner:
+    """One compiled program on one backend: `run()` returns the seconds the run took."""
+    program: object
+    backend: str
+    expect: str | None
+    mem_words: int | None = None
+    _compiled: object = None
+
+    def __post_init__(self):
+        if self.backend == "x86":
+            try:
+                from ..backends import x86
+            except ImportError as e:
+                raise Unavailable(f"x86 backend missing ({e})") from e
+            try:
+                self._compiled = x86.compile(self.program)
+            except Exception as e:
+                raise Unavailable(f"x86 compile failed: {type(e).__name__}: {e}") from e
+        elif self.backend == "interp":
+            try:
+                from ..vm import interp  # noqa: F401
+            except ImportError as e:
+                raise Unavailable(f"interpreter missing ({e})") from e
+
+    def run(self) -> float:
+        """Seconds of the whole run (the compiled program's; no compiling)."""
+        return self.timed().wall
+
+    def timed(self) -> "Timing":
+        stamps: list[tuple[float, str]] = []
+        opts = RunOptions(time_limit=RUN_LIMIT,
+                          on_output=lambda line: stamps.append((time.perf_counter(), line)))
+        if self.mem_words is not None:
+            opts.mem_words = self.mem_words
+        try:
+            if self.backend == "x86":
+                t0 = time.perf_counter()
+                r = self._compiled.run(opts)
+            else:
+                from ..vm import interp
+                t0 = time.perf_counter()
+                r = interp.run(self.program, opts)
+            wall = time.perf_counter() - t0
+        except Exception as e:
+            raise Unavailable(f"{self.backend} run failed: {type(e).__name__}: {e}") from e
+        if r.status != "clean":
+            why = r.report(self.program).strip().splitlines()
+            raise Unavailable(f"{self.backend} run ended {r.status}" + (f": {why[0]}" if why else ""))
+        if self.expect is not None and r.output != self.expect:
+            raise Unavailable(f"{self.backend} run printed {r.output[:40]!r}, expected {self.expect!r}")
+        self.last = r
+        return Timing(wall, stamps)
+
+
+@dataclass
+class Timing:
+    wall: float                          # the whole run
+    stamps: list[tuple[float, str]]      # when each output line reached Python
+
+    def interval(self) -> float:
+        """From the line `go` to the last line. Output reaches Python when native code
+        returns (every 2^16 task switches on x86), so this is exact to about one such
+        slice at either end."""
+        go = next((t for t, line in self.stamps if line == "go"), None)
+        if go is None or len(self.stamps) < 2:
+            raise Unavailable("the program printed no go line")
+        return self.stamps[-1][0] - go
+
+
+def runner(source: str, name: str, backend: str, expect: str | None,
+           mem_words: int | None = None) -> Runner:
+    return Runner(compile_mk(source, name), backend, expect, mem_words)
+
+
+def per_op(make: Callable[[int], str], name: str, n: int, batches: int,
+           expect: Callable[[int], str], mem_words: int | None = None,
+           backend: str = "x86") -> list[float]:
+    """Seconds per operation of the steady state: the interval between the program's `go`
+    line and its last line, over the n operations done in between."""
+    r = runner(make(n), name, backend, expect(n), mem_words)
+    return [r.timed().interval() / n for _ in range(batches)]

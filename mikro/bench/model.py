@@ -1,0 +1,116 @@
+"""What a benchmark run produces: rows (one figure each) and curves (a figure vs a size)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .stats import Stat
+
+
+@dataclass
+class Row:
+    key: str                 # stable id, e.g. "rt.pipe"
+    group: str               # the table section
+    label: str
+    unit: str
+    stat: Stat | None = None
+    unavailable: str = ""    # why there is no figure
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        d = {"key": self.key, "group": self.group, "label": self.label, "unit": self.unit}
+        if self.stat is not None:
+            d["stat"] = self.stat.to_dict()
+        if self.unavailable:
+            d["unavailable"] = self.unavailable
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+@dataclass
+class Curve:
+    key: str
+    title: str
+    xlabel: str
+    ylabel: str
+    unit: str
+    points: list[tuple[int, Stat]] = field(default_factory=list)
+    unavailable: str = ""    # why the curve stops early (or has no point at all)
+
+    def at(self, x: int) -> Stat | None:
+        return next((s for px, s in self.points if px == x), None)
+
+    def ratio(self) -> float | None:
+        """Largest median over smallest: 1.0 is perfectly flat."""
+        meds = [s.median for _, s in self.points]
+        if len(meds) < 2 or min(meds) <= 0:
+            return None
+        return max(meds) / min(meds)
+
+    def to_dict(self) -> dict:
+        d = {"key": self.key, "title": self.title, "xlabel": self.xlabel, "ylabel": self.ylabel,
+             "unit": self.unit, "points": [{"x": x, "stat": s.to_dict()} for x, s in self.points],
+             "ratio": self.ratio()}
+        if self.unavailable:
+            d["unavailable"] = self.unavailable
+        return d
+
+
+@dataclass
+class Sizes:
+    """How much work each benchmark does: the quick mode and the full suite differ only here."""
+    batches: int              # batches of a single figure
+    curve_batches: int        # batches of each point of a curve
+    indirect: int             # calls per batch
+    native: int               # round trips per batch between processes
+    python: int               # round trips per batch of the Python alternatives
+    rt_x86: int
+    rt_interp: int
+    curve_ops: int            # operations per point of a curve (the difference of two runs)
+    tasks: list[int]
+    connections: list[int]
+    push: list[int]
+    names: list[int]
+    clients: list[int]
+    spawn: int
+    code: int                 # statements of the compile-time program
+    startup: int              # runs of `mikro run examples/hello.mk`
+
+
+QUICK = Sizes(batches=3, curve_batches=3, indirect=2_000_000, native=4_000, python=2_000,
+              rt_x86=500_000, rt_interp=500, curve_ops=200_000, tasks=[2, 100, 10_000],
+              connections=[1, 100, 10_000], push=[1, 10, 1_000], names=[1, 10, 100],
+              clients=[1, 100], spawn=100_000, code=300, startup=3)
+FULL = Sizes(batches=7, curve_batches=5, indirect=10_000_000, native=20_000, python=10_000,
+             rt_x86=2_000_000, rt_interp=5_000, curve_ops=1_000_000,
+             tasks=[2, 10, 100, 1_000, 10_000, 100_000, 1_000_000],
+             connections=[1, 10, 100, 1_000, 10_000, 100_000],
+             push=[1, 10, 100, 1_000, 10_000, 100_000], names=[1, 10, 100, 1_000, 3_000],
+             clients=[1, 10, 100, 1_000], spawn=100_000, code=3_000, startup=7)
+
+
+@dataclass
+class Ctx:
+    sizes: Sizes
+    quick: bool
+    rows: list[Row] = field(default_factory=list)
+    curves: list[Curve] = field(default_factory=list)
+    status: Callable[[str], None] = lambda text: None     # shows what runs now
+
+    def row(self, key: str, group: str, label: str, unit: str,
+            measure: Callable[[], list[float]], note: str = "") -> Row:
+        """Measure one figure; a failure becomes an unavailable row, never an exception."""
+        self.status(label)
+        r = Row(key, group, label, unit, note=note)
+        try:
+            r.stat = Stat.of(measure())
+        except Exception as e:
+            r.unavailable = reason(e)
+        self.rows.append(r)
+        return r
+
+
+def reason(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return (text[0] if text else type(e).__name__)[:160]

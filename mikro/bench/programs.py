@@ -1,0 +1,237 @@
+"""Generated `.mk` source of the mikro benchmarks.
+
+Channel names must be string literals, so programs that need many names are written out
+as source text with every name in it. A program that measures a steady state prints `go`
+when its crowd is set up and every task of it blocked, and a last line when the measured
+operations are done: the harness times the interval between the two lines, so setting up
+and tearing down a million tasks stays out of the figure. Every program ends clean: the
+tasks left wait in `recv`.
+"""
+from __future__ import annotations
+
+ECHO = """
+task echo {
+    let ch = channel("echo", MANY)
+    loop {
+        let m, x = recv(ch)
+        reply(m, x + 1)
+    }
+}
+"""
+
+
+def _client(barrier: bool) -> str:
+    wait = '    open("go")\n' if barrier else ""
+    return f"""
+task client(n) {{
+{wait}    print("go")
+    let c = open("echo")
+    let i = 0
+    let x = 0
+    while i < n {{
+        x = call(c, x)
+        i += 1
+    }}
+    print(x)
+}}
+"""
+
+
+# k tasks that stay alive blocked in recv on a connection of `name`, spawned from native
+# code; then the spawner opens the barrier "go": whoever waits for it is woken behind
+# every idle task still in the (FIFO) ready queue.
+IDLE = """
+task idle_{name} {{
+    let c = open("{name}")
+    recv(c)
+}}
+
+task spawner_{name}(k) {{
+    let i = 0
+    while i < k {{
+        spawn idle_{name}()
+        i += 1
+    }}
+    let g = channel("go", MANY)
+    recv(g)
+}}
+"""
+
+HUB = """
+task hub {
+    let h = channel("hub", MANY)
+    loop {
+        let m, x = recv(h)
+        reply(m, x)
+    }
+}
+"""
+
+
+def roundtrip(n: int) -> str:
+    """A client makes n calls to an echo server; prints go, then n."""
+    return ECHO + _client(False) + f"\nspawn echo()\nspawn client({n})\n"
+
+
+def roundtrip_tasks(n: int, tasks: int) -> str:
+    """The round trip with `tasks` tasks alive in all: the extra ones idle on a separate
+    server ("hub"), so the echo server still has one connection."""
+    idle = tasks - 4 if tasks > 2 else 0        # besides: echo, client, hub, spawner
+    if not idle:
+        return roundtrip(n)
+    return (ECHO + _client(True) + HUB + IDLE.format(name="hub")
+            + f"\nspawn hub()\nspawn spawner_hub({idle})\nspawn echo()\nspawn client({n})\n")
+
+
+def roundtrip_connections(n: int, conns: int) -> str:
+    """The round trip on a server with `conns` connections: conns - 1 clients stay idle on
+    the echo channel itself, one client calls."""
+    if conns <= 1:
+        return roundtrip(n)
+    return (ECHO + _client(True) + IDLE.format(name="echo")
+            + f"\nspawn echo()\nspawn spawner_echo({conns - 1})\nspawn client({n})\n")
+
+
+def push(n: int, clients: int) -> str:
+    """A server with `clients` connections pushes n messages to its last one (connection
+    id `clients`), which takes each with recv; prints go, then n."""
+    return f"""
+task pub(k, n) {{
+    let h = channel("pub", MANY)
+    let i = 0
+    while i < k {{
+        let m, x = recv(h)
+        reply(m)
+        i += 1
+    }}
+    print("go")
+    i = 0
+    while i < n {{
+        push(h, k, i)
+        i += 1
+    }}
+    print(n)
+    recv(h)
+}}
+
+task sub {{
+    let c = open("pub")
+    send(c, 1)
+    loop {{
+        recv(c)
+    }}
+}}
+
+task spawner(k) {{
+    let i = 0
+    while i < k {{
+        spawn sub()
+        i += 1
+    }}
+}}
+
+spawn pub({clients}, {n})
+spawn spawner({clients})
+"""
+
+
+def open_names(n: int, names: int) -> str:
+    """n open + close of one name while `names` other names are registered; prints go,
+    then n. The holders run (and block) before the opener: the ready queue is FIFO."""
+    per = 60                              # channels a holder creates (< 64 chandle slots)
+    holders, parts = [], []
+    for h, start in enumerate(range(0, names, per)):
+        body = "\n".join(f'    let c{j} = channel("name{j:07d}", MANY)'
+                         for j in range(start, min(start + per, names)))
+        parts.append(f"task holder{h} {{\n{body}\n    recv(c{start})\n}}\n")
+        holders.append(f"spawn holder{h}()")
+    return "\n".join(parts) + f"""
+task target {{
+    let h = channel("name_target", MANY)
+    recv(h)
+}}
+
+task opener(n) {{
+    print("go")
+    let i = 0
+    while i < n {{
+        let c = open("name_target")
+        close(c)
+        i += 1
+    }}
+    print(n)
+}}
+
+{chr(10).join(holders)}
+spawn target()
+spawn opener({n})
+"""
+
+
+def throughput(per_client: int, clients: int) -> str:
+    """`clients` clients each make `per_client` calls to one echo server, all released at
+    once by the barrier; the coordinator prints go, then k when every client is done."""
+    return ECHO + f"""
+task client(n) {{
+    let g = open("go")
+    let c = open("echo")
+    let i = 0
+    while i < n {{
+        call(c, i)
+        i += 1
+    }}
+    send(g, 1)
+}}
+
+task coordinator(k, n) {{
+    let i = 0
+    while i < k {{
+        spawn client(n)
+        i += 1
+    }}
+    yield()
+    print("go")
+    let g = channel("go", MANY)
+    i = 0
+    while i < k {{
+        let m, x = recv(g)
+        reply(m)
+        i += 1
+    }}
+    print(k)
+}}
+
+spawn echo()
+spawn coordinator({clients}, {per_client})
+"""
+
+
+def spawn_tasks(k: int) -> str:
+    """k tasks spawned from native code, each left alive blocked in recv. Prints go, then
+    k once every one of them has run: yield puts the spawner behind them all."""
+    return HUB + f"""
+task idle {{
+    let c = open("hub")
+    recv(c)
+}}
+
+task spawner(k) {{
+    print("go")
+    let i = 0
+    while i < k {{
+        spawn idle()
+        i += 1
+    }}
+    yield()
+    print(k)
+}}
+
+spawn hub()
+spawn spawner({k})
+"""
+
+
+def straight_code(statements: int) -> str:
+    """A program of `statements` arithmetic statements: compile cost per instruction."""
+    body = "\n".join(f"    x = x * {3 + i % 7} + {i} ^ (x >> {1 + i % 13})" for i in range(statements))
+    return f"task main(x) {{\n{body}\n    print(x)\n}}\n\nspawn main(1)\n"

@@ -1,0 +1,113 @@
+"""The results of a run: rich tables for people, JSON for machines, SVG curves."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .model import Curve, Row
+from .stats import Stat
+from .svg import line_chart
+
+
+def fmt(v: float) -> str:
+    if v != v or v in (float("inf"), float("-inf")):
+        return str(v)
+    a = abs(v)
+    if a >= 100_000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
+
+
+def _spread(s: Stat) -> str:
+    return f"{fmt(s.lo)} – {fmt(s.hi)}"
+
+
+def rows_table(rows: list[Row]) -> Table:
+    t = Table(title="mikro bench", show_lines=False)
+    for col, kw in (("group", {}), ("benchmark", {}), ("median", {"justify": "right"}),
+                    ("min – max", {"justify": "right"}), ("IQR", {"justify": "right"}),
+                    ("unit", {}), ("note", {})):
+        t.add_column(col, **kw)
+    group = None
+    for r in rows:
+        g = r.group if r.group != group else ""
+        group = r.group
+        if r.stat is None:
+            t.add_row(g, r.label, "-", f"[yellow]unavailable: {r.unavailable}[/]", "", r.unit, r.note)
+        else:
+            s = r.stat
+            t.add_row(g, r.label, fmt(s.median), _spread(s), f"{s.spread:.0%}", r.unit, r.note)
+    return t
+
+
+def curves_table(curves: list[Curve]) -> Table:
+    t = Table(title="O(1) claims (x86 backend)")
+    for col, kw in (("curve", {}), ("size", {"justify": "right"}), ("median", {"justify": "right"}),
+                    ("min – max", {"justify": "right"}), ("unit", {})):
+        t.add_column(col, **kw)
+    for c in curves:
+        first = True
+        for x, s in c.points:
+            t.add_row(c.title if first else "", f"{x:,}", fmt(s.median), _spread(s), c.unit)
+            first = False
+        ratio = c.ratio()
+        t.add_row("" if c.points else c.title, "[bold]largest/smallest[/]",
+                  f"[bold]{ratio:.2f}[/]" if ratio else "-", "", "")
+        if c.unavailable:
+            t.add_row("", "", "", f"[yellow]unavailable {c.unavailable}[/]", "")
+        t.add_section()
+    return t
+
+
+def targets_table(targets) -> Table:
+    t = Table(title="targets")
+    t.add_column("target")
+    t.add_column("measured", justify="right")
+    t.add_column("")
+    for g in targets:
+        mark = {True: "[green]met[/]", False: "[red]not met[/]"}.get(g.met, f"[yellow]not measured: {g.why}[/]")
+        t.add_row(g.label, g.value, mark)
+    return t
+
+
+def print_tables(console: Console, rows, curves, targets, machine: dict, seconds: float) -> None:
+    if rows:
+        console.print(rows_table(rows))
+    if curves:
+        console.print(curves_table(curves))
+    console.print(targets_table(targets))
+    console.print(f"{machine['cpu']}, {machine['cores']} cores; Python {machine['python']}; "
+                  f"llvmlite {machine['llvmlite']} (LLVM {machine['llvm']}); {seconds:.0f} s")
+
+
+def to_json(rows, curves, targets, machine: dict, mode: str, seconds: float) -> str:
+    return json.dumps({"mode": mode, "machine": machine, "seconds": round(seconds, 2),
+                       "rows": [r.to_dict() for r in rows],
+                       "curves": [c.to_dict() for c in curves],
+                       "targets": [t.to_dict() for t in targets]}, indent=2)
+
+
+def write_plots(directory: Path, curves: list[Curve]) -> list[Path]:
+    """One SVG per curve with at least one point: the median, and the min and max of the
+    batches as thin lines."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for c in curves:
+        if not c.points:
+            continue
+        series = {"median": [(x, s.median) for x, s in c.points],
+                  "min": [(x, s.lo) for x, s in c.points],
+                  "max": [(x, s.hi) for x, s in c.points]}
+        path = directory / f"{c.key.replace('curve.', '')}.svg"
+        path.write_text(line_chart(f"{c.title} (x86)", c.xlabel, c.ylabel, series))
+        written.append(path)
+    return written

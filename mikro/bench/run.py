@@ -1,0 +1,53 @@
+"""`mikro bench`: run the selected benchmarks under a progress bar, then report."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import machine, report, suite, targets
+from .model import FULL, QUICK, Ctx, Row, reason
+
+
+def run(quick: bool = False, only: str | None = None, show: bool = True) -> tuple[Ctx, list, float]:
+    """Run the benchmarks; the progress bar goes to stderr when `show` is set."""
+    benches = suite.select(only)
+    ctx = Ctx(QUICK if quick else FULL, quick)
+    start = time.perf_counter()
+    err = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err, transient=True, disable=not show) as bar:
+        task = bar.add_task("mikro bench", total=len(benches))
+        for b in benches:
+            ctx.status = lambda text, b=b: bar.update(task, description=f"{b.name}: {text}")
+            ctx.status(b.help)
+            try:
+                b.run(ctx)
+            except Exception as e:          # a broken benchmark is a row, never a crash
+                ctx.rows.append(Row(f"error.{b.name}", "errors", b.help, "", unavailable=reason(e)))
+            bar.advance(task)
+    goals = targets.evaluate(ctx.rows, ctx.curves, ctx.sizes.spawn)
+    return ctx, goals, time.perf_counter() - start
+
+
+def main(quick: bool = False, as_json: bool = False, plot: Path | None = None,
+         only: str | None = None) -> int:
+    try:
+        suite.select(only)
+    except KeyError as e:
+        sys.stderr.write(f"error: {e.args[0]}\n")
+        return 2
+    ctx, goals, seconds = run(quick, only, show=sys.stderr.isatty())
+    info = machine.info()
+    if plot is not None:
+        for path in report.write_plots(Path(plot), ctx.curves):
+            sys.stderr.write(f"wrote {path}\n")
+    if as_json:
+        sys.stdout.write(report.to_json(ctx.rows, ctx.curves, goals, info,
+                                        "quick" if quick else "full", seconds) + "\n")
+    else:
+        report.print_tables(Console(), ctx.rows, ctx.curves, goals, info, seconds)
+    return 0

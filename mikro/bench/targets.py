@@ -1,0 +1,70 @@
+"""The talk's targets, each judged met / not met from the figures of the same run."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import Curve, Row
+
+
+@dataclass
+class Target:
+    label: str
+    value: str               # the measured figure, as shown
+    met: bool | None         # None: not measured in this run
+    why: str = ""            # why it was not measured
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "value": self.value, "met": self.met, "why": self.why}
+
+
+def _median(rows: dict[str, Row], key: str):
+    r = rows.get(key)
+    if r is None:
+        return None, f"{key} not run"
+    if r.stat is None:
+        return None, r.unavailable or f"{key} has no figure"
+    return r.stat.median, ""
+
+
+def _curve_ratio(curves: dict[str, Curve], key: str, hi: int, lo: int):
+    c = curves.get(key)
+    if c is None:
+        return None, f"{key} not run"
+    a, b = c.at(hi), c.at(lo)
+    if a is None or b is None:
+        missing = hi if a is None else lo
+        return None, f"no point at {missing:,}" + (f" ({c.unavailable})" if c.unavailable else "")
+    return a.median / b.median, ""
+
+
+def _judge(label: str, value, why: str, ok, fmt: str) -> Target:
+    if value is None:
+        return Target(label, "-", None, why)
+    return Target(label, fmt.format(value), bool(ok(value)))
+
+
+def evaluate(rows: list[Row], curves: list[Curve], spawn_size: int) -> list[Target]:
+    R = {r.key: r for r in rows}
+    C = {c.key: c for c in curves}
+    out = []
+    rt, why = _median(R, "rt.mikro.x86")
+    out.append(_judge("round trip <= 10 ns", rt, why, lambda v: v <= 10, "{:.2f} ns"))
+    pipe, why2 = _median(R, "rt.pipe")
+    speed = pipe / rt if pipe and rt else None
+    out.append(_judge(">= 300x faster than the pipe pair", speed, why2 or why,
+                      lambda v: v >= 300, "{:.0f}x"))
+    flat, why = _curve_ratio(C, "curve.tasks", 100_000, 2)
+    out.append(_judge("flatness <= 1.25 (10^5 vs 2 tasks)", flat, why, lambda v: v <= 1.25, "{:.2f}"))
+    push, why = _curve_ratio(C, "curve.push", 100_000, 10)
+    out.append(_judge("push <= 2x from 10 to 10^5 clients", push, why, lambda v: v <= 2, "{:.2f}x"))
+    sp, why = _median(R, "spawn.total")
+    if sp is not None and spawn_size != 100_000:
+        sp, why = None, f"spawned {spawn_size:,} tasks, not 10^5"
+    out.append(_judge("10^5 tasks spawned in < 1 s", sp, why, lambda v: v < 1, "{:.3f} s"))
+    mem, why = _median(R, "mem.kernel")
+    out.append(_judge("< 2 KiB kernel memory per task", mem, why, lambda v: v < 2048, "{:,.0f} B"))
+    cold, why = _median(R, "startup.cold")
+    out.append(_judge("hello < 0.5 s cold", cold, why, lambda v: v < 0.5, "{:.3f} s"))
+    warm, why = _median(R, "startup.cached")
+    out.append(_judge("hello < 0.25 s cached", warm, why, lambda v: v < 0.25, "{:.3f} s"))
+    return out

@@ -1,0 +1,82 @@
+"""The benchmark harness: statistics, baselines, SVG, and `mikro bench` end to end.
+No timing assertions: only that each figure exists and is positive."""
+from __future__ import annotations
+
+import json
+import xml.dom.minidom
+
+import pytest
+from typer.testing import CliRunner
+
+from mikro.bench import native, pyalt, suite
+from mikro.bench.model import Curve
+from mikro.bench.stats import Stat
+from mikro.bench.svg import line_chart
+from mikro.cli import app
+
+
+def test_stat_median_and_spread():
+    s = Stat.of([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert (s.median, s.lo, s.hi, s.batches) == (3.0, 1.0, 5.0, 5)
+    assert (s.q1, s.q3) == (2.0, 4.0)
+    assert s.iqr == 2.0 and s.spread == pytest.approx(2 / 3)
+
+
+def test_stat_single_and_inverse():
+    s = Stat.of([4.0])
+    assert s.q1 == s.q3 == s.median == 4.0 and s.spread == 0
+    inv = Stat.of([1.0, 2.0, 4.0]).inverse(8.0)
+    assert (inv.median, inv.lo, inv.hi) == (4.0, 2.0, 8.0)
+    with pytest.raises(ValueError):
+        Stat.of([])
+
+
+def test_curve_ratio():
+    c = Curve("k", "t", "x", "y", "ns", [(2, Stat.of([10.0])), (100, Stat.of([12.5]))])
+    assert c.ratio() == pytest.approx(1.25)
+    assert c.at(100).median == 12.5 and c.at(3) is None
+
+
+@pytest.mark.parametrize("fn", [native.pipe_pair, native.socket_pair, native.sysv_queue,
+                                native.posix_queue, pyalt.mp_pipe])
+def test_process_baselines(fn):
+    out = fn(200, 2)
+    assert len(out) == 2 and all(v > 0 for v in out)
+
+
+@pytest.mark.parametrize("fn", [native.indirect_call, pyalt.asyncio_queue, pyalt.thread_queue])
+def test_in_process_baselines(fn):
+    out = fn(500, 2)
+    assert len(out) == 2 and all(v > 0 for v in out)
+
+
+def test_svg_is_valid_xml():
+    text = line_chart("round trip <vs> tasks", "tasks", "ns & more",
+                      {"median": [(2, 5.0), (1000, 5.5), (10**6, 6.0)], "empty": []})
+    doc = xml.dom.minidom.parseString(text)
+    assert doc.documentElement.tagName == "svg"
+    assert text.count("<polyline") == 1
+
+
+def test_only_rejects_unknown_names():
+    with pytest.raises(KeyError):
+        suite.select("nope")
+    assert [b.name for b in suite.select("pipe,indirect")] == ["indirect", "pipe"]
+
+
+def test_cli_quick_json_only():
+    r = CliRunner().invoke(app, ["bench", "--quick", "--json", "--only", "indirect,mikro-x86"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    keys = {row["key"]: row for row in data["rows"]}
+    assert keys["rt.indirect"]["stat"]["median"] > 0
+    row = keys["rt.mikro.x86"]
+    assert row.get("unavailable") or row["stat"]["median"] > 0
+    assert {t["label"] for t in data["targets"]} >= {"round trip <= 10 ns"}
+
+
+def test_cli_plot(tmp_path):
+    r = CliRunner().invoke(app, ["bench", "--quick", "--only", "push", "--plot", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    for svg in tmp_path.glob("*.svg"):
+        xml.dom.minidom.parse(str(svg))
