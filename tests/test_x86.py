@@ -504,8 +504,9 @@ def test_unverified_program_is_refused():
         li a0, 0
         sys exit
     ''')
+    from mikro.vm.verify import VerifyError
     p.code[1] = isa.make("jmp", imm=99)
-    with pytest.raises(ValueError):
+    with pytest.raises(VerifyError):
         x86.compile(p, cache=False)
 
 

@@ -33,9 +33,22 @@ def _interp():
     return importlib.import_module("mikro.vm.interp")
 
 
+def paused(program: Program, **kw):
+    """The x86 run with native code paused every few fuel units and task switches."""
+    import sys
+    native = sys.modules["mikro.backends.x86.run"]
+    saved = native.CHUNK, native.BUDGET
+    native.CHUNK, native.BUDGET = 97, 3
+    try:
+        return x86.run(program, RunOptions(**kw))
+    finally:
+        native.CHUNK, native.BUDGET = saved
+
+
 def same(program: Program, **kw):
     """Run on both backends (when the interpreter exists) and compare every field."""
     got = x86.run(program, RunOptions(**kw))
+    assert paused(program, **kw) == got
     interp = _interp()
     if interp is not None:
         want = interp.run(program, RunOptions(**kw))
@@ -242,3 +255,39 @@ def test_examples(path):
     program = compile_source(path.read_text(), str(path))
     for seed in (0, 3):
         same(program, seed=seed, fuel=2_000_000)
+
+
+# -- generated .mk programs (tests/progen.py), compiled ------------------------------------
+def _compiled(src: str):
+    from hypothesis import reject
+    try:
+        from mikro.lang import CompileError, compile_source
+    except ImportError:
+        pytest.skip("the compiler is not there yet")
+    try:
+        return compile_source(src, "gen.mk")
+    except CompileError:
+        reject()
+
+
+def _progen():
+    import progen
+    return progen
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.filter_too_much])
+@given(st.data())
+def test_generated_compute_programs(data):
+    program = _compiled(data.draw(_progen().compute_programs()))
+    for seed in (0, 11):
+        same(program, seed=seed, fuel=200_000)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.filter_too_much])
+@given(st.data())
+def test_generated_ipc_programs(data):
+    program = _compiled(data.draw(_progen().ipc_programs()))
+    for seed in (0, 3, 12345):
+        same(program, seed=seed, fuel=200_000)

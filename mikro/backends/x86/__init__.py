@@ -23,19 +23,17 @@ How a run goes:
 - Native code records a fault as a code and its operands; Python formats the reason
   strings of docs/vm.md, so both backends print the same report.
 
-Choices where the specification is silent: a faulting address is reported as the exact
-sum of register and offset; an array element outside the task's memory (a forged length)
-faults `bad array reference`; `alloc` also faults `out of memory` when the array would end
-past the task's memory; `spawn` of a type that does not exist and `open`, `channel` or
-`puts` given a number that is not a string index fail with E_INVAL; a seeded run draws
-from splitmix64 at every pick, even with one ready task; a clean or deadlocked run lists
-every live task in `waiting` (those in recv included); `limit` is "fuel" or "time".
+Limits of this backend the interpreter does not have: a run that would need more address
+space than the system grants gets fewer task slots (spawn then fails with E_NOSPACE
+earlier); a line longer than 64 MiB keeps its first 64 MiB; a negative mem_words counts
+as 0.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
 
 from ...vm.image import Program
+from ...vm.verify import verify
 from ...vm.options import RunOptions
 from ...vm.result import RunResult
 from . import engine
@@ -49,8 +47,9 @@ _RECENT = 8
 
 
 def compile(program: Program, cache: bool = True) -> CompiledProgram:
-    """Compile (or load from the object cache) a verified program. `cache=False` neither
-    reads nor writes the on-disk cache."""
+    """Verify and compile (or load from the object cache) a program; raises VerifyError as
+    the interpreter does. `cache=False` neither reads nor writes the on-disk cache."""
+    verify(program)
     return CompiledProgram(program, engine.object_code(program, cache=cache))
 
 

@@ -672,7 +672,6 @@ class KernelIR:
         w = b.var(b.get(reg, "whead"), self.T)
         b.put(reg, "whead", b.null(self.T))
         b.put(reg, "wtail", b.null(self.T))
-        first = b.var(1)
         head, body, done = b.block(), b.block(), b.block()
         b.branch(head)
         b.position_at_end(head)
@@ -681,12 +680,12 @@ class KernelIR:
         b.position_at_end(body)
         b.store(b.get(wt, "qnext"), w)
         b.put(wt, "qnext", b.null(self.T))
-        busy = b.and_(b.cmp("==", kind, abi.ONE), b.cmp("==", b.load(first), 0))
+        # a ONE channel takes one opener: once it has one, the others get E_BUSY
+        busy = b.and_(b.cmp("==", kind, abi.ONE), b.not_(b.isnull(b.get(c, "t1"))))
         with b.if_else(busy) as (then, other):
             with then:
                 b.call(self.f["wake"], [k, wt, c64(E["E_BUSY"])])
             with other:
-                b.store(c64(0), first)
                 ns = b.call(self.f["connect"], [k, c, wt])
                 with b.if_else(b.cmp("<", ns, 0)) as (full, ok):
                     with full:

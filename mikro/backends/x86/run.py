@@ -183,7 +183,7 @@ class _Run:
     def _go(self) -> RunResult:
         opts, k = self.opts, self.k
         self._boot()
-        left = opts.fuel
+        left = None if opts.fuel is None else max(int(opts.fuel), 0)
         used = 0
         start = time.monotonic()
         status, limit = None, ""
@@ -206,13 +206,13 @@ class _Run:
                 if rc not in (RUN_PAUSE, RUN_BUDGET):
                     raise RuntimeError(f"native kernel stopped with code {rc}")
                 if rc == RUN_PAUSE and left == 0:
-                    status, limit = "limit", "fuel"
+                    status, limit = "limit", f"fuel exhausted ({opts.fuel} units)"
                     break
                 if opts.time_limit is not None and time.monotonic() - start >= opts.time_limit:
-                    status, limit = "limit", "time"
+                    status, limit = "limit", f"time limit of {opts.time_limit:g} s reached"
                     break
         except KeyboardInterrupt:
-            status, limit = "interrupted", "interrupted"
+            status, limit = "interrupted", "keyboard interrupt"
         return self._result(status, limit, used)
 
     def _result(self, status, limit, used) -> RunResult:
