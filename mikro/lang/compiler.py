@@ -32,7 +32,7 @@ class _Program:
         if name.name in t.fns:
             return t.fns[name.name]
         where = f" in module `{name.module}`" if name.module else ""
-        help = ""
+        help = f"define it: `fn {name.name}(...) {{ ... }}`" if name.module is None else ""
         if name.module is None and lowerer.local(name.name) is not None:
             help = f"`{name.name}` is a variable, not a function"
         elif name.name in t.tasks:

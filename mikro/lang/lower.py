@@ -149,16 +149,19 @@ class Lowerer:
     def results(self, e, n: int) -> list[int]:
         """Lower a call bound to n names; the registers of its first n results."""
         call = self._multi_target(e)
-        if not isinstance(call, ast.Call) or (not call.spawn and call.callee.module is None
-                                              and call.callee.name not in builtins.SYSCALL_ARITY):
-            label = "a function gives one value" if isinstance(call, ast.Call) else "one value"
+        several = "only a syscall gives several results (`call`, `recv`, `try ...`)"
+        if not isinstance(call, ast.Call):
+            if isinstance(e, ast.Try):
+                self.lower_call_check_try(call)
             raise Err("E0304", f"{n} names are bound but this expression gives one value",
-                      e.span, "only a syscall gives several results (`call`, `recv`, `try ...`)",
-                      label)
-        if not call.spawn and call.callee.module is not None:
-            raise Err("E0304", f"{n} names are bound but a function call gives one value",
-                      e.span, "only a syscall gives several results (`call`, `recv`, `try ...`)",
-                      "one value")
+                      e.span, several, "one value")
+        syscall = call.spawn or (call.callee.module is None
+                                 and call.callee.name in builtins.SYSCALL_ARITY)
+        if not syscall:
+            if isinstance(e, ast.Try):
+                self.lower_call_check_try(call)
+            raise Err("E0304", f"{n} names are bound but `{call.callee.text}` gives one value",
+                      e.span, several, "one value")
         regs = self.lower_call(call, isinstance(e, ast.Try), e)
         if n > len(regs):
             name = "spawn" if call.spawn else call.callee.name
@@ -166,6 +169,12 @@ class Lowerer:
             raise Err("E0304", f"{n} names are bound but {what} gives {plural(len(regs), 'result')}",
                       e.span, _results_help(name, isinstance(e, ast.Try)), "too few results")
         return regs[:n]
+
+    def lower_call_check_try(self, e) -> None:
+        """Raise the error of `try` put before something that is not a syscall."""
+        help = (f"`{e.callee.text}` is not a syscall: it cannot fail" if isinstance(e, ast.Call)
+                else "write `try` before a syscall such as `let err, r = try call(c, x)`")
+        raise Err("E0306", "`try` applies only to syscalls", e.span, help, "not a syscall")
 
     def s_Assign(self, s: ast.Assign) -> None:
         b = self.body
@@ -468,9 +477,7 @@ class Lowerer:
         b = self.body
         m = b.mark()
         if not isinstance(call, ast.Call):
-            raise Err("E0306", "`try` applies only to syscalls", call.span,
-                      "write `try` before a syscall such as `let err, r = try call(c, x)`",
-                      "not a syscall")
+            self.lower_call_check_try(call)
         regs = self.lower_call(call, try_, outer)
         if not regs:
             name = call.callee.text
@@ -494,8 +501,7 @@ class Lowerer:
         if name.module is None and name.name in builtins.SYSCALL_ARITY:
             return self.syscall(e, try_)
         if try_:
-            raise Err("E0306", "`try` applies only to syscalls", e.span,
-                      f"`{name.text}` is not a syscall: it cannot fail", "not a syscall")
+            self.lower_call_check_try(e)
         if name.module is None and name.name in builtins.OTHER:
             return getattr(self, "b_" + name.name)(e)
         return self.user_call(e)

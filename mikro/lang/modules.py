@@ -34,7 +34,8 @@ class Loader:
         self.sources: dict[str, str] = {}
 
     def load_main(self, source: str, path: str) -> Unit | None:
-        return self._unit(source, path, None, "", main=True)
+        real = os.path.realpath(path) if os.path.isfile(path) else None
+        return self._unit(source, path, real, "", main=True)
 
     def _unit(self, source: str, path: str, real: str | None, prefix: str,
               main: bool = False) -> Unit | None:
@@ -131,4 +132,5 @@ def read_source(path: str) -> str:
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
         raise CompileError([Diagnostic("E0110", "the file is not valid UTF-8", path, line, col,
                                        col + 1, "save the file as UTF-8",
-                                       f"byte 0x{data[e.start]:02x} here")]) from None
+                                       f"byte 0x{data[e.start]:02x}")],
+                           {path: data.decode("utf-8", "replace")}) from None

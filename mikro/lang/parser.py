@@ -35,7 +35,8 @@ def parse(source: str, file: str) -> ast.Module:
         tree = parser.parse(source)
         return _ToAst(file).transform(tree)
     except UnexpectedInput as e:
-        raise CompileError([_syntax(e, parser.options.postlex.history, source, file)],
+        raise CompileError([_syntax(e, parser.options.postlex.history, parser.options.postlex.depth,
+                                   source, file)],
                            {file: source}) from None
     except _Bad as e:
         raise CompileError([e.diag], {file: source}) from None
@@ -73,8 +74,11 @@ def _what(tok) -> str:
         return "end of file"
     if tok.type == "_SEP":
         return "`;`" if tok.value == ";" else "end of line"
-    if tok.type in ("NAME", "INT", "STRING", "CHAR"):
-        return f"{_DESCRIBE[tok.type]} `{tok.value}`" if tok.type != "STRING" else "a string"
+    if tok.type == "STRING":
+        return "string"
+    if tok.type in ("NAME", "INT", "CHAR"):
+        kind = {"NAME": "name", "INT": "number", "CHAR": "character"}[tok.type]
+        return f"{kind} `{tok.value}`"
     return f"`{tok.value}`"
 
 
@@ -82,7 +86,8 @@ def _after(tok: Token) -> tuple[int, int]:
     return tok.end_line, tok.end_column
 
 
-def _syntax(e: UnexpectedInput, history: list, source: str, file: str) -> Diagnostic:
+def _syntax(e: UnexpectedInput, history: list, depth: int, source: str,
+            file: str) -> Diagnostic:
     if isinstance(e, UnexpectedCharacters):
         ch = source[e.pos_in_stream] if e.pos_in_stream < len(source) else ""
         line, col = e.line, e.column
@@ -128,12 +133,12 @@ def _syntax(e: UnexpectedInput, history: list, source: str, file: str) -> Diagno
         return Diagnostic("E0104", f"unexpected {_what(tok)}", file, line, col, end,
                           _continue_help(expected), _expected_text(expected))
     end = tok.end_column if tok.end_line == tok.line else tok.column + 1
-    return Diagnostic("E0104", f"unexpected {_what(tok)}", file, tok.line, tok.column, end,
-                      _help(tok, expected), _expected_text(expected))
+    message, label, help = _classify(tok, prev, expected, depth)
+    return Diagnostic("E0104", message, file, tok.line, tok.column, end, help, label)
 
 
 def _expected_text(expected: set[str]) -> str:
-    if expected & EXPR_START and len(expected - EXPR_START) <= 2:
+    if len(expected & EXPR_START) >= 3 and len(expected - EXPR_START) <= 2:
         return "expected an expression"
     names = sorted(_DESCRIBE.get(t, "") for t in expected if _DESCRIBE.get(t))
     if 0 < len(names) <= 3:
@@ -142,21 +147,37 @@ def _expected_text(expected: set[str]) -> str:
 
 
 def _continue_help(expected: set[str]) -> str:
-    if "RPAR" in expected or "RSQB" in expected:
-        return ""
     if "LBRACE" in expected:
         return "a block `{ ... }` must start on the same line"
     return ""
 
 
-def _help(tok: Token, expected: set[str]) -> str:
-    if "_SEP" in expected and tok.type not in ("RBRACE",):
-        return "put a newline or `;` between two statements"
-    if tok.type == "EQUAL" and "EQ" in expected:
-        return "to compare, use `==`"
-    if "LBRACE" in expected:
-        return "a block is written `{ ... }`"
-    return ""
+def _classify(tok: Token, prev: Token | None, expected: set[str], depth: int):
+    """(message, label, help) for an unexpected token."""
+    what = f"unexpected {_what(tok)}"
+    if expected == {"NAME"}:
+        after = f" after `{prev.value}`" if prev is not None else ""
+        return f"expected a name{after}, found {_what(tok)}", "expected a name", ""
+    if tok.type == "RBRACE" and depth > 0:
+        closing = "`)`" if "RPAR" in expected else "`]`" if "RSQB" in expected else "`)` or `]`"
+        return what, f"expected {closing}", f"a {'`(`' if closing == '`)`' else '`[`'} is not closed"
+    if tok.type == "EQUAL" and "LBRACE" in expected:
+        return what + " in a condition", "assigns, does not compare", "to compare, use `==`"
+    if tok.type == "RBRACE" and "RBRACE" not in expected:
+        return what, "no block to close", "this `}` has no matching `{`"
+    if tok.type == "ELSE":
+        return what, "no `if` before it", "`else` follows the block of an `if`"
+    if depth > 0 and "COMMA" in expected:
+        closing = "`)`" if "RPAR" in expected else "`]`" if "RSQB" in expected else ""
+        label = "expected `,`" + (f" or {closing}" if closing else "")
+        return what, label, "put a `,` between two arguments" if tok.type in EXPR_START else ""
+    if "_SEP" in expected and tok.type in EXPR_START | {"LET", "IF", "WHILE", "LOOP", "RETURN",
+                                                         "BREAK", "CONTINUE", "TASK", "FN",
+                                                         "CONST", "IMPORT"}:
+        return what, "expected a newline or `;`", "put a newline or `;` between two statements"
+    if "LBRACE" in expected and len(expected) <= 3:
+        return what, "expected `{`", "a block is written `{ ... }`"
+    return what, _expected_text(expected), ""
 
 
 # -- tree -> AST -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ class Newlines(PostLex):
     def __init__(self) -> None:
         self.last: Token | None = None      # the last token given to the parser
         self.history: list[Token] = []       # the last two, for syntax errors
+        self.depth = 0                       # open () and [] at the last token
 
     def process(self, stream):
         self.last = None
@@ -49,6 +50,7 @@ class Newlines(PostLex):
             elif tok.value in (")", "]"):
                 depth = max(0, depth - 1)
             self._keep(tok)
+            self.depth = depth
             yield tok
             if tok.value == "}":
                 pending = Token.new_borrow_pos("_SEP", "}", tok)
