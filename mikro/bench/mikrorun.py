@@ -73,6 +73,7 @@ class Runner:
                 t0 = time.perf_counter()
                 r = interp.run(self.program, opts)
             wall = time.perf_counter() - t0
+            native = self._compiled.native_seconds if self.backend == "x86" else wall
         except Exception as e:
             raise Unavailable(f"{self.backend} run failed: {type(e).__name__}: {e}") from e
         if r.status != "clean":
@@ -81,12 +82,13 @@ class Runner:
         if self.expect is not None and r.output != self.expect:
             raise Unavailable(f"{self.backend} run printed {r.output[:40]!r}, expected {self.expect!r}")
         self.last = r
-        return Timing(wall, stamps)
+        return Timing(wall, native, stamps)
 
 
 @dataclass
 class Timing:
     wall: float                          # the whole run
+    native: float                        # of which in native code (x86); else the whole run
     stamps: list[tuple[float, str]]      # when each output line reached Python
 
     def interval(self) -> float:
@@ -111,3 +113,18 @@ def per_op(make: Callable[[int], str], name: str, n: int, batches: int,
     line and its last line, over the n operations done in between."""
     r = runner(make(n), name, backend, expect(n), mem_words)
     return [r.timed().interval() / n for _ in range(batches)]
+
+
+def per_op_diff(make: Callable[[int], str], name: str, n1: int, n2: int, batches: int,
+                expect: Callable[[int], str], backend: str = "x86") -> list[float]:
+    """Seconds per operation as (t(n2) - t(n1)) / (n2 - n1), t the time in native code:
+    for operations that never switch tasks (so native code does not return to Python
+    between them and a `go` line cannot be timed) in programs whose setup is small. The
+    two runs alternate, so drift of the machine hits both alike."""
+    a = runner(make(n1), name, backend, expect(n1))
+    b = runner(make(n2), name, backend, expect(n2))
+    out = []
+    for _ in range(batches):
+        t1, t2 = a.timed().native, b.timed().native
+        out.append(max(t2 - t1, 0.0) / (n2 - n1))
+    return out

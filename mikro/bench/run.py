@@ -49,5 +49,8 @@ def main(quick: bool = False, as_json: bool = False, plot: Path | None = None,
         sys.stdout.write(report.to_json(ctx.rows, ctx.curves, goals, info,
                                         "quick" if quick else "full", seconds) + "\n")
     else:
-        report.print_tables(Console(), ctx.rows, ctx.curves, goals, info, seconds)
+        out = Console()
+        if not out.is_terminal:
+            out = Console(width=150)          # a file or pipe: do not wrap at 80
+        report.print_tables(out, ctx.rows, ctx.curves, goals, info, seconds)
     return 0

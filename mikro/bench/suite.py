@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import costs, curves, native, pyalt
-from .mikrorun import runner
+from .mikrorun import per_op, runner
 from .model import Ctx
 from .programs import roundtrip
 
@@ -41,9 +41,17 @@ def _mikro(backend: str, n_of: Callable[[Ctx], int]):
             out.append(r.run() / n * 1e9)         # the whole run over n: nothing subtracted
         return out
 
+    def steady(ctx: Ctx) -> list[float]:
+        n = n_of(ctx)
+        s = per_op(roundtrip, "roundtrip", n, ctx.sizes.batches, lambda n: f"go\n{n}\n",
+                   backend=backend)
+        return [v * 1e9 for v in s]
+
     def bench(ctx: Ctx):
         ctx.row(f"rt.mikro.{backend}", RT, f"mikro call/reply ({backend})", "ns",
-                lambda: measure(ctx), note="2 tasks")
+                lambda: measure(ctx), note="2 tasks; whole run / N")
+        ctx.row(f"rt.mikro.{backend}.steady", RT, f"mikro call/reply ({backend}), steady", "ns",
+                lambda: steady(ctx), note="2 tasks; between go and end")
     return bench
 
 
