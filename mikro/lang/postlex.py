@@ -15,7 +15,7 @@ from lark.lark import PostLex
 CONTINUES = frozenset(
     "+ - * / % & | ^ << >> >>> == != < <= > >= && || ! ~ = += -= *= /= %= &= |= ^= "
     "<<= >>= >>>= , ( [ { .".split())
-NO_SEP_BEFORE = frozenset(["}", ")", "]", "else"])
+NO_SEP_BEFORE = frozenset(["}", ")", "]", "else", "{"])
 
 
 class Newlines(PostLex):
