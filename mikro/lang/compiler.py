@@ -1,11 +1,9 @@
 """The driver: files -> names -> bodies -> one Program, gathering every diagnostic."""
 from __future__ import annotations
 
-from ..vm import abi
 from ..vm.image import Boot, Pos, Program, TaskType
 from . import ast
 from .diagnostics import CompileError, Diagnostic, span_of
-from .emit import TooComplex
 from .link import Linker
 from .lower import Lowerer
 from .modules import Loader, Unit, read_source

@@ -88,6 +88,3 @@ class Body:
         self.slots += 1
         self.max_slots = max(self.max_slots, self.slots)
         return v
-
-    def is_temp(self, reg: int) -> bool:
-        return reg >= isa.S0 + self.top - 1 and isa.S0 <= reg < isa.S0 + isa.NSAVED

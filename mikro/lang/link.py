@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..vm import isa
-from ..vm.image import Function, Pos, Program, TaskType
+from ..vm.image import Function, Pos, Program
 from .emit import Body, Label
 
 FP, LR, SP = isa.FP, isa.LR, isa.SP
@@ -83,6 +83,3 @@ class Linker:
             self.program.code[pc] = ins._replace(imm=fn.entry)
         return self.program
 
-
-def task_type(name: str, entry: int, nparams: int) -> TaskType:
-    return TaskType(name, entry, nparams)

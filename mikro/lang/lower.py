@@ -12,7 +12,7 @@ from ..vm import abi, isa
 from . import ast, builtins, intrules
 from .emit import Body, Label, TooComplex, Var
 from .modules import Unit
-from .symbols import Err, FnSym, Tables, lookup_const, module_of, plural
+from .symbols import Err, Tables, lookup_const, module_of, plural
 
 ZERO, A0 = isa.ZERO, isa.A0
 ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem", "&": "and", "|": "or",
@@ -56,7 +56,7 @@ class Lowerer:
         b = self.body
         b.at(node.span)
         self.scopes.append({})
-        for i, p in enumerate(node.params[:builtins_max(self.kind)]):
+        for i, p in enumerate(node.params[:max_params(self.kind)]):
             var = self.declare(p.name)
             self.store(var, R(A0 + i))
         self.block(node.body, new_scope=False)
@@ -143,26 +143,23 @@ class Lowerer:
             for (name, _), r in zip(s.names, regs):
                 self.store(self.declare(name), R(r))
 
-    def _multi_target(self, e):
-        return e.call if isinstance(e, ast.Try) else e
-
     def results(self, e, n: int) -> list[int]:
         """Lower a call bound to n names; the registers of its first n results."""
-        call = self._multi_target(e)
+        call = e.call if isinstance(e, ast.Try) else e
         several = "only a syscall gives several results (`call`, `recv`, `try ...`)"
         if not isinstance(call, ast.Call):
             if isinstance(e, ast.Try):
-                self.lower_call_check_try(call)
+                self.refuse_try(call)
             raise Err("E0304", f"{n} names are bound but this expression gives one value",
                       e.span, several, "one value")
         syscall = call.spawn or (call.callee.module is None
                                  and call.callee.name in builtins.SYSCALL_ARITY)
         if not syscall:
             if isinstance(e, ast.Try):
-                self.lower_call_check_try(call)
+                self.refuse_try(call)
             raise Err("E0304", f"{n} names are bound but `{call.callee.text}` gives one value",
                       e.span, several, "one value")
-        regs = self.lower_call(call, isinstance(e, ast.Try), e)
+        regs = self.lower_call(call, isinstance(e, ast.Try))
         if n > len(regs):
             name = "spawn" if call.spawn else call.callee.name
             what = f"`try {name}`" if isinstance(e, ast.Try) else f"`{name}`"
@@ -170,7 +167,7 @@ class Lowerer:
                       e.span, _results_help(name, isinstance(e, ast.Try)), "too few results")
         return regs[:n]
 
-    def lower_call_check_try(self, e) -> None:
+    def refuse_try(self, e) -> None:
         """Raise the error of `try` put before something that is not a syscall."""
         help = (f"`{e.callee.text}` is not a syscall: it cannot fail" if isinstance(e, ast.Call)
                 else "write `try` before a syscall such as `let err, r = try call(c, x)`")
@@ -256,10 +253,9 @@ class Lowerer:
 
     def s_ExprStmt(self, s: ast.ExprStmt) -> None:
         e = s.expr
-        if isinstance(e, ast.Call):
-            self.lower_call(e, False, e)
-        elif isinstance(e, ast.Try) and isinstance(e.call, ast.Call):
-            self.operand(e)
+        if isinstance(e, ast.Call):               # its value, if any, is not needed
+            self.body.at(e.span)
+            self.lower_call(e, False)
         else:
             self.operand(e)
 
@@ -468,17 +464,17 @@ class Lowerer:
         return R(d)
 
     def e_Try(self, e: ast.Try, dest) -> Opnd:
-        return self._call_value(e.call, True, e, dest)
+        return self._call_value(e.call, True, dest)
 
     def e_Call(self, e: ast.Call, dest) -> Opnd:
-        return self._call_value(e, False, e, dest)
+        return self._call_value(e, False, dest)
 
-    def _call_value(self, call, try_: bool, outer, dest) -> Opnd:
+    def _call_value(self, call, try_: bool, dest) -> Opnd:
         b = self.body
         m = b.mark()
         if not isinstance(call, ast.Call):
-            self.lower_call_check_try(call)
-        regs = self.lower_call(call, try_, outer)
+            self.refuse_try(call)
+        regs = self.lower_call(call, try_)
         if not regs:
             name = call.callee.text
             raise Err("E0305", f"`{name}` gives no value", call.span,
@@ -492,7 +488,7 @@ class Lowerer:
         return R(d)
 
     # -- calls -------------------------------------------------------------------------
-    def lower_call(self, e: ast.Call, try_: bool, outer) -> list[int]:
+    def lower_call(self, e: ast.Call, try_: bool) -> list[int]:
         """Emit a call; the registers holding its results (a-registers are valid only until
         the next call)."""
         name = e.callee
@@ -501,7 +497,7 @@ class Lowerer:
         if name.module is None and name.name in builtins.SYSCALL_ARITY:
             return self.syscall(e, try_)
         if try_:
-            self.lower_call_check_try(e)
+            self.refuse_try(e)
         if name.module is None and name.name in builtins.OTHER:
             return getattr(self, "b_" + name.name)(e)
         return self.user_call(e)
@@ -641,7 +637,7 @@ class Lowerer:
         return [d]
 
 
-def builtins_max(kind: str) -> int:
+def max_params(kind: str) -> int:
     return abi.MAX_TASK_PARAMS if kind == "task" else abi.MAX_FN_PARAMS
 
 

@@ -2,8 +2,8 @@
 
 Newlines and `;` end statements. The parser sees them as one _SEP token, placed here:
 dropped inside () and [], after a token that cannot end an expression (a binary operator,
-`=`, an op=, `,`, `(`, `[`, `{`), at the start, at the end, before `}`, `)`, `]` and
-`else`; repeats collapse into one; after every `}` (which always closes a block) one is
+`=`, an op=, `,`, `(`, `[`, `{`), at the start, at the end, before `}`, `)`, `]`, `else`
+and `{` (no statement starts with `{`, so a block may open on the next line); repeats collapse into one; after every `}` (which always closes a block) one is
 added, so that `if c { return 1 } return 2` needs nothing between the two statements.
 """
 from __future__ import annotations
