@@ -2,7 +2,7 @@
 (code, file:line:col, source line, caret, label, help)."""
 import pytest
 
-from mikro.lang import CompileError, compile_file, compile_source
+from mikro.lang import CompileError, SourceReadError, compile_file, compile_source
 
 
 def render(source: str, path: str = "bad.mk") -> str:
@@ -484,6 +484,8 @@ def render_file(path: str) -> str:
 
 def test_unreadable_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    with pytest.raises(SourceReadError):       # a CompileError the CLI may report as I/O
+        compile_file("missing.mk")
     assert render_file("missing.mk") == (
         "error[E0109]: cannot read `missing.mk`: No such file or directory\n"
         " --> missing.mk\n"

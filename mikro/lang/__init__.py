@@ -7,6 +7,6 @@
         print(e.render())          # rustc-style diagnostics
 """
 from .compiler import compile_file, compile_source
-from .diagnostics import CompileError, Diagnostic
+from .diagnostics import CompileError, Diagnostic, SourceReadError
 
-__all__ = ["compile_source", "compile_file", "CompileError", "Diagnostic"]
+__all__ = ["compile_source", "compile_file", "CompileError", "Diagnostic", "SourceReadError"]

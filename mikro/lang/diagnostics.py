@@ -74,16 +74,8 @@ class CompileError(Exception):
         return "".join(parts)
 
 
-class Reporter:
-    """Collects diagnostics of one file so that checks can go on after an error."""
-
-    def __init__(self, file: str):
-        self.file = file
-        self.items: list[Diagnostic] = []
-
-    def error(self, code: str, message: str, span, help: str = "", label: str = "") -> None:
-        line, col, end_col = span_of(span)
-        self.items.append(Diagnostic(code, message, self.file, line, col, end_col, help, label))
+class SourceReadError(CompileError):
+    """The main source file cannot be read or decoded (an I/O error more than bad source)."""
 
 
 def span_of(span) -> tuple[int, int, int]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ast
-from .diagnostics import CompileError, Diagnostic, span_of
+from .diagnostics import CompileError, Diagnostic, SourceReadError, span_of
 from .parser import parse
 
 STDLIB = Path(__file__).resolve().parent.parent / "stdlib"
@@ -123,14 +123,14 @@ def read_source(path: str) -> str:
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise CompileError([Diagnostic("E0109", f"cannot read `{path}`: {e.strerror or e}",
+        raise SourceReadError([Diagnostic("E0109", f"cannot read `{path}`: {e.strerror or e}",
                                        path, 0, 0, 0)]) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise CompileError([Diagnostic("E0110", "the file is not valid UTF-8", path, line, col,
+        raise SourceReadError([Diagnostic("E0110", "the file is not valid UTF-8", path, line, col,
                                        col + 1, "save the file as UTF-8",
                                        f"byte 0x{data[e.start]:02x}")],
                            {path: data.decode("utf-8", "replace")}) from None
