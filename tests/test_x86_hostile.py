@@ -241,3 +241,37 @@ def test_address_is_reported_exactly():
         sys exit
     ''')
     assert [f.reason for f in r.faults] == ["memory access out of bounds at 9223372036854775809"]
+
+
+def test_small_memories_share_pages_but_not_data():
+    r = run('''
+    task keeper
+    task quitter
+    task fresh
+    boot keeper
+    boot quitter
+    keeper:
+        li s0, 42
+        st s0, zero, 5
+        sys yield
+        sys yield
+        ld a0, zero, 5
+        sys puti
+        li a0, 2
+        sys spawn
+        li a0, 0
+        sys exit
+    quitter:
+        li s0, 7
+        st s0, zero, 5
+        li a0, 0
+        sys exit
+    fresh:
+        ld a0, zero, 5
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    ''', mem_words=64)
+    # the keeper's word survives its neighbour's end; a reused slot starts zeroed
+    assert r.output == "42\n0\n"

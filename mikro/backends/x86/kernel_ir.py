@@ -25,6 +25,7 @@ E = {name: code for name, (code, _) in abi.ERRORS.items()}
 NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 4,
                  L.ST_CALL_REPLY: 4, L.ST_OPEN: abi.SYS["open"].nres, L.ST_PUSH: 0}
 MADV_DONTNEED = 4
+PAGE = 4096
 LINE_MAX = 1 << 26
 
 
@@ -481,9 +482,23 @@ class KernelIR:
         nf = b.get(k, "nfree")
         b.store(b.get(t, "slot"), b.gep(b.get(k, "free"), [nf]))
         b.put(k, "nfree", b.add(nf, c64(1)))
-        mem = b.bitcast(b.get(t, "mem"), I8P)
-        b.call(self.madvise, [mem, b.mul(b.get(k, "mem_words"), c64(8)),
-                              ir.Constant(I32, MADV_DONTNEED)])
+        # the slot's memory must read zero for its next task: whole pages go back to the
+        # system; the partial pages at either end (shared with the neighbouring slots when
+        # memories are not page multiples) are cleared by hand
+        mem = b.ptrtoint(b.get(t, "mem"), I64)
+        size = b.mul(b.get(k, "mem_words"), c64(8))
+        end = b.add(mem, size)
+        lo = b.and_(b.add(mem, c64(PAGE - 1)), c64(-PAGE))
+        hi = b.and_(end, c64(-PAGE))
+        whole = b.cmp(">", hi, lo, signed=False)
+        with b.if_else(whole) as (pages, small):
+            with pages:
+                b.call(self.memset, [b.inttoptr(mem, I8P), ir.Constant(I32, 0), b.sub(lo, mem)])
+                b.call(self.madvise, [b.inttoptr(lo, I8P), b.sub(hi, lo),
+                                      ir.Constant(I32, MADV_DONTNEED)])
+                b.call(self.memset, [b.inttoptr(hi, I8P), ir.Constant(I32, 0), b.sub(end, hi)])
+            with small:
+                b.call(self.memset, [b.inttoptr(mem, I8P), ir.Constant(I32, 0), size])
         b.ret_void()
 
     def _fault(self):
