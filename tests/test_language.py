@@ -397,7 +397,7 @@ def evaluate(tree, env):
     return model(op, evaluate(l, env), evaluate(r, env))
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(env=st.lists(values, min_size=4, max_size=4),
        exprs=st.lists(expressions(), min_size=1, max_size=5))
 def test_random_expressions_follow_the_integer_rules(env, exprs):
@@ -406,11 +406,15 @@ def test_random_expressions_follow_the_integer_rules(env, exprs):
         lets = "\n".join(f"    let v{k} = {'(-9223372036854775807 - 1)' if v == MIN else v}"
                          for k, v in enumerate(env))
         # as statements, in conditions and folded from constants
+        # as a value, as a condition, assigned over a variable it reads, and with op=
         lines.append(f"task e{i} {{\n{lets}\n    let r = {text}\n"
-                     f"    if {text} {{ print(r, 1) }} else {{ print(r, 0) }}\n}}")
+                     f"    if {text} {{ print(r, 1) }} else {{ print(r, 0) }}\n"
+                     f"    v0 = {text}\n    v1 -= {text}\n    print(v0, v1)\n}}")
         try:
             v = evaluate(tree, env)
             expected.append(f"{v} {int(v != 0)}\n")
+            v1 = model("-", env[1], evaluate(tree, [v] + env[1:]))
+            expected.append(f"{v} {v1}\n")
         except Fault:
             pass
     lines += [f"spawn e{i}()" for i in range(len(exprs))]
