@@ -358,12 +358,15 @@ class Lowerer:
         o = self.operand(e.operand)
         if o.const:
             return K(intrules.unary(e.op, o.value))
+        if e.op == "~":
+            ones = b.temp()
+            b.emit("li", ones, imm=-1)
+            d = self._dest(dest, m)
+            b.emit("xor", d, o.value, ones)
+            return R(d)
         d = self._dest(dest, m)
         if e.op == "-":
             b.emit("sub", d, ZERO, o.value)
-        elif e.op == "~":
-            b.emit("sub", d, ZERO, o.value)
-            b.emit("addi", d, d, imm=-1)
         else:
             b.emit("eq", d, o.value, ZERO)
         return R(d)
