@@ -420,3 +420,36 @@ def test_random_expressions_follow_the_integer_rules(env, exprs):
     lines += [f"spawn e{i}()" for i in range(len(exprs))]
     result, program = run("\n".join(lines) + "\n")
     assert result.output == "".join(expected), program
+
+
+def test_temporaries_and_locals_survive_calls():
+    assert output("""
+        fn s(n) {
+            if n == 0 { return 0 }
+            return n * 2 + s(n - 1) + n
+        }
+        fn h(c) { let x = c * 10; let y = x + 1; return y }
+        fn g(a, b) { return a - b }
+        fn f(a, b, c) { return a * 100 + b * 10 + c }
+        fn eight(a, b, c, d, e, f, g, h) { return a + 2*b + 3*c + 4*d + 5*e + 6*f + 7*g + 8*h }
+        task t {
+            let a = 1
+            let b = 2
+            let c = 3
+            print(s(10), f(a * 2, g(b * 3, h(c)), a + b), a, b, c)
+            print(eight(1, 1, 1, 1, 1, 1, 1, 1), eight(h(0), 0, 0, 0, 0, 0, 0, s(1)))
+        }
+        spawn t()
+    """) == "165 -47 1 2 3\n36 25\n"
+
+
+def test_spawn_arguments_and_task_parameters():
+    assert output("""
+        task w(a, b, c, d, e, f) { print(a, b, c, d, e, f) }
+        task main {
+            let x = 7
+            spawn w(x, x + 1, 3, 4, 5, 6)
+        }
+        spawn main()
+        spawn w(-1, 0x10, 'a', 0, 1 << 40, -9223372036854775808)
+    """) == "-1 16 97 0 1099511627776 -9223372036854775808\n7 8 3 4 5 6\n"
