@@ -19,6 +19,7 @@ CASES = {
         '  |\n'
         '3 |         let m, x =\n'
         '  |                   ^ expected an expression\n'
+        '  = help: a line that ends with `=` goes on into the next line\n'
         '\n'
         'error: could not compile due to 1 error\n'),
     'expected_expression_after_operator': (
@@ -28,6 +29,7 @@ CASES = {
         '  |\n'
         '2 |     let x = 1 +\n'
         '  |                ^ expected an expression\n'
+        '  = help: a line that ends with `+` goes on into the next line\n'
         '\n'
         'error: could not compile due to 1 error\n'),
     'unclosed_paren': (

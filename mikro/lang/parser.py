@@ -111,13 +111,16 @@ def _syntax(e: UnexpectedInput, history: list, depth: int, source: str,
         prev = history[-1] if history else None
     if prev is not None and expected & EXPR_START and prev.value in CONTINUES \
             and prev.value not in ("{", ".") and (tok is None or tok.type not in EXPR_START):
+        help = ""
         if tok is not None and tok.line == prev.end_line and tok.type != "_SEP":
             line, col = tok.line, tok.column
             end = tok.end_column if tok.end_line == tok.line else col + 1
         else:
             (line, col), end = _after(prev), _after(prev)[1] + 1
+            if tok is not None:
+                help = f"a line that ends with `{prev.value}` goes on into the next line"
         return Diagnostic("E0103", f"expected an expression after `{prev.value}`", file, line,
-                          col, end, "", "expected an expression")
+                          col, end, help, "expected an expression")
     if tok is None:
         line, col = _after(prev) if prev is not None else (1, 1)
         closing = "RBRACE" in expected
