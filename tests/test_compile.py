@@ -243,3 +243,26 @@ def test_random_statement_soup_gives_diagnostics_not_tracebacks(lines):
         compile_source("\n".join(lines), "soup.mk")
     except CompileError as e:
         assert e.render().startswith("error[E")
+
+
+def test_long_and_deep_expressions():
+    n = 3000
+    p = compile_source("task t { let x = 1; print(" + " + ".join(["x"] * n) + ") }")
+    check_structure(p)
+    compile_source("task t { print(" + "(" * n + "1" + ")" * n + ") }")
+    compile_source("task t {" + "if 1 {" * 500 + "}" * 500 + "}")
+
+
+def test_absurd_nesting_is_a_diagnostic():
+    with pytest.raises(CompileError) as info:
+        compile_source("task t { print(" + "-" * 30000 + "1) }", "deep.mk")
+    assert info.value.diagnostics[0].code == "E0402"
+
+
+def test_too_many_temporaries_is_a_diagnostic():
+    e = "x"
+    for _ in range(60):
+        e = f"(x * x + {e})"
+    with pytest.raises(CompileError) as info:
+        compile_source(f"task t {{ let x = 1; print({e}) }}", "deep.mk")
+    assert info.value.diagnostics[0].code == "E0402"

@@ -1,6 +1,8 @@
 """The driver: files -> names -> bodies -> one Program, gathering every diagnostic."""
 from __future__ import annotations
 
+import sys
+
 from ..vm.image import Boot, Pos, Program, TaskType
 from . import ast
 from .diagnostics import CompileError, Diagnostic, span_of
@@ -8,6 +10,9 @@ from .link import Linker
 from .lower import Lowerer
 from .modules import Loader, Unit, read_source
 from .symbols import Err, FnSym, Tables, TaskSym, collect, fold, module_of, plural
+
+
+DEPTH = 20000                 # Python frames allowed while compiling
 
 
 class _Program:
@@ -44,6 +49,20 @@ def compile_file(path: str) -> Program:
 
 
 def compile_source(source: str, path: str = "<string>") -> Program:
+    # Lowering recurses over expressions: let deep ones through, refuse absurd ones cleanly.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, DEPTH))
+    try:
+        return _compile(source, path)
+    except RecursionError:
+        raise CompileError([Diagnostic("E0402", "the program is nested too deeply", path, 0, 0, 0,
+                                       "split deep expressions and blocks into smaller ones")],
+                           {}) from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _compile(source: str, path: str) -> Program:
     loader = Loader()
     main = loader.load_main(source, path)
     if loader.diagnostics or main is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast
@@ -40,11 +40,6 @@ def parse(source: str, file: str) -> ast.Module:
                            {file: source}) from None
     except _Bad as e:
         raise CompileError([e.diag], {file: source}) from None
-    except Exception as e:                # lark wraps errors raised in the transformer
-        inner = getattr(e, "orig_exc", None)
-        if isinstance(inner, _Bad):
-            raise CompileError([inner.diag], {file: source}) from None
-        raise
 
 
 class _Bad(Exception):
@@ -185,61 +180,60 @@ def _classify(tok: Token, prev: Token | None, expected: set[str], depth: int):
 
 # -- tree -> AST -------------------------------------------------------------------------
 
-class _ToAst(Transformer):
+class _ToAst:
+    """Parse tree -> AST, bottom-up without recursion (deep expressions stay cheap)."""
+
     def __init__(self, file: str):
-        super().__init__()
         self.file = file
+
+    def transform(self, tree: Tree):
+        done: dict[int, object] = {}
+        for sub in tree.iter_subtrees():
+            children = [done[id(c)] if isinstance(c, Tree) else c for c in sub.children]
+            done[id(sub)] = getattr(self, sub.data)(sub.meta, children)
+        return done[id(tree)]
 
     def _bad(self, code: str, message: str, tok: Token, help: str = "", label: str = ""):
         end = tok.end_column if tok.end_line == tok.line else tok.column + 1
         raise _Bad(Diagnostic(code, message, self.file, tok.line, tok.column, end, help, label))
 
     # items
-    def start(self, children):
-        return ast.Module([c for c in children if c is not None])
+    def start(self, meta, c):
+        return ast.Module([x for x in c if x is not None])
 
-    @v_args(meta=True)
     def task_def(self, meta, c):
         name, params, body = c
         return ast.TaskDef(str(name), params or [], body, _span(meta), _tspan(name))
 
-    @v_args(meta=True)
     def fn_def(self, meta, c):
         name, params, body = c
         return ast.FnDef(str(name), params, body, _span(meta), _tspan(name))
 
-    def params(self, c):
+    def params(self, meta, c):
         return [ast.Param(str(t), _tspan(t)) for t in c if t is not None]
 
-    @v_args(meta=True)
     def const_def(self, meta, c):
         return ast.ConstDef(str(c[0]), c[1], _span(meta), _tspan(c[0]))
 
-    @v_args(meta=True)
     def import_def(self, meta, c):
         return ast.Import(self._string(c[0]), _span(meta))
 
-    @v_args(meta=True)
     def boot_spawn(self, meta, c):
         _, name, args = c
         call = ast.Call(name, args, _span(meta), spawn=True)
         return ast.BootSpawn(call, _span(meta))
 
     # statements
-    @v_args(meta=True)
     def block(self, meta, c):
         return ast.Block([s for s in c if s is not None], _span(meta))
 
-    @v_args(meta=True)
     def let_stmt(self, meta, c):
         names = [(str(t), _tspan(t)) for t in c[:-1]]
         return ast.Let(names, c[-1], _span(meta))
 
-    @v_args(meta=True)
     def assign(self, meta, c):
         return ast.Assign(self._target(c[0]), None, c[1], _span(meta))
 
-    @v_args(meta=True)
     def aug_assign(self, meta, c):
         return ast.Assign(self._target(c[0]), str(c[1])[:-1], c[2], _span(meta))
 
@@ -252,66 +246,57 @@ class _ToAst(Transformer):
                               "only a variable or an array element `a[i]` can be assigned",
                               "not a variable"))
 
-    @v_args(meta=True)
     def if_stmt(self, meta, c):
         return ast.If(c[0], c[1], c[2], _span(meta))
 
-    @v_args(meta=True)
     def while_stmt(self, meta, c):
         return ast.While(c[0], c[1], _span(meta))
 
-    @v_args(meta=True)
     def loop_stmt(self, meta, c):
         return ast.While(None, c[0], _span(meta))
 
-    def break_stmt(self, c):
+    def break_stmt(self, meta, c):
         return ast.Jump("break", _tspan(c[0]))
 
-    def continue_stmt(self, c):
+    def continue_stmt(self, meta, c):
         return ast.Jump("continue", _tspan(c[0]))
 
-    @v_args(meta=True)
     def return_stmt(self, meta, c):
         return ast.Return(c[1], _span(meta))
 
-    @v_args(meta=True)
     def expr_stmt(self, meta, c):
         return ast.ExprStmt(c[0], _span(meta))
 
     # expressions
-    @v_args(meta=True)
     def binary(self, meta, c):
         left, op, right = c
         return ast.Binary(str(op), left, right, _span(meta), _tspan(op))
 
-    @v_args(meta=True)
     def unary_op(self, meta, c):
         op, operand = c
         return ast.Unary(str(op), operand, _span(meta))
 
-    @v_args(meta=True)
     def try_expr(self, meta, c):
         return ast.Try(c[1], _span(meta))
 
-    @v_args(meta=True)
     def index(self, meta, c):
         return ast.Index(c[0], c[1], _span(meta))
 
-    def int_lit(self, c):
+    def int_lit(self, meta, c):
         tok = c[0]
         try:
             return ast.Int(parse_int(str(tok)), _tspan(tok))
         except LiteralError as e:
             self._bad(e.code, e.message, tok, e.help, e.label)
 
-    def char_lit(self, c):
+    def char_lit(self, meta, c):
         tok = c[0]
         try:
             return ast.Int(parse_char(str(tok)), _tspan(tok))
         except LiteralError as e:
             self._bad(e.code, e.message, tok, e.help, e.label)
 
-    def str_lit(self, c):
+    def str_lit(self, meta, c):
         return ast.Str(self._string(c[0]), _tspan(c[0]))
 
     def _string(self, tok):
@@ -320,19 +305,16 @@ class _ToAst(Transformer):
         except LiteralError as e:
             self._bad(e.code, e.message, tok, e.help, e.label)
 
-    @v_args(meta=True)
     def qualname(self, meta, c):
         if c[1] is None:
             return ast.Name(None, str(c[0]), _span(meta))
         return ast.Name(str(c[0]), str(c[1]), _span(meta))
 
-    @v_args(meta=True)
     def call(self, meta, c):
         return ast.Call(c[0], c[1], _span(meta))
 
-    @v_args(meta=True)
     def spawn_call(self, meta, c):
         return ast.Call(c[1], c[2], _span(meta), spawn=True)
 
-    def args(self, c):
+    def args(self, meta, c):
         return [a for a in c if a is not None] if c != [None] else []
