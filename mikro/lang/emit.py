@@ -9,6 +9,7 @@ function saves only s0..s(k-1), the ones it used.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..vm import isa
 from ..vm.image import Pos
@@ -18,6 +19,20 @@ LOCAL_REGS = 40                  # locals beyond this many live ones spill to fr
 
 class TooComplex(Exception):
     """An expression needs more temporaries than there are registers."""
+
+
+class Opnd(NamedTuple):
+    const: bool
+    value: int          # the constant, or the register
+
+
+# An expression's value: a constant (folded at compile time) or a register.
+def K(v: int) -> Opnd:
+    return Opnd(True, v)
+
+
+def R(r: int) -> Opnd:
+    return Opnd(False, r)
 
 
 class Label:
