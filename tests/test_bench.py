@@ -80,3 +80,12 @@ def test_cli_plot(tmp_path):
     assert r.exit_code == 0, r.output
     for svg in tmp_path.glob("*.svg"):
         xml.dom.minidom.parse(str(svg))
+
+
+def test_bar_chart_and_markdown():
+    from mikro.bench.markdown import render
+    from mikro.bench.svg import bar_chart
+    xml.dom.minidom.parseString(bar_chart("rt", "ns", [("mikro x86", 12.0), ("pipe pair", 4100.0)]))
+    r = CliRunner().invoke(app, ["bench", "--quick", "--json", "--only", "indirect"])
+    md = render(json.loads(r.stdout))
+    assert "| native indirect call (the limit) |" in md and "| target |" in md

@@ -23,9 +23,7 @@ def _curve(ctx: Ctx, curve: Curve, xs: list[int], make: Callable[[int, int], str
     for x in xs:
         ctx.status(f"{curve.title}: {x:,}")
         try:
-            # a million tasks take seconds to set up and tear down: fewer batches there
-            batches = ctx.sizes.curve_batches if x < 1_000_000 else min(ctx.sizes.curve_batches, 3)
-            s = per_op(lambda n: make(n, x), curve.key, n, batches,
+            s = per_op(lambda n: make(n, x), curve.key, n, ctx.sizes.curve_batches,
                        lambda n: f"go\n{n}\n", MEM_WORDS)
         except Exception as e:
             curve.unavailable = f"at {x:,}: {reason(e)}"

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from .model import Curve, Row
 from .stats import Stat
-from .svg import line_chart
+from .svg import bar_chart, line_chart
 
 
 def fmt(v: float) -> str:
@@ -96,11 +96,17 @@ def to_json(rows, curves, targets, machine: dict, mode: str, seconds: float) -> 
                        "targets": [t.to_dict() for t in targets]}, indent=2)
 
 
-def write_plots(directory: Path, curves: list[Curve]) -> list[Path]:
+def write_plots(directory: Path, curves: list[Curve], rows: list[Row] = ()) -> list[Path]:
     """One SVG per curve with at least one point: the median, and the min and max of the
-    batches as thin lines."""
+    batches as thin lines; and the round trips of every mechanism side by side."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
+    bars = [(r.label, r.stat.median) for r in rows
+            if r.key.startswith(("rt.", "py.")) and r.stat is not None and r.unit == "ns"]
+    if bars:
+        path = directory / "roundtrip.svg"
+        path.write_text(bar_chart("one round trip (median)", "ns per round trip", bars))
+        written.append(path)
     for c in curves:
         if not c.points:
             continue
@@ -108,6 +114,7 @@ def write_plots(directory: Path, curves: list[Curve]) -> list[Path]:
                   "min": [(x, s.lo) for x, s in c.points],
                   "max": [(x, s.hi) for x, s in c.points]}
         path = directory / f"{c.key.replace('curve.', '')}.svg"
-        path.write_text(line_chart(f"{c.title} (x86)", c.xlabel, c.ylabel, series))
+        path.write_text(line_chart(f"{c.title} (x86)", c.xlabel, c.ylabel, series,
+                                   thin=frozenset({"min", "max"})))
         written.append(path)
     return written

@@ -43,7 +43,7 @@ def main(quick: bool = False, as_json: bool = False, plot: Path | None = None,
     ctx, goals, seconds = run(quick, only, show=sys.stderr.isatty())
     info = machine.info()
     if plot is not None:
-        for path in report.write_plots(Path(plot), ctx.curves):
+        for path in report.write_plots(Path(plot), ctx.curves, ctx.rows):
             sys.stderr.write(f"wrote {path}\n")
     if as_json:
         sys.stdout.write(report.to_json(ctx.rows, ctx.curves, goals, info,
