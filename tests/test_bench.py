@@ -89,3 +89,16 @@ def test_bar_chart_and_markdown():
     r = CliRunner().invoke(app, ["bench", "--quick", "--json", "--only", "indirect"])
     md = render(json.loads(r.stdout))
     assert "| native indirect call (the limit) |" in md and "| target |" in md
+
+
+def test_missing_backend_is_reported_not_raised(monkeypatch):
+    from mikro.bench import mikrorun
+    from mikro.bench.run import run
+
+    def broken(self):
+        raise mikrorun.Unavailable("x86 backend missing (test)")
+    monkeypatch.setattr(mikrorun.Runner, "__post_init__", broken)
+    ctx, goals, _ = run(quick=True, only="mikro-x86,tasks", show=False)
+    assert all(r.unavailable.startswith("x86 backend missing") for r in ctx.rows)
+    assert ctx.curves[0].points == [] and "x86 backend missing" in ctx.curves[0].unavailable
+    assert goals[0].met is None
