@@ -4,12 +4,13 @@ from __future__ import annotations
 import functools
 
 from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark.exceptions import UnexpectedInput
 
 from . import ast
 from .diagnostics import CompileError, Diagnostic
 from .literals import LiteralError, parse_char, parse_int, parse_string
-from .postlex import CONTINUES, Newlines
+from .postlex import Newlines
+from .syntax import syntax_error
 
 
 def _strict() -> bool:
@@ -35,8 +36,7 @@ def parse(source: str, file: str) -> ast.Module:
         tree = parser.parse(source)
         return _ToAst(file).transform(tree)
     except UnexpectedInput as e:
-        raise CompileError([_syntax(e, parser.options.postlex.history, parser.options.postlex.depth,
-                                   source, file)],
+        raise CompileError([syntax_error(e, parser.options.postlex, source, file)],
                            {file: source}) from None
     except _Bad as e:
         raise CompileError([e.diag], {file: source}) from None
@@ -53,129 +53,6 @@ def _span(meta) -> ast.Span:
 
 def _tspan(tok: Token) -> ast.Span:
     return ast.Span(tok.line, tok.column, tok.end_line, tok.end_column)
-
-
-# -- syntax errors -------------------------------------------------------------------------
-
-EXPR_START = {"INT", "CHAR", "STRING", "NAME", "LPAR", "MINUS", "BANG", "TILDE", "TRY", "SPAWN"}
-_DESCRIBE = {"_SEP": "end of line", "$END": "end of file", "RBRACE": "`}`", "LBRACE": "`{`",
-             "RPAR": "`)`", "LPAR": "`(`", "RSQB": "`]`", "LSQB": "`[`", "COMMA": "`,`",
-             "NAME": "a name", "INT": "a number", "STRING": "a string", "CHAR": "a character",
-             "EQUAL": "`=`", "DOT": "`.`"}
-
-
-def _what(tok) -> str:
-    if tok is None or tok.type == "$END":
-        return "end of file"
-    if tok.type == "_SEP":
-        return "`;`" if tok.value == ";" else "end of line"
-    if tok.type == "STRING":
-        return "string"
-    if tok.type in ("NAME", "INT", "CHAR"):
-        kind = {"NAME": "name", "INT": "number", "CHAR": "character"}[tok.type]
-        return f"{kind} `{tok.value}`"
-    return f"`{tok.value}`"
-
-
-def _after(tok: Token) -> tuple[int, int]:
-    return tok.end_line, tok.end_column
-
-
-def _syntax(e: UnexpectedInput, history: list, depth: int, source: str,
-            file: str) -> Diagnostic:
-    if isinstance(e, UnexpectedCharacters):
-        ch = source[e.pos_in_stream] if e.pos_in_stream < len(source) else ""
-        line, col = e.line, e.column
-        if ch == '"':
-            return Diagnostic("E0105", "unterminated string", file, line, col, col + 1,
-                              "a string ends with `\"` on the same line", "string starts here")
-        if ch == "'":
-            return Diagnostic("E0105", "unterminated character literal", file, line, col,
-                              col + 1, "a character literal ends with `'` on the same line",
-                              "starts here")
-        return Diagnostic("E0101", f"unexpected character `{ch}`", file, line, col, col + 1,
-                          "", "not part of the language")
-    tok = getattr(e, "token", None)
-    if isinstance(e, UnexpectedEOF) or tok is None or tok.type == "$END":
-        tok = None
-    expected = set(getattr(e, "expected", ()) or ())
-    # The token before the error (the postlexer keeps the last two it handed over).
-    if tok is not None and history and history[-1] is tok:
-        prev = history[-2] if len(history) > 1 else None
-    else:
-        prev = history[-1] if history else None
-    if prev is not None and expected & EXPR_START and prev.value in CONTINUES \
-            and prev.value not in ("{", ".") and (tok is None or tok.type not in EXPR_START):
-        help = ""
-        if tok is not None and tok.line == prev.end_line and tok.type != "_SEP":
-            line, col = tok.line, tok.column
-            end = tok.end_column if tok.end_line == tok.line else col + 1
-        else:
-            (line, col), end = _after(prev), _after(prev)[1] + 1
-            if tok is not None:
-                help = f"a line that ends with `{prev.value}` goes on into the next line"
-        return Diagnostic("E0103", f"expected an expression after `{prev.value}`", file, line,
-                          col, end, help, "expected an expression")
-    if tok is None:
-        line, col = _after(prev) if prev is not None else (1, 1)
-        closing = "RBRACE" in expected
-        return Diagnostic("E0102", "unexpected end of file", file, line, col, col + 1,
-                          "a `{` is not closed" if closing else "",
-                          "expected `}`" if closing else _expected_text(expected))
-    if tok.type == "_SEP":
-        if tok.value == ";":
-            line, col, end = tok.line, tok.column, tok.column + 1
-        else:
-            line, col = _after(prev) if prev is not None else (tok.line, tok.column)
-            end = col + 1
-        return Diagnostic("E0104", f"unexpected {_what(tok)}", file, line, col, end,
-                          _continue_help(expected), _expected_text(expected))
-    end = tok.end_column if tok.end_line == tok.line else tok.column + 1
-    message, label, help = _classify(tok, prev, expected, depth)
-    return Diagnostic("E0104", message, file, tok.line, tok.column, end, help, label)
-
-
-def _expected_text(expected: set[str]) -> str:
-    if len(expected & EXPR_START) >= 3 and len(expected - EXPR_START) <= 2:
-        return "expected an expression"
-    names = sorted(_DESCRIBE.get(t, "") for t in expected if _DESCRIBE.get(t))
-    if 0 < len(names) <= 3:
-        return "expected " + " or ".join(names)
-    return ""
-
-
-def _continue_help(expected: set[str]) -> str:
-    if "LBRACE" in expected:
-        return "a block `{ ... }` must start on the same line"
-    return ""
-
-
-def _classify(tok: Token, prev: Token | None, expected: set[str], depth: int):
-    """(message, label, help) for an unexpected token."""
-    what = f"unexpected {_what(tok)}"
-    if expected == {"NAME"}:
-        after = f" after `{prev.value}`" if prev is not None else ""
-        return f"expected a name{after}, found {_what(tok)}", "expected a name", ""
-    if tok.type == "RBRACE" and depth > 0:
-        closing = "`)`" if "RPAR" in expected else "`]`" if "RSQB" in expected else "`)` or `]`"
-        return what, f"expected {closing}", f"a {'`(`' if closing == '`)`' else '`[`'} is not closed"
-    if tok.type == "EQUAL" and "LBRACE" in expected:
-        return what + " in a condition", "assigns, does not compare", "to compare, use `==`"
-    if tok.type == "RBRACE" and "RBRACE" not in expected:
-        return what, "no block to close", "this `}` has no matching `{`"
-    if tok.type == "ELSE":
-        return what, "no `if` before it", "`else` follows the block of an `if`"
-    if depth > 0 and "COMMA" in expected:
-        closing = "`)`" if "RPAR" in expected else "`]`" if "RSQB" in expected else ""
-        label = "expected `,`" + (f" or {closing}" if closing else "")
-        return what, label, "put a `,` between two arguments" if tok.type in EXPR_START else ""
-    if "_SEP" in expected and tok.type in EXPR_START | {"LET", "IF", "WHILE", "LOOP", "RETURN",
-                                                         "BREAK", "CONTINUE", "TASK", "FN",
-                                                         "CONST", "IMPORT"}:
-        return what, "expected a newline or `;`", "put a newline or `;` between two statements"
-    if "LBRACE" in expected and len(expected) <= 3:
-        return what, "expected `{`", "a block is written `{ ... }`"
-    return what, _expected_text(expected), ""
 
 
 # -- tree -> AST -------------------------------------------------------------------------

@@ -23,12 +23,14 @@ class Newlines(PostLex):
 
     def __init__(self) -> None:
         self.last: Token | None = None      # the last token given to the parser
-        self.history: list[Token] = []       # the last two, for syntax errors
+        self.history: list[Token] = []       # the last three, for syntax errors
         self.depth = 0                       # open () and [] at the last token
+        self.braces = 0                      # open {} (negative: a stray `}`)
 
     def process(self, stream):
         self.last = None
         self.history = []
+        self.braces = self.depth = 0
         depth = 0                            # open () and [] around this point
         pending: Token | None = None         # a separator waiting for the next token
         for tok in stream:
@@ -49,6 +51,10 @@ class Newlines(PostLex):
                 depth += 1
             elif tok.value in (")", "]"):
                 depth = max(0, depth - 1)
+            if tok.value == "{":
+                self.braces += 1
+            elif tok.value == "}":
+                self.braces -= 1
             self._keep(tok)
             self.depth = depth
             yield tok
@@ -57,4 +63,4 @@ class Newlines(PostLex):
 
     def _keep(self, tok: Token) -> None:
         self.last = tok
-        self.history = [self.history[-1], tok] if self.history else [tok]
+        self.history = self.history[-2:] + [tok]
