@@ -37,6 +37,7 @@ class Runner:
     expect: str | None
     mem_words: int | None = None
     _compiled: object = None
+    last: object = None          # the RunResult of the last run
 
     def __post_init__(self):
         if self.backend == "x86":

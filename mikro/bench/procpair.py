@@ -23,7 +23,8 @@ def pin_cpu() -> int:
 
 
 def _child(fn: Callable[[], object], cpu: int, wfd: int | None) -> None:
-    """Run fn in the forked child, report through wfd, and never return."""
+    """Run fn in the forked child, report through wfd (None: report nothing), and never
+    return."""
     code = 0
     try:
         os.sched_setaffinity(0, {cpu})
@@ -64,7 +65,9 @@ def run_pair(server: Callable[[], object], client: Callable[[], object], timeout
     try:
         pid = os.fork()
         if pid == 0:
+            # only the client may hold the write end: its exit must end the parent's read
             os.close(rfd)
+            os.close(wfd)
             _child(server, cpu, None)
         pids.append(pid)
         pid = os.fork()

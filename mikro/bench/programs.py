@@ -76,7 +76,7 @@ def roundtrip(n: int) -> str:
 def roundtrip_tasks(n: int, tasks: int) -> str:
     """The round trip with `tasks` tasks alive in all: the extra ones idle on a separate
     server ("hub"), so the echo server still has one connection."""
-    idle = tasks - 4 if tasks > 2 else 0        # besides: echo, client, hub, spawner
+    idle = max(tasks - 4, 0)                    # besides: echo, client, hub, spawner
     if not idle:
         return roundtrip(n)
     return (ECHO + _client(True) + HUB + IDLE.format(name="hub")

@@ -36,11 +36,6 @@ class Stat:
         """Relative IQR: how noisy the figure is (0 when all batches agree)."""
         return self.iqr / self.median if self.median else 0.0
 
-    def scaled(self, k: float) -> "Stat":
-        """The same batches in another unit (k > 0), or inverted into a rate (k < 0 is not
-        allowed: use `inverse`)."""
-        return Stat(self.median * k, self.lo * k, self.hi * k, self.q1 * k, self.q3 * k, self.batches)
-
     def inverse(self, k: float = 1.0) -> "Stat":
         """k / x of every batch (a time into a rate): the order of the bounds flips."""
         inv = lambda x: k / x if x else float("inf")
