@@ -469,6 +469,85 @@ CASES = {
         '  = help: declare it first: `let z = ...`\n'
         '\n'
         'error: could not compile due to 3 errors\n'),
+    'let_without_value': (
+        'task t {\n    let x\n}\n',
+        'error[E0104]: unexpected `}`\n'
+        ' --> bad.mk:3:1\n'
+        '  |\n'
+        '3 | }\n'
+        '  | ^ expected `,` or `=`\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'no_increment_operator': (
+        'task t {\n    let x = 1\n    x++\n}\n',
+        'error[E0103]: expected an expression after `+`\n'
+        ' --> bad.mk:3:7\n'
+        '  |\n'
+        '3 |     x++\n'
+        '  |       ^ expected an expression\n'
+        '  = help: there is no `++`: write `x += 1`\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'call_without_parentheses': (
+        'task t { print "x" }\n',
+        'error[E0104]: unexpected string\n'
+        ' --> bad.mk:1:16\n'
+        '  |\n'
+        '1 | task t { print "x" }\n'
+        '  |                ^^^ expected a newline or `;`\n'
+        '  = help: to call `print`, put its arguments in parentheses: `print(...)`\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'block_expected': (
+        'task t { if 1 print(1) }\n',
+        'error[E0104]: unexpected name `print`\n'
+        ' --> bad.mk:1:15\n'
+        '  |\n'
+        '1 | task t { if 1 print(1) }\n'
+        '  |               ^^^^^ expected `{`\n'
+        '  = help: a block is written `{ ... }`\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'array_literal': (
+        'task t { let a = [1, 2] }\n',
+        'error[E0103]: expected an expression after `=`\n'
+        ' --> bad.mk:1:18\n'
+        '  |\n'
+        '1 | task t { let a = [1, 2] }\n'
+        '  |                  ^ expected an expression\n'
+        '  = help: an array is made with `array(n)`\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'missing_comma': (
+        'task t { print(1 2) }\n',
+        'error[E0104]: unexpected number `2`\n'
+        ' --> bad.mk:1:18\n'
+        '  |\n'
+        '1 | task t { print(1 2) }\n'
+        '  |                  ^ expected `,` or `)`\n'
+        '  = help: put a `,` between two arguments\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'unexpected_else': (
+        'task t {\n    while 1 { }\n    else { }\n}\n',
+        'error[E0104]: unexpected `else`\n'
+        ' --> bad.mk:3:5\n'
+        '  |\n'
+        '3 |     else { }\n'
+        '  |     ^^^^ no `if` before it\n'
+        '  = help: `else` follows the block of an `if`\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'unclosed_bracket': (
+        'task t { let a = array(2); print(a[1 }\n',
+        'error[E0104]: unexpected `}`\n'
+        ' --> bad.mk:1:38\n'
+        '  |\n'
+        '1 | task t { let a = array(2); print(a[1 }\n'
+        '  |                                      ^ expected `]`\n'
+        '  = help: a `[` is not closed\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
 }
 
 
