@@ -23,10 +23,15 @@ task echo {
 def _client(barrier: bool) -> str:
     wait = '    open("go")\n' if barrier else ""
     return f"""
-task client(n) {{
-{wait}    print("go")
-    let c = open("echo")
+task client(n, w) {{
+{wait}    let c = open("echo")
     let i = 0
+    while i < w {{
+        call(c, i)
+        i += 1
+    }}
+    print("go")
+    i = 0
     let x = 0
     while i < n {{
         x = call(c, x)
@@ -68,40 +73,46 @@ task hub {
 """
 
 
-def roundtrip(n: int) -> str:
-    """A client makes n calls to an echo server; prints go, then n."""
-    return ECHO + _client(False) + f"\nspawn echo()\nspawn client({n})\n"
+def roundtrip(n: int, warm: int = 0) -> str:
+    """A client makes `warm` calls to an echo server, prints go, makes n more, prints n."""
+    return ECHO + _client(False) + f"\nspawn echo()\nspawn client({n}, {warm})\n"
 
 
-def roundtrip_tasks(n: int, tasks: int) -> str:
+def roundtrip_tasks(n: int, tasks: int, warm: int = 0) -> str:
     """The round trip with `tasks` tasks alive in all: the extra ones idle on a separate
     server ("hub"), so the echo server still has one connection."""
     idle = max(tasks - 4, 0)                    # besides: echo, client, hub, spawner
     if not idle:
-        return roundtrip(n)
+        return roundtrip(n, warm)
     return (ECHO + _client(True) + HUB + IDLE.format(name="hub")
-            + f"\nspawn hub()\nspawn spawner_hub({idle})\nspawn echo()\nspawn client({n})\n")
+            + f"\nspawn hub()\nspawn spawner_hub({idle})\nspawn echo()\nspawn client({n}, {warm})\n")
 
 
-def roundtrip_connections(n: int, conns: int) -> str:
+def roundtrip_connections(n: int, conns: int, warm: int = 0) -> str:
     """The round trip on a server with `conns` connections: conns - 1 clients stay idle on
     the echo channel itself, one client calls."""
     if conns <= 1:
-        return roundtrip(n)
+        return roundtrip(n, warm)
     return (ECHO + _client(True) + IDLE.format(name="echo")
-            + f"\nspawn echo()\nspawn spawner_echo({conns - 1})\nspawn client({n})\n")
+            + f"\nspawn echo()\nspawn spawner_echo({conns - 1})\nspawn client({n}, {warm})\n")
 
 
-def push(n: int, clients: int) -> str:
-    """A server with `clients` connections pushes n messages to its last one (connection
-    id `clients`), which takes each with recv; prints go, then n."""
+def push(n: int, clients: int, warm: int = 0) -> str:
+    """A server with `clients` connections pushes `warm` messages to its last one
+    (connection id `clients`), which takes each with recv, prints go, pushes n more and
+    prints n."""
     return f"""
-task pub(k, n) {{
+task pub(k, n, w) {{
     let h = channel("pub", MANY)
     let i = 0
     while i < k {{
         let m, x = recv(h)
         reply(m)
+        i += 1
+    }}
+    i = 0
+    while i < w {{
+        push(h, k, i)
         i += 1
     }}
     print("go")
@@ -130,7 +141,7 @@ task spawner(k) {{
     }}
 }}
 
-spawn pub({clients}, {n})
+spawn pub({clients}, {n}, {warm})
 spawn spawner({clients})
 """
 
