@@ -27,6 +27,8 @@ def compile_mk(source: str, name: str):
         raise Unavailable(f"compiler missing ({e})") from e
     except CompileError as e:
         raise Unavailable(f"compile error: {e.render().splitlines()[0]}") from e
+    except Exception as e:               # a compiler bug must not end the suite
+        raise Unavailable(f"compiler failed: {type(e).__name__}: {e}") from e
 
 
 @dataclass
