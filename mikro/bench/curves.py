@@ -19,11 +19,10 @@ MEM_WORDS = 512       # 4 KiB of memory per task: a million tasks fit in RAM
 WARM = 1 << 20
 
 
-def _curve(ctx: Ctx, curve: Curve, xs: list[int], make: Callable[[int, int, int], str],
-           ops: int | None = None) -> None:
+def _curve(ctx: Ctx, curve: Curve, xs: list[int], make: Callable[[int, int, int], str]) -> None:
     """Fill `curve` point by point; the first failure ends it with the reason."""
     ctx.curves.append(curve)
-    n = ops or ctx.sizes.curve_ops
+    n = ctx.sizes.curve_ops
     for x in xs:
         ctx.status(f"{curve.title}: {x:,}")
         try:
