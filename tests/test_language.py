@@ -453,3 +453,22 @@ def test_spawn_arguments_and_task_parameters():
         spawn main()
         spawn w(-1, 0x10, 'a', 0, 1 << 40, -9223372036854775808)
     """) == "-1 16 97 0 1099511627776 -9223372036854775808\n7 8 3 4 5 6\n"
+
+
+def test_deep_expressions_spill_and_stay_right():
+    e, v = "x", 3
+    for i in range(70):
+        e, v = f"(x * {i} + {e})", 3 * i + v
+    calls, cv = "x", 3
+    for i in range(30):
+        calls, cv = f"g({i}, x * 2, {calls}, x)", i + 6 + cv + 3
+    many = ", ".join(f"v{i}" for i in range(45))
+    lets = "\n".join(f"    let v{i} = {i}" for i in range(45))
+    src = (f"fn g(a, b, c, d) {{ return a + b + c + d }}\n"
+           f"fn h(k) {{\n{lets}\n    let a = array(3)\n    a[1] = k\n"
+           f"    a[{e.replace('x', 'k')} - {v} + 1] += {e.replace('x', 'k')}\n"
+           f"    return a[1] + v44 + {calls.replace('x', 'k')}\n}}\n"
+           f"task t {{\n    let x = 3\n{lets}\n    print({e}, {calls}, h(3), {many})\n"
+           f"    if {e} == {v} && {calls} == {cv} {{ print(1) }}\n}}\nspawn t()\n")
+    assert output(src) == (f"{v} {cv} {3 + v + 44 + cv} " + " ".join(map(str, range(45)))
+                           + "\n1\n")

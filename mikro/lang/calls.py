@@ -92,16 +92,15 @@ class Calls:
                       "", f"expected {builtins.describe_arity(lo, hi)}")
 
     def args(self, args) -> list[Opnd]:
-        out = []
-        for a in args:
-            out.append(self.operand(a))
-        return out
+        return self.evaluate_all(list(args))
 
     def pass_args(self, ops: list[Opnd], first: int, upto: int) -> None:
         """Move operands into a(first).., zero the rest up to a(upto-1)."""
         b = self.body
         for i, o in enumerate(ops):
-            if o.const:
+            if o.slot is not None:
+                b.emit("ld", A0 + first + i, 0, imm=0, fix=("slot", o.slot))
+            elif o.const:
                 b.load_int(A0 + first + i, o.value, self.prog.konst)
             else:
                 b.emit("mov", A0 + first + i, o.value)
@@ -131,7 +130,8 @@ class Calls:
             elif builtins.CONST_ARG.get(name) == i:
                 ops.append(K(self.const_arg(a, "the channel kind")))
             else:
-                ops.append(self.operand(a))
+                ops.append(a)
+        ops = self.evaluate_all(ops)
         b.at(e.span)
         self.pass_args(ops, 0, sc.nargs)
         b.emit("sys", imm=sc.num | (abi.TRY if try_ else 0))
@@ -167,10 +167,12 @@ class Calls:
 
     def b_print(self, e: ast.Call) -> list[int]:
         b = self.body
+        # evaluate everything, then print: one line at once
+        values = self.evaluate_all([a for a in e.args if not isinstance(a, ast.Str)])
         parts = []
-        for a in e.args:                  # evaluate everything, then print: one line at once
+        for a in e.args:
             parts.append(("s", self.prog.string(a.value)) if isinstance(a, ast.Str)
-                         else ("i", self.operand(a)))
+                         else ("i", values.pop(0)))
         b.at(e.span)
         for kind, v in parts:
             if kind == "s":

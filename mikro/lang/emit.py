@@ -23,7 +23,8 @@ class TooComplex(Exception):
 
 class Opnd(NamedTuple):
     const: bool
-    value: int          # the constant, or the register
+    value: int                  # the constant, or the register
+    slot: int | None = None     # set when the value waits in a frame slot (spill.py)
 
 
 # An expression's value: a constant (folded at compile time) or a register.
@@ -95,6 +96,11 @@ class Body:
 
     def release(self, mark: tuple[int, int]) -> None:
         self.top, self.slots = mark
+
+    def spill_slot(self) -> int:
+        self.slots += 1
+        self.max_slots = max(self.max_slots, self.slots)
+        return self.slots - 1
 
     def local(self) -> Var:
         if self.top < LOCAL_REGS:

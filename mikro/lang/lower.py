@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..vm import abi, isa
 from . import ast, intrules
 from .calls import Calls
+from .spill import Spilling
 from .emit import K, R, Body, Label, Opnd, TooComplex, Var
 from .modules import Unit
 from .symbols import Err, Tables, lookup_const, module_of
@@ -26,7 +27,7 @@ BRANCH = {"==": (("beq", False), ("bne", False)), "!=": (("bne", False), ("beq",
 STRING_HELP = "strings may only be passed to print, assert, channel and open"
 
 
-class Lowerer(Calls):
+class Lowerer(Calls, Spilling):
     def __init__(self, unit: Unit, tables: dict[int, Tables], file: int, kind: str,
                  program, errors: list) -> None:
         self.unit, self.tables, self.kind = unit, tables, kind
@@ -36,6 +37,8 @@ class Lowerer(Calls):
         self.scopes: list[dict[str, Var]] = []
         self.loops: list[tuple[Label, Label]] = []
         self.epilogue = Label()
+        self.stmt_top = 0                # registers below this hold locals, not temporaries
+        self._need: dict[int, int] = {}
 
     # -- bodies ------------------------------------------------------------------------
     def lower(self, node) -> Body:
@@ -67,6 +70,7 @@ class Lowerer(Calls):
         b = self.body
         m = b.mark()
         old = b.at(s.span)
+        outer, self.stmt_top = self.stmt_top, b.top
         try:
             getattr(self, "s_" + type(s).__name__)(s)
             if not isinstance(s, ast.Let):    # a let's names stay live to the end of the block
@@ -82,6 +86,7 @@ class Lowerer(Calls):
                     self.declare(name)
         finally:
             b.pos = old
+            self.stmt_top = outer
 
     # -- names -------------------------------------------------------------------------
     def declare(self, name: str) -> Var:
@@ -145,12 +150,13 @@ class Lowerer(Calls):
             self.store(var, o)
             return
         # a[i] = v, a[i] op= v: a and i first, then v
-        arr = self.reg(self.operand(t.array))
-        idx = self.reg(self.operand(t.index))
-        b.at(s.span)
         if s.op is None:
-            v = self.reg(self.operand(s.value))
+            arr, idx, v = self.evaluate_all([t.array, t.index, s.value])
+            arr, idx = self.reg(self.unhold(arr)), self.reg(self.unhold(idx))
+            v = self.reg(v)
         else:
+            arr, idx = self.evaluate_all([t.array, t.index])
+            arr, idx = self.reg(self.unhold(arr)), self.reg(idx)
             cur = b.temp()
             b.at(t.span)
             b.emit("ald", cur, arr, idx)
@@ -233,7 +239,8 @@ class Lowerer(Calls):
             return
         m = b.mark()
         if isinstance(e, ast.Binary) and e.op in BRANCH:
-            left, right = self.operand(e.left), self.operand(e.right)
+            left, right = self.evaluate_all([e.left, e.right])
+            left = self.unhold(left)
             if left.const and right.const:
                 if bool(intrules.binary(e.op, left.value, right.value)) == when:
                     b.jump("jmp", target)
@@ -260,6 +267,8 @@ class Lowerer(Calls):
     # -- expressions -------------------------------------------------------------------
     def reg(self, o: Opnd) -> int:
         """The operand in a register (a constant goes into a new temporary)."""
+        if o.slot is not None:
+            o = self.unhold(o)
         if not o.const:
             return o.value
         if o.value == 0:
@@ -332,9 +341,8 @@ class Lowerer(Calls):
             return self.logical(e)
         b = self.body
         m = b.mark()
-        left = self.operand(e.left)
-        right = self.operand(e.right)
-        return self.arith(e.op, left, right, e.span, dest, m)
+        left, right = self.evaluate_all([e.left, e.right])
+        return self.arith(e.op, self.unhold(left), right, e.span, dest, m)
 
     def arith(self, op: str, left: Opnd, right: Opnd, span, dest=None, m=None) -> Opnd:
         b = self.body
@@ -416,8 +424,9 @@ class Lowerer(Calls):
     def e_Index(self, e: ast.Index, dest) -> Opnd:
         b = self.body
         m = b.mark()
-        arr = self.reg(self.operand(e.array))
-        idx = self.reg(self.operand(e.index))
+        arr, idx = self.evaluate_all([e.array, e.index])
+        arr = self.reg(self.unhold(arr))
+        idx = self.reg(idx)
         d = self._dest(dest, m)
         b.emit("ald", d, arr, idx)
         return R(d)
