@@ -266,3 +266,23 @@ def test_deep_temporaries_spill_to_the_frame():
     p = compile_source(f"task t {{ let x = 1; print({e}) }}", "deep.mk")
     check_structure(p)
     assert any(ins.info.name == "enter" for ins in p.code)     # the task got a frame
+
+
+def test_mutated_examples_give_diagnostics_not_tracebacks():
+    import random
+    sources = [p.read_text() for p in EXAMPLES + STDLIB]
+    rnd = random.Random(7)
+    pieces = list("(){}[],;=+-*/\n\"'#!~<>&|^.0x_9aZ") + [" let ", " if ", " try ", " else ",
+                                                        " return ", " break ", " loop {", "}"]
+    for _ in range(300):
+        chars = list(rnd.choice(sources))
+        for _ in range(rnd.randint(1, 4)):
+            i = rnd.randrange(len(chars))
+            if rnd.random() < 0.5:
+                del chars[i:i + rnd.randint(1, 5)]
+            else:
+                chars.insert(i, rnd.choice(pieces))
+        try:
+            compile_source("".join(chars), "fuzz.mk")
+        except CompileError as e:
+            assert e.render().startswith("error[E")

@@ -76,30 +76,30 @@ def _compile(source: str, path: str) -> Program:
     linker = Linker()
     files = {u.path: linker.file(u.path) for u in units}
     prog = _Program(linker, tables)
-    tasks: list[TaskType | None] = [None] * ntasks
+    lowered = []                                 # bodies, placed once all are error-free
     for u in units:
         for item in u.module.items:
-            if isinstance(item, ast.TaskDef):
-                sym = tables[id(u)].tasks.get(item.name)
-                low = Lowerer(u, tables, files[u.path], "task", prog, errors[u.path])
-                body = low.lower(item)
-                entry = linker.place_task(item.name, body, len(item.params), _pos(files[u.path], item.span))
-                if sym is not None and sym.node is item:
-                    tasks[sym.index] = TaskType(sym.qname, entry, len(item.params))
-            elif isinstance(item, ast.FnDef):
-                sym = tables[id(u)].fns.get(item.name)
-                low = Lowerer(u, tables, files[u.path], "fn", prog, errors[u.path])
-                body = low.lower(item)
-                if sym is None or sym.node is not item:
-                    sym = FnSym(u.prefix + item.name, item, u)      # a duplicate: placed, not listed
-                end = Pos(files[u.path], item.body.span.end_line, max(1, item.body.span.end_col - 1))
-                linker.place_function(sym, body, low.epilogue, _pos(files[u.path], item.span), end)
+            if isinstance(item, (ast.TaskDef, ast.FnDef)):
+                kind = "task" if isinstance(item, ast.TaskDef) else "fn"
+                low = Lowerer(u, tables, files[u.path], kind, prog, errors[u.path])
+                lowered.append((u, item, low, low.lower(item)))
     boot = _boot(main, tables, errors[main.path])
     diags = [_diag(u.path, e) for u in units for e in errors[u.path]]
     if diags:
         raise CompileError(diags, loader.sources)
+    tasks: list[TaskType] = [None] * ntasks     # type: ignore[list-item]
+    for u, item, low, body in lowered:
+        f = files[u.path]
+        if isinstance(item, ast.TaskDef):
+            sym = tables[id(u)].tasks[item.name]
+            entry = linker.place_task(item.name, body, len(item.params), _pos(f, item.span))
+            tasks[sym.index] = TaskType(sym.qname, entry, len(item.params))
+        else:
+            end = Pos(f, item.body.span.end_line, max(1, item.body.span.end_col - 1))
+            linker.place_function(tables[id(u)].fns[item.name], body, low.epilogue,
+                                  _pos(f, item.span), end)
     program = linker.finish()
-    program.tasks = [t for t in tasks if t is not None]
+    program.tasks = tasks
     program.boot = boot
     return program
 
