@@ -472,3 +472,27 @@ def test_deep_expressions_spill_and_stay_right():
            f"    if {e} == {v} && {calls} == {cv} {{ print(1) }}\n}}\nspawn t()\n")
     assert output(src) == (f"{v} {cv} {3 + v + 44 + cv} " + " ".join(map(str, range(45)))
                            + "\n1\n")
+
+
+def test_layout_freedoms_and_discards():
+    assert output("""
+        fn pick(c)
+        {
+            if c
+            {
+                return 1
+            }
+            else
+            {
+                return 2
+            }
+        }
+        task server { let ch = channel("s", MANY); loop { let m, _, b = recv(ch); reply(m, b * 2) } }
+        task t {
+            let _ = 5
+            let _, y = call(open("s"), 1, 21)
+            print(pick(0), pick(1), y);;
+        }
+        spawn server()
+        spawn t()
+    """) == "2 1 42\n"

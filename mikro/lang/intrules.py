@@ -1,5 +1,5 @@
-"""The integer rules of the language on Python ints: the compiler's constant folder and the
-tests' model of the VM both use these."""
+"""The integer rules of the language on Python ints, for constant folding: the results must
+be those of the VM (docs/vm.md, "Integer rules")."""
 from __future__ import annotations
 
 from .literals import to_signed

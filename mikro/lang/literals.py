@@ -48,7 +48,7 @@ def parse_int(text: str) -> int:
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'", "r": "\r", "0": "\0"}
 
 
-def _unescape(body: str, quote: str) -> str:
+def _unescape(body: str) -> str:
     out, i = [], 0
     while i < len(body):
         c = body[i]
@@ -65,7 +65,7 @@ def _unescape(body: str, quote: str) -> str:
             out.append(chr(int(digits, 16)))
             i += 4
             continue
-        if nxt in _ESCAPES and (nxt != "'" or quote == "'" or True):
+        if nxt in _ESCAPES:
             out.append(_ESCAPES[nxt])
             i += 2
             continue
@@ -75,11 +75,11 @@ def _unescape(body: str, quote: str) -> str:
 
 
 def parse_string(text: str) -> str:
-    return _unescape(text[1:-1], '"')
+    return _unescape(text[1:-1])
 
 
 def parse_char(text: str) -> int:
-    s = _unescape(text[1:-1], "'")
+    s = _unescape(text[1:-1])
     if len(s) != 1:
         raise LiteralError("E0108", "a character literal holds exactly one character",
                            "use a string for text, for example in `print`", "not one character")
