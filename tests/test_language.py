@@ -490,7 +490,7 @@ def test_layout_freedoms_and_discards():
         task server { let ch = channel("s", MANY); loop { let m, _, b = recv(ch); reply(m, b * 2) } }
         task t {
             let _ = 5
-            let _, y = call(open("s"), 1, 21)
+            let y, _ = call(open("s"), 1, 21)
             print(pick(0), pick(1), y);;
         }
         spawn server()
