@@ -5,6 +5,12 @@
         program = compile_source(text, "prog.mk")
     except CompileError as e:
         print(e.render())          # rustc-style diagnostics
+
+The pipeline, one module per step:
+    grammar.lark + postlex.py (newlines) -> parser.py (lark LALR, syntax.py for errors)
+    -> ast.py -> modules.py (files, imports) -> symbols.py (items, constants)
+    -> lower.py + calls.py + spill.py over emit.py (code of one body) -> link.py (Program);
+    compiler.py drives it and gathers the diagnostics (diagnostics.py).
 """
 from .compiler import compile_file, compile_source
 from .diagnostics import CompileError, Diagnostic, SourceReadError
