@@ -1,7 +1,10 @@
 """The O(1) claims as curves on the x86 backend: a cost per operation against a size.
 
 Each point times n operations between the program's `go` line and its last line, so
-spawning and connecting the crowd (a million tasks, for the largest point) stays out.
+spawning and connecting the crowd (a million tasks, for the largest point) stays out. The
+time is the CPU time of the thread running the native kernel: a curve is about the cost of
+an operation, and on a shared 2-core machine wall-clock time doubles whenever another
+process lands on the same core, which would bend a flat curve at random points.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ def _curve(ctx: Ctx, curve: Curve, xs: list[int], make: Callable[[int, int, int]
         ctx.status(f"{curve.title}: {x:,}")
         try:
             s = per_op(lambda n: make(n, x, WARM), curve.key, n, ctx.sizes.curve_batches,
-                       lambda n: f"go\n{n}\n", MEM_WORDS)
+                       lambda n: f"go\n{n}\n", MEM_WORDS, cpu=True)
         except Exception as e:
             curve.unavailable = f"at {x:,}: {reason(e)}"
             return
@@ -55,7 +58,7 @@ def open_names(ctx: Ctx):
     go line and the end: time it as the difference of two runs instead."""
     curve = Curve("curve.open", "open vs names", "names registered", "ns per open + close", "ns")
     ctx.curves.append(curve)
-    n = max(ctx.sizes.curve_ops // 5, 1000)
+    n = ctx.sizes.curve_ops
     for x in ctx.sizes.names:
         ctx.status(f"{curve.title}: {x:,}")
         try:

@@ -62,21 +62,20 @@ class Runner:
         return self.timed().wall
 
     def timed(self) -> "Timing":
-        stamps: list[tuple[float, str]] = []
-        opts = RunOptions(time_limit=RUN_LIMIT,
-                          on_output=lambda line: stamps.append((time.perf_counter(), line)))
+        stamps: list[tuple[float, float, str]] = []
+        opts = RunOptions(time_limit=RUN_LIMIT, on_output=lambda line: stamps.append(
+            (time.perf_counter(), time.thread_time(), line)))
         if self.mem_words is not None:
             opts.mem_words = self.mem_words
         try:
             if self.backend == "x86":
-                t0 = time.perf_counter()
+                c0, t0 = time.thread_time(), time.perf_counter()
                 r = self._compiled.run(opts)
             else:
                 from ..vm import interp
-                t0 = time.perf_counter()
+                c0, t0 = time.thread_time(), time.perf_counter()
                 r = interp.run(self.program, opts)
-            wall = time.perf_counter() - t0
-            native = self._compiled.native_seconds if self.backend == "x86" else wall
+            wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
         except Exception as e:
             raise Unavailable(f"{self.backend} run failed: {type(e).__name__}: {e}") from e
         if r.status != "clean":
@@ -85,23 +84,25 @@ class Runner:
         if self.expect is not None and r.output != self.expect:
             raise Unavailable(f"{self.backend} run printed {r.output[:40]!r}, expected {self.expect!r}")
         self.last = r
-        return Timing(wall, native, stamps)
+        return Timing(wall, cpu, stamps)
 
 
 @dataclass
 class Timing:
-    wall: float                          # the whole run
-    native: float                        # of which in native code (x86); else the whole run
-    stamps: list[tuple[float, str]]      # when each output line reached Python
+    wall: float                               # the whole run
+    cpu: float                                # CPU time of this thread during the run
+    stamps: list[tuple[float, float, str]]    # wall and CPU time when each line reached Python
 
-    def interval(self) -> float:
-        """From the line `go` to the last line. Output reaches Python when native code
-        returns (every 2^16 task switches on x86), so this is exact to about one such
-        slice at either end."""
-        go = next((t for t, line in self.stamps if line == "go"), None)
+    def interval(self, cpu: bool = False) -> float:
+        """From the line `go` to the last line, in wall-clock time or in this thread's CPU
+        time (which another process sharing the core does not inflate). Output reaches
+        Python when native code returns (every 2^16 task switches on x86), so this is
+        exact to about one such slice at either end."""
+        k = 1 if cpu else 0
+        go = next((s[k] for s in self.stamps if s[2] == "go"), None)
         if go is None or len(self.stamps) < 2:
             raise Unavailable("the program printed no go line")
-        return self.stamps[-1][0] - go
+        return self.stamps[-1][k] - go
 
 
 def runner(source: str, name: str, backend: str, expect: str | None,
@@ -111,16 +112,17 @@ def runner(source: str, name: str, backend: str, expect: str | None,
 
 def per_op(make: Callable[[int], str], name: str, n: int, batches: int,
            expect: Callable[[int], str], mem_words: int | None = None,
-           backend: str = "x86") -> list[float]:
+           backend: str = "x86", cpu: bool = False) -> list[float]:
     """Seconds per operation of the steady state: the interval between the program's `go`
-    line and its last line, over the n operations done in between."""
+    line and its last line (wall-clock, or CPU time with `cpu`), over the n operations
+    done in between."""
     r = runner(make(n), name, backend, expect(n), mem_words)
-    return [r.timed().interval() / n for _ in range(batches)]
+    return [r.timed().interval(cpu) / n for _ in range(batches)]
 
 
 def per_op_diff(make: Callable[[int], str], name: str, n1: int, n2: int, batches: int,
                 expect: Callable[[int], str], backend: str = "x86") -> list[float]:
-    """Seconds per operation as (t(n2) - t(n1)) / (n2 - n1), t the time in native code:
+    """CPU seconds per operation as (t(n2) - t(n1)) / (n2 - n1), t the CPU time of a run:
     for operations that never switch tasks (so native code does not return to Python
     between them and a `go` line cannot be timed) in programs whose setup is small. The
     two runs alternate, so drift of the machine hits both alike."""
@@ -128,6 +130,6 @@ def per_op_diff(make: Callable[[int], str], name: str, n1: int, n2: int, batches
     b = runner(make(n2), name, backend, expect(n2))
     out = []
     for _ in range(batches):
-        t1, t2 = a.timed().native, b.timed().native
+        t1, t2 = a.timed().cpu, b.timed().cpu
         out.append(max(t2 - t1, 0.0) / (n2 - n1))
     return out

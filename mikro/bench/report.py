@@ -86,7 +86,8 @@ def print_tables(console: Console, rows, curves, targets, machine: dict, seconds
         console.print(curves_table(curves))
     console.print(targets_table(targets))
     console.print(f"{machine['cpu']}, {machine['cores']} cores; Python {machine['python']}; "
-                  f"llvmlite {machine['llvmlite']} (LLVM {machine['llvm']}); {seconds:.0f} s")
+                  f"llvmlite {machine['llvmlite']} (LLVM {machine['llvm']}); {seconds:.0f} s; "
+                  f"load average {machine['load_1min'][0]} before, {machine['load_1min'][1]} after")
 
 
 def to_json(rows, curves, targets, machine: dict, mode: str, seconds: float) -> str:

@@ -1,6 +1,7 @@
 """`mikro bench`: run the selected benchmarks under a progress bar, then report."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -40,8 +41,11 @@ def main(quick: bool = False, as_json: bool = False, plot: Path | None = None,
     except KeyError as e:
         sys.stderr.write(f"error: {e.args[0]}\n")
         return 2
+    load = os.getloadavg()[0]
     ctx, goals, seconds = run(quick, only, show=sys.stderr.isatty())
     info = machine.info()
+    # other processes on the machine: what the figures shared it with
+    info["load_1min"] = [round(load, 2), round(os.getloadavg()[0], 2)]
     if plot is not None:
         for path in report.write_plots(Path(plot), ctx.curves, ctx.rows):
             sys.stderr.write(f"wrote {path}\n")
