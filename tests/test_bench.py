@@ -41,13 +41,13 @@ def test_curve_ratio():
                                 native.posix_queue, pyalt.mp_pipe])
 def test_process_baselines(fn):
     out = fn(200, 2)
-    assert len(out) == 2 and all(v > 0 for v in out)
+    assert len(out) == 2 and all(wall > 0 and cpu > 0 for wall, cpu in out)
 
 
 @pytest.mark.parametrize("fn", [native.indirect_call, pyalt.asyncio_queue, pyalt.thread_queue])
 def test_in_process_baselines(fn):
     out = fn(500, 2)
-    assert len(out) == 2 and all(v > 0 for v in out)
+    assert len(out) == 2 and all(wall > 0 and cpu > 0 for wall, cpu in out)
 
 
 def test_svg_is_valid_xml():
@@ -69,7 +69,7 @@ def test_cli_quick_json_only():
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     keys = {row["key"]: row for row in data["rows"]}
-    assert keys["rt.indirect"]["stat"]["median"] > 0
+    assert keys["rt.indirect"]["stat"]["median"] > 0 and keys["rt.indirect"]["cpu"]["median"] > 0
     row = keys["rt.mikro.x86"]
     assert row.get("unavailable") or row["stat"]["median"] > 0
     assert {t["label"] for t in data["targets"]} >= {"round trip <= 10 ns"}

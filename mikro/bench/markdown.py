@@ -21,8 +21,8 @@ def render(data: dict) -> str:
            f"Python {m['python']}; llvmlite {m['llvmlite']} (LLVM {m['llvm']}). "
            f"Mode: {data['mode']}, {data['seconds']:.0f} s in all; load average (1 min) "
            f"{m['load_1min'][0]} before, {m['load_1min'][1]} after.", ""]
-    out += ["| group | benchmark | median | min – max | IQR | unit | note |",
-            "|---|---|--:|--:|--:|---|---|"]
+    out += ["| group | benchmark | median | min – max | IQR | CPU | unit | note |",
+            "|---|---|--:|--:|--:|--:|---|---|"]
     group = None
     for r in data["rows"]:
         g = r["group"] if r["group"] != group else ""
@@ -31,7 +31,8 @@ def render(data: dict) -> str:
             med, rng, iqr = _stat(r["stat"])
         else:
             med, rng, iqr = "-", f"unavailable: {r.get('unavailable', '')}", ""
-        out.append(f"| {g} | {r['label']} | {med} | {rng} | {iqr} | {r['unit']} | {r.get('note', '')} |")
+        cpu = fmt(r["cpu"]["median"]) if "cpu" in r else ""
+        out.append(f"| {g} | {r['label']} | {med} | {rng} | {iqr} | {cpu} | {r['unit']} | {r.get('note', '')} |")
     out += ["", "| curve | size | median | min – max | unit |", "|---|--:|--:|--:|---|"]
     for c in data["curves"]:
         for i, p in enumerate(c["points"]):

@@ -16,11 +16,14 @@ class Row:
     stat: Stat | None = None
     unavailable: str = ""    # why there is no figure
     note: str = ""
+    cpu: Stat | None = None  # the same batches in CPU time, where it was measured
 
     def to_dict(self) -> dict:
         d = {"key": self.key, "group": self.group, "label": self.label, "unit": self.unit}
         if self.stat is not None:
             d["stat"] = self.stat.to_dict()
+        if self.cpu is not None:
+            d["cpu"] = self.cpu.to_dict()
         if self.unavailable:
             d["unavailable"] = self.unavailable
         if self.note:
@@ -99,12 +102,18 @@ class Ctx:
     status: Callable[[str], None] = lambda text: None     # shows what runs now
 
     def row(self, key: str, group: str, label: str, unit: str,
-            measure: Callable[[], list[float]], note: str = "") -> Row:
-        """Measure one figure; a failure becomes an unavailable row, never an exception."""
+            measure: Callable[[], list], note: str = "") -> Row:
+        """Measure one figure: `measure` gives a value per batch, or a (wall, CPU) pair per
+        batch. A failure becomes an unavailable row, never an exception."""
         self.status(label)
         r = Row(key, group, label, unit, note=note)
         try:
-            r.stat = Stat.of(measure())
+            batches = measure()
+            if batches and isinstance(batches[0], (tuple, list)):
+                r.stat = Stat.of([w for w, _ in batches])
+                r.cpu = Stat.of([c for _, c in batches])
+            else:
+                r.stat = Stat.of(batches)
         except Exception as e:
             r.unavailable = reason(e)
         self.rows.append(r)

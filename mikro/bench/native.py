@@ -29,55 +29,60 @@ def jit() -> Jit:
     return _jit
 
 
-def indirect_call(n: int, batches: int) -> list[float]:
-    """ns per call through a function pointer, one value per batch."""
+def indirect_call(n: int, batches: int) -> list[tuple[float, float]]:
+    """ns per call through a function pointer, (wall, CPU) per batch."""
     j = jit()
     loop = j.func("indirect_loop", I64, ctypes.c_void_p, I64)
     target = j.address("echo")
     loop(target, min(n, 100_000))       # warm up
     out = []
     for _ in range(batches):
-        t0 = time.perf_counter()
+        c0, t0 = time.thread_time(), time.perf_counter()
         r = loop(target, n)
-        dt = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
         if r != n:
             raise RuntimeError(f"indirect call loop returned {r}, expected {n}")
-        out.append(dt / n * 1e9)
+        out.append((wall / n * 1e9, cpu / n * 1e9))
     return out
 
 
-def _timed_batches(call: Callable[[int], int], n: int, batches: int) -> list[float]:
-    """Client side: one warm-up batch, then `batches` timed ones; ns per round trip."""
+def timed_batches(call: Callable[[int], object], n: int, batches: int) -> list[tuple[float, float]]:
+    """One warm-up batch, then `batches` timed ones: (wall, CPU of this thread) in ns per
+    operation. `call(n)` does n operations and raises on a failure."""
     out = []
     for b in range(batches + 1):
-        t0 = time.perf_counter()
-        r = call(n)
-        dt = time.perf_counter() - t0
-        if r != n:
-            raise RuntimeError(f"round trip {-1 - r} failed (errno {ctypes.get_errno()})")
+        c0, t0 = time.thread_time(), time.perf_counter()
+        call(n)
+        wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
         if b:
-            out.append(dt / n * 1e9)
+            out.append((wall / n * 1e9, cpu / n * 1e9))
     return out
+
+
+def both_sides(server: list, client: list) -> list[tuple[float, float]]:
+    """Per batch: the client's wall time, and the CPU time of both processes (on one core,
+    together they are the cost of the round trips)."""
+    return [(w, c + s[1]) for (w, c), s in zip(client, server)]
 
 
 def _pair(kind: str, client_args: tuple, server_args: tuple, n: int, batches: int,
-          timeout: float) -> list[float]:
+          timeout: float) -> list[tuple[float, float]]:
     j = jit()
     nargs = len(client_args)
     client = j.func(f"{kind}_client", I64, *([I32] * nargs), I64)
     server = j.func(f"{kind}_server", I64, *([I32] * nargs), I64)
-    total = n * (batches + 1)
 
-    def serve():
-        r = server(*server_args, total)
-        if r != total:
-            raise RuntimeError(f"server stopped at message {-1 - r}")
+    def check(r: int, k: int, who: str):
+        if r != k:
+            raise RuntimeError(f"{who}: round trip {-1 - r} failed (errno {ctypes.get_errno()})")
 
-    return run_pair(serve, lambda: _timed_batches(lambda k: client(*client_args, k), n, batches),
+    s, c = run_pair(lambda: timed_batches(lambda k: check(server(*server_args, k), k, "server"), n, batches),
+                    lambda: timed_batches(lambda k: check(client(*client_args, k), k, "client"), n, batches),
                     timeout)
+    return both_sides(s, c)
 
 
-def pipe_pair(n: int, batches: int, timeout: float = 60.0) -> list[float]:
+def pipe_pair(n: int, batches: int, timeout: float = 60.0) -> list[tuple[float, float]]:
     a_r, a_w = os.pipe()         # client -> server
     b_r, b_w = os.pipe()         # server -> client
     try:
@@ -87,7 +92,7 @@ def pipe_pair(n: int, batches: int, timeout: float = 60.0) -> list[float]:
             os.close(fd)
 
 
-def socket_pair(n: int, batches: int, timeout: float = 60.0) -> list[float]:
+def socket_pair(n: int, batches: int, timeout: float = 60.0) -> list[tuple[float, float]]:
     c, s = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         return _pair("rw", (c.fileno(), c.fileno()), (s.fileno(), s.fileno()), n, batches, timeout)
@@ -99,7 +104,7 @@ def socket_pair(n: int, batches: int, timeout: float = 60.0) -> list[float]:
 IPC_PRIVATE, IPC_CREAT, IPC_RMID = 0, 0o1000, 0
 
 
-def sysv_queue(n: int, batches: int, timeout: float = 60.0) -> list[float]:
+def sysv_queue(n: int, batches: int, timeout: float = 60.0) -> list[tuple[float, float]]:
     q = _libc.msgget(IPC_PRIVATE, IPC_CREAT | 0o600)
     if q < 0:
         raise OSError(ctypes.get_errno(), f"msgget: {os.strerror(ctypes.get_errno())}")
@@ -124,7 +129,7 @@ def _mq_open(name: bytes) -> int:
     return fd
 
 
-def posix_queue(n: int, batches: int, timeout: float = 60.0) -> list[float]:
+def posix_queue(n: int, batches: int, timeout: float = 60.0) -> list[tuple[float, float]]:
     libc_address("mq_open")
     names = [f"/mikro-bench-{os.getpid()}-{s}".encode() for s in ("req", "rep")]
     fds: list[int] = []

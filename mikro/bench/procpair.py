@@ -22,9 +22,8 @@ def pin_cpu() -> int:
     return max(os.sched_getaffinity(0))
 
 
-def _child(fn: Callable[[], object], cpu: int, wfd: int | None) -> None:
-    """Run fn in the forked child, report through wfd (None: report nothing), and never
-    return."""
+def _child(fn: Callable[[], object], cpu: int, wfd: int) -> None:
+    """Run fn in the forked child, report through wfd, and never return."""
     code = 0
     try:
         os.sched_setaffinity(0, {cpu})
@@ -34,10 +33,9 @@ def _child(fn: Callable[[], object], cpu: int, wfd: int | None) -> None:
         msg = {"error": f"{type(e).__name__}: {e}"}
         code = 1
     try:
-        if wfd is not None:
-            data = json.dumps(msg).encode()
-            while data:
-                data = data[os.write(wfd, data):]
+        data = json.dumps(msg).encode()
+        while data:
+            data = data[os.write(wfd, data):]
     finally:
         os._exit(code)
 
@@ -56,48 +54,59 @@ def _reap(pid: int, grace: float) -> None:
     os.waitpid(pid, 0)
 
 
+def _fork(fn: Callable[[], object], cpu: int, keep: int, close: list[int]) -> int:
+    pid = os.fork()
+    if pid == 0:
+        for fd in close:
+            os.close(fd)
+        _child(fn, cpu, keep)
+    return pid
+
+
 def run_pair(server: Callable[[], object], client: Callable[[], object], timeout: float):
-    """Fork the server, then the client (both pinned to one core); return what the client
-    returned. Raises PairError on a failure or when `timeout` seconds pass."""
+    """Fork the server, then the client (both pinned to one core); return what each
+    returned, (server's, client's). Raises PairError on a failure or when `timeout`
+    seconds pass; a client that fails ends the wait at once."""
     cpu = pin_cpu()
-    rfd, wfd = os.pipe()
+    s_r, s_w = os.pipe()
+    c_r, c_w = os.pipe()
     pids: list[int] = []
+    fds = [s_r, s_w, c_r, c_w]
     try:
-        pid = os.fork()
-        if pid == 0:
-            # only the client may hold the write end: its exit must end the parent's read
-            os.close(rfd)
-            os.close(wfd)
-            _child(server, cpu, None)
-        pids.append(pid)
-        pid = os.fork()
-        if pid == 0:
-            os.close(rfd)
-            _child(client, cpu, wfd)
-        pids.append(pid)
-        os.close(wfd)
-        wfd = -1
-        chunks, end = [], time.monotonic() + timeout
-        while True:
+        # each child holds only its own write end: its exit ends the parent's read
+        pids.append(_fork(server, cpu, s_w, [s_r, c_r, c_w]))
+        pids.append(_fork(client, cpu, c_w, [s_r, s_w, c_r]))
+        for fd in (s_w, c_w):
+            os.close(fd)
+            fds.remove(fd)
+        got = {s_r: [], c_r: []}
+        open_fds, end = [c_r, s_r], time.monotonic() + timeout
+        while open_fds:
             left = end - time.monotonic()
             if left <= 0:
                 raise PairError(f"timed out after {timeout:.0f} s")
-            ready, _, _ = select.select([rfd], [], [], left)
-            if ready:
-                data = os.read(rfd, 65536)
-                if not data:
-                    break
-                chunks.append(data)
-        if not chunks:
-            raise PairError("the client died without a result")
-        msg = json.loads(b"".join(chunks))
-        if "error" in msg:
-            raise PairError(msg["error"])
-        return msg["ok"]
+            ready, _, _ = select.select(open_fds, [], [], left)
+            for fd in ready:
+                data = os.read(fd, 65536)
+                if data:
+                    got[fd].append(data)
+                    continue
+                open_fds.remove(fd)
+                if fd == c_r:
+                    _check(got[c_r], "client")      # a failed client: stop now
+        return _check(got[s_r], "server"), _check(got[c_r], "client")
     finally:
-        os.close(rfd)
-        if wfd >= 0:
-            os.close(wfd)
+        for fd in fds:
+            os.close(fd)
         # a finished client lets the server end too; otherwise both are killed
         for pid in reversed(pids):
             _reap(pid, 2.0)
+
+
+def _check(chunks: list[bytes], who: str):
+    if not chunks:
+        raise PairError(f"the {who} died without a result")
+    msg = json.loads(b"".join(chunks))
+    if "error" in msg:
+        raise PairError(f"{who}: {msg['error']}")
+    return msg["ok"]

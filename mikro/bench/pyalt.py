@@ -1,4 +1,5 @@
-"""What a Python user would pick instead: ns per request/reply round trip.
+"""What a Python user would pick instead: ns per request/reply round trip, (wall, CPU)
+per batch.
 
 asyncio.Queue between two coroutines, queue.Queue between two threads, and
 multiprocessing.Pipe between two processes (forked and pinned to one core, as the native
@@ -12,13 +13,14 @@ import queue
 import threading
 import time
 
+from .native import both_sides, timed_batches
 from .procpair import run_pair
 
 WAIT = 10.0     # seconds any single wait may take before the benchmark gives up
 
 
-def asyncio_queue(n: int, batches: int) -> list[float]:
-    async def main() -> list[float]:
+def asyncio_queue(n: int, batches: int) -> list[tuple[float, float]]:
+    async def main() -> list[tuple[float, float]]:
         req: asyncio.Queue = asyncio.Queue()
         rep: asyncio.Queue = asyncio.Queue()
 
@@ -33,13 +35,13 @@ def asyncio_queue(n: int, batches: int) -> list[float]:
         out = []
         try:
             for b in range(batches + 1):
-                t0 = time.perf_counter()
+                c0, t0 = time.thread_time(), time.perf_counter()
                 for i in range(n):
                     req.put_nowait(i)
                     if await rep.get() != i + 1:
                         raise RuntimeError("wrong reply")
                 if b:
-                    out.append((time.perf_counter() - t0) / n * 1e9)
+                    out.append(((time.perf_counter() - t0) / n * 1e9, (time.thread_time() - c0) / n * 1e9))
         finally:
             req.put_nowait(None)
             await task
@@ -48,7 +50,7 @@ def asyncio_queue(n: int, batches: int) -> list[float]:
     return asyncio.run(asyncio.wait_for(main(), WAIT * (batches + 1)))
 
 
-def thread_queue(n: int, batches: int) -> list[float]:
+def thread_queue(n: int, batches: int) -> list[tuple[float, float]]:
     req: queue.Queue = queue.Queue()
     rep: queue.Queue = queue.Queue()
 
@@ -67,41 +69,37 @@ def thread_queue(n: int, batches: int) -> list[float]:
     out = []
     try:
         for b in range(batches + 1):
-            t0 = time.perf_counter()
+            # CPU time of the whole process: both threads
+            c0, t0 = time.process_time(), time.perf_counter()
             for i in range(n):
                 req.put(i)
                 if rep.get(timeout=WAIT) != i + 1:
                     raise RuntimeError("wrong reply")
             if b:
-                out.append((time.perf_counter() - t0) / n * 1e9)
+                out.append(((time.perf_counter() - t0) / n * 1e9, (time.process_time() - c0) / n * 1e9))
     finally:
         req.put(None)
         th.join(WAIT)
     return out
 
 
-def mp_pipe(n: int, batches: int, timeout: float = 120.0) -> list[float]:
+def mp_pipe(n: int, batches: int, timeout: float = 120.0) -> list[tuple[float, float]]:
     c, s = multiprocessing.Pipe()
-    total = n * (batches + 1)
 
-    def server():
-        for _ in range(total):
+    def serve(k: int):
+        for _ in range(k):
             s.send(s.recv() + 1)
 
-    def client():
-        out = []
-        for b in range(batches + 1):
-            t0 = time.perf_counter()
-            for i in range(n):
-                c.send(i)
-                if c.recv() != i + 1:
-                    raise RuntimeError("wrong reply")
-            if b:
-                out.append((time.perf_counter() - t0) / n * 1e9)
-        return out
+    def call(k: int):
+        for i in range(k):
+            c.send(i)
+            if c.recv() != i + 1:
+                raise RuntimeError("wrong reply")
 
     try:
-        return run_pair(server, client, timeout)
+        sv, cl = run_pair(lambda: timed_batches(serve, n, batches),
+                          lambda: timed_batches(call, n, batches), timeout)
+        return both_sides(sv, cl)
     finally:
         c.close()
         s.close()

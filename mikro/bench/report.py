@@ -35,17 +35,18 @@ def rows_table(rows: list[Row]) -> Table:
     t = Table(title="mikro bench", show_lines=False)
     for col, kw in (("group", {}), ("benchmark", {}), ("median", {"justify": "right"}),
                     ("min – max", {"justify": "right"}), ("IQR", {"justify": "right"}),
-                    ("unit", {}), ("note", {})):
+                    ("CPU", {"justify": "right"}), ("unit", {}), ("note", {})):
         t.add_column(col, **kw)
     group = None
     for r in rows:
         g = r.group if r.group != group else ""
         group = r.group
         if r.stat is None:
-            t.add_row(g, r.label, "-", f"[yellow]unavailable: {r.unavailable}[/]", "", r.unit, r.note)
+            t.add_row(g, r.label, "-", f"[yellow]unavailable: {r.unavailable}[/]", "", "", r.unit, r.note)
         else:
             s = r.stat
-            t.add_row(g, r.label, fmt(s.median), _spread(s), f"{s.spread:.0%}", r.unit, r.note)
+            cpu = fmt(r.cpu.median) if r.cpu is not None else ""
+            t.add_row(g, r.label, fmt(s.median), _spread(s), f"{s.spread:.0%}", cpu, r.unit, r.note)
     return t
 
 

@@ -6,7 +6,7 @@ from typing import Callable
 
 from . import costs, curves, native, pyalt
 from .curves import WARM
-from .mikrorun import per_op, runner
+from .mikrorun import runner
 from .model import Ctx
 from .programs import roundtrip
 
@@ -39,15 +39,19 @@ def _mikro(backend: str, n_of: Callable[[Ctx], int]):
         r.run()                                   # warm up
         out = []
         for _ in range(ctx.sizes.batches):
-            out.append(r.run() / n * 1e9)         # the whole run over n: nothing subtracted
+            t = r.timed()                         # the whole run over n: nothing subtracted
+            out.append((t.wall / n * 1e9, t.cpu / n * 1e9))
         return out
 
-    def steady(ctx: Ctx) -> list[float]:
+    def steady(ctx: Ctx) -> list[tuple[float, float]]:
         n = n_of(ctx)
         warm = WARM if backend == "x86" else n // 10
-        s = per_op(lambda n: roundtrip(n, warm), "roundtrip", n, ctx.sizes.batches,
-                   lambda n: f"go\n{n}\n", backend=backend)
-        return [v * 1e9 for v in s]
+        r = runner(roundtrip(n, warm), "roundtrip", backend, f"go\n{n}\n")
+        out = []
+        for _ in range(ctx.sizes.batches):
+            t = r.timed()
+            out.append((t.interval() / n * 1e9, t.interval(cpu=True) / n * 1e9))
+        return out
 
     def bench(ctx: Ctx):
         ctx.row(f"rt.mikro.{backend}", RT, f"mikro call/reply ({backend})", "ns",
