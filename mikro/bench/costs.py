@@ -23,7 +23,8 @@ def throughput(ctx: Ctx):
             per = max(ops // k, 1)
             s = per_op(lambda n: programs.throughput(n // k, k), f"throughput{k}", per * k,
                        ctx.sizes.batches, lambda n: f"go\n{k}\n")
-            return [1 / v / 1e6 if v else float("inf") for v in s]
+            rate = lambda v: 1 / v / 1e6 if v else float("inf")
+            return [(rate(wall), rate(cpu)) for wall, cpu in s]
         ctx.row(f"tp.clients.{k}", TP, f"{k:,} client{'s' if k > 1 else ''} on one server",
                 "M round trips/s", measure, note="x86")
 
@@ -40,7 +41,7 @@ def spawn(ctx: Ctx):
     """k tasks spawned, each connecting to a server and blocking in recv: the time from
     the first spawn to the last task blocked, and the peak memory they add."""
     k = ctx.sizes.spawn
-    state: dict[str, list[float]] = {"total": [], "rss": []}
+    state: dict[str, list] = {"total": [], "rss": []}
 
     def total():
         r = runner(programs.spawn_tasks(k), "spawn", "x86", f"go\n{k}\n")
@@ -53,7 +54,7 @@ def spawn(ctx: Ctx):
             t = r.timed()
             if before is not None:
                 state["rss"].append((_hwm_kib() - before) * 1024 / k)
-            state["total"].append(t.interval())
+            state["total"].append((t.interval(), t.interval(cpu=True)))
         return state["total"]
 
     def need(key: str, why: str):
@@ -63,7 +64,8 @@ def spawn(ctx: Ctx):
 
     ctx.row("spawn.total", COST, f"spawn {k:,} tasks (spawn + open + block)", "s", total, note="x86")
     ctx.row("spawn.per_task", COST, "spawn one task", "ns",
-            lambda: [t / k * 1e9 for t in need("total", "spawn not measured")], note="x86")
+            lambda: [(w / k * 1e9, c / k * 1e9) for w, c in need("total", "spawn not measured")],
+            note="x86")
     ctx.row("mem.kernel", COST, "kernel memory per task", "bytes", lambda: [_kernel_bytes()],
             note="task structure + queue slots")
     ctx.row("mem.rss", COST, "peak RSS per task", "bytes",

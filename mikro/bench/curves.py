@@ -30,11 +30,11 @@ def _curve(ctx: Ctx, curve: Curve, xs: list[int], make: Callable[[int, int, int]
         ctx.status(f"{curve.title}: {x:,}")
         try:
             s = per_op(lambda n: make(n, x, WARM), curve.key, n, ctx.sizes.curve_batches,
-                       lambda n: f"go\n{n}\n", MEM_WORDS, cpu=True)
+                       lambda n: f"go\n{n}\n", MEM_WORDS)
         except Exception as e:
             curve.unavailable = f"at {x:,}: {reason(e)}"
             return
-        curve.points.append((x, Stat.of([v * 1e9 for v in s])))
+        curve.points.append((x, Stat.of([cpu * 1e9 for _, cpu in s])))
 
 
 def tasks(ctx: Ctx):

@@ -112,12 +112,16 @@ def runner(source: str, name: str, backend: str, expect: str | None,
 
 def per_op(make: Callable[[int], str], name: str, n: int, batches: int,
            expect: Callable[[int], str], mem_words: int | None = None,
-           backend: str = "x86", cpu: bool = False) -> list[float]:
-    """Seconds per operation of the steady state: the interval between the program's `go`
-    line and its last line (wall-clock, or CPU time with `cpu`), over the n operations
-    done in between."""
+           backend: str = "x86") -> list[tuple[float, float]]:
+    """Seconds per operation of the steady state, (wall-clock, CPU) per batch: the interval
+    between the program's `go` line and its last line, over the n operations done in
+    between."""
     r = runner(make(n), name, backend, expect(n), mem_words)
-    return [r.timed().interval(cpu) / n for _ in range(batches)]
+    out = []
+    for _ in range(batches):
+        t = r.timed()
+        out.append((t.interval() / n, t.interval(cpu=True) / n))
+    return out
 
 
 def per_op_diff(make: Callable[[int], str], name: str, n1: int, n2: int, batches: int,
