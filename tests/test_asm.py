@@ -197,3 +197,11 @@ def test_round_trip_compiled_examples():
         done += 1
     if not done:
         pytest.skip("no example compiles")
+
+
+def test_string_arguments_of_syscalls_are_shown():
+    p = assemble('.task t\nli a0, "svc"\nli a1, 2\nsys channel\nli a0, "svc"\nli a0, 0\nsys exit\n')
+    lines = [x for x in disassemble(p, with_source=False).splitlines() if ".loc" not in x]
+    assert lines[-6].endswith('li     a0, 0              ; "svc"')    # reaches channel
+    assert lines[-3] == "     3  li     a0, 0"                        # overwritten before a syscall
+    assert lines[-2] == "     4  li     a0, 0"                        # exit takes no string

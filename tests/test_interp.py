@@ -192,9 +192,19 @@ def test_preemption_after_a_quantum():
     assert r.fuel_used == 2 * 2499
 
 
-def test_forward_jumps_are_free_and_calls_cost():
+def test_forward_jumps_are_free_calls_and_returns_cost():
     p, r = run(".task t\njmp a\na:\ncall f\ncall f\n" + EXIT + ".func f\nret\n.boot t")
-    assert r.status == "clean" and r.fuel_used == 2
+    assert r.status == "clean" and r.fuel_used == 4
+
+
+def test_a_ret_loop_pays_fuel():
+    # lr survives `ret`: returning to the site after a call just before it loops forever
+    p, r = run(".task t\ncall f\n.func f\nli a0, \"x\"\nsys puts\nret\n.boot t", fuel=2500)
+    assert r.status == "limit" and r.fuel_used == 2500
+    assert r.output == "" and r.waiting[0].where.pc == 3
+    p, r = run(".task t\ncall f\n.func f\nli a0, \"x\"\nsys puts\nret\n.task u\n" + PRINT + EXIT +
+               ".boot t\n.boot u", fuel=2500)
+    assert r.output == "0\n"           # preempted at the ret: the other task runs
 
 
 def test_runaway_loop_hits_the_fuel_limit():

@@ -395,6 +395,30 @@ def _operand_imm(p: Program, ins: isa.Instr, labels: dict[int, str]) -> str:
     return str(imm)
 
 
+# syscalls that take a string index in a0 (their ABI line reads S[a0])
+_STRING_SYSCALLS = frozenset(sc.num for sc in abi.SYSCALLS if "S[a0]" in sc.doc)
+
+
+def _string_args(p: Program, labels: dict[int, str]) -> dict[int, int]:
+    """pc -> string index of each `li a0, N` whose value reaches a syscall taking a string."""
+    li, sys_ = isa.BY_NAME["li"].code, isa.BY_NAME["sys"].code
+    found: dict[int, int] = {}
+    pending: int | None = None
+    for pc, ins in enumerate(p.code):
+        if pc in labels:
+            pending = None
+        if ins.op == li and ins.a == isa.A0:
+            pending = pc if 0 <= ins.imm < len(p.strings) else None
+        elif ins.op == sys_:
+            if pending is not None and ins.imm & abi.SYS_MASK in _STRING_SYSCALLS:
+                found[pending] = p.code[pending].imm
+            pending = None
+        elif not _canonical(ins) or ins.info.imm in ("pc", "fn") or isa.A0 in (
+                getattr(ins, f) for f in "abc" if getattr(ins.info, f) == "w"):
+            pending = None
+    return found
+
+
 def format_instr(p: Program, ins: isa.Instr, labels: dict[int, str]) -> str:
     """One instruction as the assembler reads it."""
     if not _canonical(ins) or (ins.info.imm == "sys" and ins.imm & ~(abi.SYS_MASK | abi.TRY)):
@@ -442,6 +466,7 @@ def disassemble(program: Program, with_source: bool = True) -> str:
         task = quote(names[b.task]) if ok else str(b.task)
         out.append(" ".join([".boot", task] + [str(a) for a in b.args]))
     src = _Sources(p.files) if with_source else None
+    names_at = _string_args(p, labels)
     last: Pos | None = None
     last_file = None
     for pc, ins in enumerate(p.code):
@@ -459,7 +484,10 @@ def disassemble(program: Program, with_source: bool = True) -> str:
                         last_file = pos.file
                     out.append(f"; {pos.line:4} | {text}")
             last = pos
-        out.append(f"{pc:6}  {format_instr(p, ins, labels)}")
+        line = f"{pc:6}  {format_instr(p, ins, labels)}"
+        if pc in names_at:
+            line = f"{line:<34}; {quote(p.strings[names_at[pc]])}"
+        out.append(line)
     if len(p.code) in labels:
         out.append(f"{labels[len(p.code)]}:")
     return "".join(line + "\n" for line in out)

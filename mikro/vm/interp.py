@@ -416,7 +416,8 @@ def op_ret(vm, t, i):
     lr = t.regs[LR]
     if lr not in vm.sites:
         return vm.fault(t, "bad return address")
-    t.pc = lr
+    # a return costs a unit: `ret` can loop (lr is not cleared), and every loop must pay
+    return vm.out_of_fuel() or vm.go_to(t, lr)
 
 
 def op_enter(vm, t, i):
