@@ -1,7 +1,6 @@
 """The results of a run: rich tables for people, JSON for machines, SVG curves."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.console import Console
@@ -91,32 +90,35 @@ def print_tables(console: Console, rows, curves, targets, machine: dict, seconds
                   f"load average {machine['load_1min'][0]} before, {machine['load_1min'][1]} after")
 
 
-def to_json(rows, curves, targets, machine: dict, mode: str, seconds: float) -> str:
-    return json.dumps({"mode": mode, "machine": machine, "seconds": round(seconds, 2),
-                       "rows": [r.to_dict() for r in rows],
-                       "curves": [c.to_dict() for c in curves],
-                       "targets": [t.to_dict() for t in targets]}, indent=2)
+def to_data(rows, curves, targets, machine: dict, mode: str, seconds: float) -> dict:
+    """Everything of a run as plain data: what --json prints, and what plots are drawn from."""
+    return {"mode": mode, "machine": machine, "seconds": round(seconds, 2),
+            "rows": [r.to_dict() for r in rows],
+            "curves": [c.to_dict() for c in curves],
+            "targets": [t.to_dict() for t in targets]}
 
 
-def write_plots(directory: Path, curves: list[Curve], rows: list[Row] = ()) -> list[Path]:
-    """One SVG per curve with at least one point: the median, and the min and max of the
-    batches as thin lines; and the round trips of every mechanism side by side."""
+def write_plots(directory: Path, data: dict) -> list[Path]:
+    """SVG charts of a run (as `to_data` gives it): the round trips side by side (CPU time
+    where measured, which a busy machine does not inflate), and one chart per curve with
+    the median and, as thin lines, the smallest and largest batch."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    bars = [(r.label, r.stat.median) for r in rows
-            if r.key.startswith(("rt.", "py.")) and r.stat is not None and r.unit == "ns"]
+    bars = [(r["label"], r.get("cpu", r.get("stat", {})).get("median", 0.0)) for r in data["rows"]
+            if r["key"].startswith(("rt.", "py.")) and "stat" in r and r["unit"] == "ns"]
     if bars:
         path = directory / "roundtrip.svg"
-        path.write_text(bar_chart("one round trip (median)", "ns per round trip", bars))
+        path.write_text(bar_chart("one round trip (median CPU time)", "ns per round trip", bars))
         written.append(path)
-    for c in curves:
-        if not c.points:
+    for c in data["curves"]:
+        if not c["points"]:
             continue
-        series = {"median": [(x, s.median) for x, s in c.points],
-                  "min": [(x, s.lo) for x, s in c.points],
-                  "max": [(x, s.hi) for x, s in c.points]}
-        path = directory / f"{c.key.replace('curve.', '')}.svg"
-        path.write_text(line_chart(f"{c.title} (x86)", c.xlabel, c.ylabel, series,
+        pts = [(p["x"], p["stat"]) for p in c["points"]]
+        series = {"median": [(x, s["median"]) for x, s in pts],
+                  "min": [(x, s["lo"]) for x, s in pts],
+                  "max": [(x, s["hi"]) for x, s in pts]}
+        path = directory / f"{c['key'].replace('curve.', '')}.svg"
+        path.write_text(line_chart(f"{c['title']} (x86)", c["xlabel"], c["ylabel"], series,
                                    thin=frozenset({"min", "max"})))
         written.append(path)
     return written

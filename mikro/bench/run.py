@@ -1,6 +1,7 @@
 """`mikro bench`: run the selected benchmarks under a progress bar, then report."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -46,12 +47,12 @@ def main(quick: bool = False, as_json: bool = False, plot: Path | None = None,
     info = machine.info()
     # other processes on the machine: what the figures shared it with
     info["load_1min"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+    data = report.to_data(ctx.rows, ctx.curves, goals, info, "quick" if quick else "full", seconds)
     if plot is not None:
-        for path in report.write_plots(Path(plot), ctx.curves, ctx.rows):
+        for path in report.write_plots(Path(plot), data):
             sys.stderr.write(f"wrote {path}\n")
     if as_json:
-        sys.stdout.write(report.to_json(ctx.rows, ctx.curves, goals, info,
-                                        "quick" if quick else "full", seconds) + "\n")
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
         out = Console()
         if not out.is_terminal:
