@@ -102,3 +102,11 @@ def test_missing_backend_is_reported_not_raised(monkeypatch):
     assert all(r.unavailable.startswith("x86 backend missing") for r in ctx.rows)
     assert ctx.curves[0].points == [] and "x86 backend missing" in ctx.curves[0].unavailable
     assert goals[0].met is None
+
+
+def test_memory_guard_and_json_infinity():
+    from mikro.bench.mikrorun import Unavailable, check_memory
+    with pytest.raises(Unavailable):
+        check_memory(10**12)
+    check_memory(10)
+    assert Stat.of([float("inf"), 1.0]).to_dict()["hi"] is None

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from . import programs
-from .mikrorun import Unavailable, compile_mk, per_op, runner
+from .mikrorun import Unavailable, check_memory, compile_mk, per_op, runner
 from .model import Ctx
 
 TP = "throughput"
@@ -44,6 +44,7 @@ def spawn(ctx: Ctx):
     state: dict[str, list] = {"total": [], "rss": []}
 
     def total():
+        check_memory(k)
         r = runner(programs.spawn_tasks(k), "spawn", "x86", f"go\n{k}\n")
         for _ in range(ctx.sizes.batches):
             try:

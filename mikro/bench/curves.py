@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 from . import programs
-from .mikrorun import per_op, per_op_diff
+from .mikrorun import check_memory, per_op, per_op_diff
 from .model import Ctx, Curve, reason
 from .stats import Stat
 
@@ -29,6 +29,7 @@ def _curve(ctx: Ctx, curve: Curve, xs: list[int], make: Callable[[int, int, int]
     for x in xs:
         ctx.status(f"{curve.title}: {x:,}")
         try:
+            check_memory(x)
             s = per_op(lambda n: make(n, x, WARM), curve.key, n, ctx.sizes.curve_batches,
                        lambda n: f"go\n{n}\n", MEM_WORDS)
         except Exception as e:

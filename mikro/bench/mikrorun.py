@@ -19,6 +19,23 @@ class Unavailable(RuntimeError):
     """This backend cannot run this benchmark here (missing, failing, too slow)."""
 
 
+TASK_BYTES = 8 << 10      # resident memory a blocked task may need, with room to spare
+
+
+def check_memory(tasks: int) -> None:
+    """Refuse a run that would not fit in the memory available: the kernel would kill the
+    whole process rather than fail the run."""
+    try:
+        text = open("/proc/meminfo").read()
+        avail = int(text.split("MemAvailable:")[1].split()[0]) * 1024
+    except (OSError, IndexError, ValueError):
+        return
+    need = tasks * TASK_BYTES
+    if need > avail * 0.8:
+        raise Unavailable(f"{tasks:,} tasks need about {need / 2**30:.1f} GiB, "
+                          f"{avail / 2**30:.1f} GiB available")
+
+
 def compile_mk(source: str, name: str):
     try:
         from ..lang import CompileError

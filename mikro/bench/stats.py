@@ -1,6 +1,7 @@
 """Summary statistics of a benchmark's batches: the median and the spread around it."""
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import asdict, dataclass
 
@@ -42,7 +43,9 @@ class Stat:
         return Stat(inv(self.median), inv(self.hi), inv(self.lo), inv(self.q3), inv(self.q1), self.batches)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain data; a value that is not finite becomes None (JSON has no infinity)."""
+        return {k: (v if not isinstance(v, float) or math.isfinite(v) else None)
+                for k, v in asdict(self).items()}
 
 
 def ratio(a: float, b: float) -> float:
