@@ -242,19 +242,33 @@ class _Run:
                                                    Where(e["fault_pc"], tuple(chains[off:off + n_])))))
         n = len(p.code)
         live = []
+        # the task table read in bulk: key .. type are consecutive fields of a task
+        head = struct.Struct("<9q")
+        assert [f[0] for f in L.STRUCTS["Task"][1:10]] == [
+            "key", "resume", "slice", "state", "wait_handle", "wait_conn", "qnext", "id", "type"]
+        head_off = L.CTask.key.offset
+        fp_off = L.CTask.regs.offset + 8 * isa.FP
+        table = memoryview((ctypes.c_char * (k.nslots * self.tsize)).from_address(k.tasks)) \
+            if k.nslots else memoryview(b"")
         for i in range(k.nslots):
-            t = self.task(i)
-            if t.state != L.DEAD and t.id:
-                live.append(t)
-        for t in sorted(live, key=lambda t: t.id):
-            state = WAIT_STATE.get(t.state, "ready")
+            base = i * self.tsize
+            key, _, _, state, wait_handle, _, _, tid, ttype = head.unpack_from(table, base + head_off)
+            if state != L.DEAD and tid:
+                live.append((tid, i, key, state, wait_handle, ttype))
+        mw = k.mem_words
+        for tid, i, key, state_code, wait_handle, ttype in sorted(live):
+            state = WAIT_STATE.get(state_code, "ready")
             if state != "recv":
                 stuck = True
-            pc = t.key - n if t.key >= n else t.key
-            self.cp._walk(ctypes.addressof(k), ctypes.addressof(t), t.regs[isa.FP])
-            handle = None if state in ("open", "ready") else t.wait_handle
-            res.waiting.append(Waiter(t.id, name_of(t.type), state, handle,
-                                      Where(pc, tuple(t.chain[:t.chain_len]))))
+            pc = key - n if key >= n else key
+            chain: tuple[int, ...] = ()
+            (fp,) = struct.unpack_from("<q", table, i * self.tsize + fp_off)
+            if 0 <= fp and fp + 1 < mw:
+                t = self.task(i)
+                self.cp._walk(ctypes.addressof(k), ctypes.addressof(t), fp)
+                chain = tuple(t.chain[:t.chain_len])
+            handle = None if state in ("open", "ready") else wait_handle
+            res.waiting.append(Waiter(tid, name_of(ttype), state, handle, Where(pc, chain)))
         res.faults = [f for _, f in sorted(faults, key=lambda x: x[0])]
         if self.pending:
             self.output.append(self.pending)
