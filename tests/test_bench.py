@@ -76,10 +76,16 @@ def test_cli_quick_json_only():
 
 
 def test_cli_plot(tmp_path):
-    r = CliRunner().invoke(app, ["bench", "--quick", "--only", "push", "--plot", str(tmp_path)])
+    r = CliRunner().invoke(app, ["bench", "--quick", "--json", "--only", "push,indirect",
+                                 "--plot", str(tmp_path)])
     assert r.exit_code == 0, r.output
-    for svg in tmp_path.glob("*.svg"):
-        xml.dom.minidom.parse(str(svg))
+    data = json.loads(r.stdout)
+    xml.dom.minidom.parse(str(tmp_path / "roundtrip.svg"))
+    (push,) = data["curves"]
+    if push["points"]:
+        xml.dom.minidom.parse(str(tmp_path / "push.svg"))
+    else:
+        assert push["unavailable"]
 
 
 def test_bar_chart_and_markdown():
