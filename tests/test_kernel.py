@@ -407,3 +407,15 @@ def test_seeded_pick_swaps_the_kth_task_with_the_head():
         order.append(queue.pop(0))
     assert out(text, seed=99) == "".join(f"{i}\n" for i in order)
     assert out(text, seed=99) == out(text, seed=99)
+
+
+def test_closed_connection_keeps_its_mhandles_and_ids_are_not_reused():
+    s = ("mov a0, s0\nsys recv\nmov s1, a1\nmov a0, s0\nsys recv\nmov s2, a1\n"
+         "mov a0, s1\nsys conn\nmov s3, a1\nmov a0, s2\nsys conn\nmov s4, a1\n"
+         "mov a0, s1\nli a1, 5\nsys set_data\nmov a0, s1\nsys data\nmov s5, a1\n"
+         "mov a0, s1\nsys reply\nmov s6, a0\nmov a0, s0\nli a1, 1\nsys try push\nmov s7, a0\n"
+         + P("s3", "s4", "s5", "s6", "s7"))
+    c = ("mov a0, s0\nli a1, 7\nsys send\nmov a0, s0\nsys close\n"
+         'li a0, "srv"\nsys open\nmov s0, a1\nmov a0, s0\nli a1, 8\nsys send\n')
+    p, r = many(s, c)
+    assert r.output == f"1 2 5 0 {E['E_NOCONN']}\n"
