@@ -293,3 +293,13 @@ def test_hostile_programs_never_raise(p, seed):
     r = interp.run(p, RunOptions(fuel=3000, mem_words=64, max_tasks=8, seed=seed))
     assert r.status in ("clean", "fault", "deadlock", "limit")
     r.report(p)
+
+
+def test_deadlock_inside_a_function_reports_the_chain():
+    text = (".task t\ncall f\n" + EXIT + ".func f\nenter 2\nst lr, sp, 0\nst fp, sp, 1\n"
+            "addi fp, sp, 0\nli a0, \"nobody\"\nsys open\nleave 2\nret\n.boot t")
+    p, r = run(text)
+    assert r.status == "deadlock" and r.exit_code == 4
+    assert r.waiting == [Waiter(1, "t", "open", None, Where(8, (1,)))]
+    assert r.report(p) == ("deadlock: no task can run\n  t#1 waits in open at i.masm:11\n"
+                           "    called from i.masm:2\n")

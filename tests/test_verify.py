@@ -159,6 +159,7 @@ def test_malformed_fields_never_escape():
     for bad in (dataclasses.replace(p, code=[None]), dataclasses.replace(p, consts=[1 << 70]),
                 dataclasses.replace(p, strings=[3]), dataclasses.replace(p, tasks=[None]),
                 dataclasses.replace(p, code=[isa.Instr("x")]),
+                dataclasses.replace(p, lines=[None] * len(p.code)),
                 dataclasses.replace(p, boot=[Boot(0, ("x",))])):
         with pytest.raises(VerifyError):
             verify(bad)

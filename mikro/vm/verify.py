@@ -7,7 +7,7 @@ one check. It never raises anything else, whatever the Program holds.
 from __future__ import annotations
 
 from . import abi, isa
-from .image import Program
+from .image import Pos, Program
 
 
 class VerifyError(Exception):
@@ -54,6 +54,9 @@ def _verify(p: Program) -> None:
             raise VerifyError(f"task {t.name!r}: {t.nparams} parameters (at most {abi.MAX_TASK_PARAMS})")
     if len(p.lines) != n:
         raise VerifyError(f"the line table has {len(p.lines)} entries for {n} instructions")
+    for pc, pos in enumerate(p.lines):
+        if not isinstance(pos, Pos):
+            raise VerifyError(f"pc {pc}: the line table entry is not a source position")
     for i, k in enumerate(p.consts):
         if not _int(k, _I64_MIN, _I64_MAX):
             raise VerifyError(f"constant {i} is not a 64-bit integer")
