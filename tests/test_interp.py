@@ -303,3 +303,14 @@ def test_deadlock_inside_a_function_reports_the_chain():
     assert r.waiting == [Waiter(1, "t", "open", None, Where(8, (1,)))]
     assert r.report(p) == ("deadlock: no task can run\n  t#1 waits in open at i.masm:11\n"
                            "    called from i.masm:2\n")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 9000), st.integers(0, 3))
+def test_a_fuel_limit_cuts_the_same_run_short(fuel, seed):
+    text = counter(1500, 250) + ".boot c 1\n.boot c 2\n.boot c 3"
+    full = interp.run(assemble(text), RunOptions(seed=seed))
+    cut = interp.run(assemble(text), RunOptions(seed=seed, fuel=fuel))
+    assert full.output.startswith(cut.output)
+    assert cut.fuel_used == min(fuel, full.fuel_used)
+    assert cut.status == ("clean" if fuel >= full.fuel_used else "limit")
