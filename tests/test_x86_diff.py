@@ -291,3 +291,40 @@ def test_generated_ipc_programs(data):
     program = _compiled(data.draw(_progen().ipc_programs()))
     for seed in (0, 3, 12345):
         same(program, seed=seed, fuel=200_000)
+
+
+RET_LOOP = '''
+    task main
+    task other
+    boot main
+    boot other
+    main:
+        li s0, 1500
+    loop:
+        call @f
+        addi s0, s0, -1
+        bnz s0, @loop
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    other:
+        sys yield
+        li a0, 9
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    func f
+    f:
+        addi a0, a0, 1
+        ret
+'''
+
+
+@pytest.mark.parametrize("fuel", [None, 0, 1, 2, 3, 1000, 1001, 2999])
+@pytest.mark.parametrize("seed", [0, 4])
+def test_ret_pays_fuel_and_may_be_preempted(fuel, seed):
+    r = same(asm(RET_LOOP), fuel=fuel, seed=seed)
+    if fuel is None:
+        assert r.fuel_used == 1500 * 3 - 1

@@ -52,7 +52,7 @@ def check(program) -> None:
         if not 0 <= ins.op < len(isa.OPCODES):
             raise ValueError(f"pc {pc}: unknown opcode {ins.op}")
         op = ins.info
-        if any(getattr(ins, f) >= isa.NREGS for f in "abc"):
+        if any(getattr(op, f) and getattr(ins, f) >= isa.NREGS for f in "abc"):
             raise ValueError(f"pc {pc}: register out of range")
         if op.imm in ("pc", "fn") and not 0 <= ins.imm < n:
             raise ValueError(f"pc {pc}: target {ins.imm} outside the code")

@@ -22,7 +22,8 @@ RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY = 0, 1, 2, 3
 
 
 def fuel_points(program) -> list[tuple[int, int]]:
-    """(pc, destination) of every instruction that may cost fuel (docs/vm.md)."""
+    """(pc, destination) of every instruction with a fixed destination that may cost fuel
+    (docs/vm.md); `ret`, whose destination is lr, is lowered on its own."""
     out = []
     for pc, ins in enumerate(program.code):
         op = ins.info
@@ -133,6 +134,10 @@ class Lowering:
             if ins.info.name == "sys":
                 self.post[pc] = fn.append_basic_block(f"sys{pc}.resume")
         self.live = liveness(self.p)
+        self.sites = sorted(s for s in self.p.return_sites() if s < self.n)
+        self.ret_saved = 1 << isa.FP
+        for site in self.sites:
+            self.ret_saved |= self.live[site]
         sched, resume = b.block("sched"), b.block("resume")
         self.sched = sched
         idle, badkey = b.block("idle"), b.block("badkey")
@@ -204,6 +209,10 @@ class Lowering:
             keys.add(pc)
             keys.add(dest)
         keys.update(self.n + pc for pc in self.post)
+        rets = [pc for pc, ins in enumerate(self.p.code) if ins.info.name == "ret"]
+        if rets and self.sites:
+            keys.update(rets)
+            keys.update(self.sites)
         return {k for k in keys if 0 <= k < 2 * self.n}
 
     def saved(self, key: int) -> int:
@@ -478,14 +487,47 @@ class Lowering:
         self._goto(pc, i.imm, before=lambda: self.W(isa.LR, c64(pc + 1)))
 
     def _lower_ret(self, pc, i):
+        """Validate lr (a bad one faults without paying), then pay a unit of fuel like a
+        back-edge and jump to lr (docs/vm.md)."""
         b = self.b
+        lr = self.R(isa.LR)
+        sites = self.sites
         bad = b.block(f"pc{pc}.badret")
-        sw = b.switch(self.R(isa.LR), bad)
-        for site in sorted(self.p.return_sites()):
-            if site <= self.n:
-                sw.add_case(c64(site), self.blocks[site])
+        sw = b.switch(lr, bad)
+        ok = b.block(f"pc{pc}.retok") if sites else None
+        for site in sites:
+            sw.add_case(c64(site), ok)
         b.position_at_end(bad)
         self._fault(pc, L.F_BADRET)
+        if not sites:
+            return
+        b.position_at_end(ok)
+        f = b.load(self.fuelv)
+        stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
+        b.cbranch(b.cmp("==", f, 0), stop, go)
+        b.position_at_end(stop)
+        self._suspend(pc, pause=True)
+        b.position_at_end(go)
+        b.store(b.sub(f, c64(1)), self.fuelv)
+        sl = b.sub(b.load(self.slicev), c64(1))
+        pre, cont = b.block(f"pc{pc}.preempt"), b.block(f"pc{pc}.cont")
+        b.cbranch(b.cmp("==", sl, 0), pre, cont)
+        b.position_at_end(pre)
+        b.store(c64(abi.QUANTUM), self.slicev)
+        t = b.load(self.tv)
+        b.call(self.k.f["rq_push"], [self.K, t])
+        # preempted on its way to lr: it resumes through the switch on its key
+        for r in regs_of(self.ret_saved):
+            b.put(t, "regs", self.R(r), r)
+        b.put(t, "key", lr)
+        b.put(t, "resume", b.null(I8P))
+        b.put(t, "slice", b.load(self.slicev))
+        b.branch(self.sched)
+        b.position_at_end(cont)
+        b.store(sl, self.slicev)
+        sw = b.switch(lr, self.blocks[sites[0]])
+        for site in sites[1:]:
+            sw.add_case(c64(site), self.blocks[site])
 
     def _lower_enter(self, pc, i):
         b = self.b

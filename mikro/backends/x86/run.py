@@ -188,9 +188,13 @@ class _Run:
         start = time.monotonic()
         status, limit = None, ""
         chunk_max = CHUNK_TIMED if opts.time_limit is not None else CHUNK
+        # the clock is read at the first fuel point too: the first call stops there
+        first = opts.time_limit is not None
         try:
             while True:
                 chunk = chunk_max if left is None else min(left, chunk_max)
+                if first:
+                    chunk, first = 0, False
                 k.fuel = chunk
                 k.budget = BUDGET
                 t0 = time.perf_counter()
