@@ -23,10 +23,11 @@ How a run goes:
 - Native code records a fault as a code and its operands; Python formats the reason
   strings of docs/vm.md, so both backends print the same report.
 
-Limits of this backend the interpreter does not have: a run that would need more address
-space than the system grants gets fewer task slots (spawn then fails with E_NOSPACE
-earlier); a line longer than 64 MiB keeps its first 64 MiB; a negative mem_words counts
-as 0.
+Limits of this backend the interpreter does not have: task memories are reserved up front,
+at most 2^45 bytes in all, so with large `mem_words` fewer tasks can be alive at once
+(spawn then fails with E_NOSPACE earlier), and a memory too large to reserve even once
+raises MemoryError; a line longer than 64 MiB keeps its first 64 MiB; a negative
+`mem_words` counts as 0.
 """
 from __future__ import annotations
 
