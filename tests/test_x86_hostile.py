@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from mikro.backends import x86
-from mikro.vm import abi
 from mikro.vm.options import RunOptions
 from x86_util import asm
 
