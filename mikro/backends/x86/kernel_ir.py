@@ -1,11 +1,11 @@
 """The native kernel as LLVM IR: ready queue, handle tables, channels and every syscall.
 
-Each syscall is one function `i64 sys_NAME(Kernel*, Task*, a0, .., a(nargs-1))` with one
-shape: results go to `task.res[0..nres]` (status first, results zero on error) and the
-return value says what the caller does next (ACT_*). A task that blocks is saved by the
-caller after the syscall returns; whoever wakes it writes its status and results into
-its saved registers. docs/kernel.md is the specification; mikro/vm/kernel.py its
-reference form.
+Each syscall is one function `sys_NAME(Kernel*, Task*, a0, .., a(nargs-1))` with one shape:
+it returns {action, status, results...} (results zero on error), the action saying what the
+caller does next (ACT_*). A task that blocks is saved by the caller after the syscall
+returns; whoever wakes it writes its status and results into its saved registers, and a
+waiting sender's message words wait in its saved argument registers. docs/kernel.md is the
+specification; mikro/vm/kernel.py its reference form.
 """
 from __future__ import annotations
 

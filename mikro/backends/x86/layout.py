@@ -42,7 +42,7 @@ STRUCTS: dict[str, list[tuple]] = {
         ("end_seq", I64, 1), ("fault_code", I64, 1), ("fault_a", I64, 1), ("fault_b", I64, 1),
         ("fault_c", I64, 1), ("fault_pc", I64, 1), ("chain_len", I64, 1),
         ("chain", I64, CHAIN_MAX), ("line", "i8*", 1), ("line_len", I64, 1),
-        ("line_cap", I64, 1), ("line_items", I64, 1), ("res", I64, 6),
+        ("line_cap", I64, 1), ("line_items", I64, 1),
         ("ch", ("inline", "ChSlot"), abi.CH_SLOTS), ("mh", ("inline", "MhSlot"), abi.MH_SLOTS),
     ],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
