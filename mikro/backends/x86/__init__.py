@@ -59,6 +59,7 @@ def run(program: Program, options: RunOptions | None = None, cache: bool = True)
     compiled in the process, so running one program under many seeds compiles it once."""
     if not cache:
         return compile(program, cache=False).run(options)
+    verify(program)
     key = engine.cache_key(program)
     compiled = _recent.pop(key, None) or compile(program)
     _recent[key] = compiled
