@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from pathlib import Path
 
 
 def _cpu_model() -> str:
@@ -17,6 +18,17 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _commit() -> str | None:
+    """The commit of the source tree measured, when it is a git checkout."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        r = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                           capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout.strip() or None if r.returncode == 0 else None
+
+
 def info() -> dict:
     try:
         import llvmlite
@@ -26,4 +38,4 @@ def info() -> dict:
         llvmlite_v = llvm_v = "missing"
     return {"cpu": _cpu_model(), "cores": os.cpu_count(), "cores_usable": len(os.sched_getaffinity(0)),
             "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
-            "llvmlite": llvmlite_v, "llvm": llvm_v}
+            "llvmlite": llvmlite_v, "llvm": llvm_v, "commit": _commit()}

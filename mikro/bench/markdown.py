@@ -20,7 +20,8 @@ def render(data: dict) -> str:
     out = [f"Machine: {m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable), {m['os']}; "
            f"Python {m['python']}; llvmlite {m['llvmlite']} (LLVM {m['llvm']}). "
            f"Mode: {data['mode']}, {data['seconds']:.0f} s in all; load average (1 min) "
-           f"{m['load_1min'][0]} before, {m['load_1min'][1]} after.", ""]
+           f"{m['load_1min'][0]} before, {m['load_1min'][1]} after"
+           + (f"; commit {m['commit']}." if m.get("commit") else "."), ""]
     out += ["| group | benchmark | median | min – max | IQR | CPU | unit | note |",
             "|---|---|--:|--:|--:|--:|---|---|"]
     group = None
