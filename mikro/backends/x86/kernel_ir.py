@@ -176,7 +176,9 @@ class KernelIR:
 
     # -- memory for kernel objects ------------------------------------------------------
     def _alloc(self):
-        """kalloc(k, size): zeroed memory freed with the run (a list through a header word)."""
+        """kalloc(k, size): zeroed memory freed with the run (a list through a header word),
+        16-byte aligned as calloc's is (a chandle slot keeps its kind in a connection's
+        low address bits)."""
         fn, b = self._fn("kalloc", I8P, [self.K, I64], "never")
         k, size = fn.args
         p = b.call(self.calloc, [c64(1), b.add(size, c64(16))])
@@ -280,15 +282,16 @@ class KernelIR:
         t, s = fn.args
         b.put(t, "ch_used", b.and_(b.get(t, "ch_used"), b.not_(b.shl(c64(1), s))))
         slot = b.gep(b.fp(t, "ch"), [c64(0), s])
-        b.put(slot, "kind", L.K_FREE)
         b.put(slot, "chan", b.null(self.Ch))
-        b.put(slot, "conn", b.null(self.Cn))
+        b.put(slot, "word", L.K_FREE)
         b.ret_void()
         fn, b = self._fn("mh_free", ir.VoidType(), [self.T, I64], "always")
         t, s = fn.args
         b.put(t, "mh_used", b.and_(b.get(t, "mh_used"), b.not_(b.shl(c64(1), s))))
-        slot = b.gep(b.fp(t, "mh"), [c64(0), s])
-        b.put(slot, "gen", b.and_(b.add(b.get(slot, "gen"), c64(1)), c64(abi.GEN_MASK)))
+        slot = b.gep(b.get(t, "mh"), [s])
+        # the next message in this slot has the next generation and waits for nothing yet
+        gen = b.and_(b.add(b.lshr(b.get(slot, "word"), c64(1)), c64(1)), c64(abi.GEN_MASK))
+        b.put(slot, "word", b.shl(gen, c64(1)))
         b.ret_void()
 
         # hkind(t, h): 0 not a handle, K_ONE/K_SERVER/K_CLIENT a chandle, 4 an mhandle
@@ -298,25 +301,63 @@ class KernelIR:
             used = b.and_(b.lshr(b.get(t, "ch_used"), h), c64(1))
             with b.when(b.cmp("==", used, 0)):
                 b.ret(c64(0))
-            b.ret(b.get(b.gep(b.fp(t, "ch"), [c64(0), h]), "kind"))
+            b.ret(self.kind(b, b.gep(b.fp(t, "ch"), [c64(0), h])))
         ok = b.and_(b.cmp("<", h, (abi.GEN_MASK + 1) << abi.GEN_SHIFT, signed=False),
                     b.cmp("!=", b.and_(h, c64(abi.MH_TAG)), 0))
         with b.when(b.not_(ok)):
             b.ret(c64(0))
         s = b.and_(h, c64(abi.MH_SLOTS - 1))
-        gen = b.and_(b.lshr(h, c64(abi.GEN_SHIFT)), c64(abi.GEN_MASK))
+        # a slot in use implies the table exists (a task without one has none in use)
         used = b.and_(b.lshr(b.get(t, "mh_used"), s), c64(1))
-        same = b.cmp("==", b.get(b.gep(b.fp(t, "mh"), [c64(0), s]), "gen"), gen)
-        b.ret(b.select(b.and_(b.cmp("!=", used, 0), same), c64(4), c64(0)))
+        with b.when(b.cmp("==", used, 0)):
+            b.ret(c64(0))
+        gen = b.and_(b.lshr(h, c64(abi.GEN_SHIFT)), c64(abi.GEN_MASK))
+        same = b.cmp("==", b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1)), gen)
+        b.ret(b.select(same, c64(4), c64(0)))
 
+    # chandle slots: {chan, word}; mhandle slots: {conn, gen << 1 | waits} (layout.py)
     def slot(self, b: B, t, h):
         return b.gep(b.fp(t, "ch"), [c64(0), b.and_(h, c64(63))])
 
+    def kind(self, b: B, slot):
+        return b.and_(b.get(slot, "word"), c64(L.K_MASK))
+
+    def end(self, b: B, slot):
+        """The end (0 creator, 1 opener) of a ONE slot."""
+        return b.and_(b.lshr(b.get(slot, "word"), c64(2)), c64(1))
+
+    def conn(self, b: B, slot):
+        """The connection of a MANY client slot."""
+        return b.inttoptr(b.and_(b.get(slot, "word"), c64(~L.PTR_LOW)), self.Cn)
+
+    def set_slot(self, b: B, slot, chan, kind, end=None, conn=None):
+        b.put(slot, "chan", chan)
+        if conn is not None:
+            word = b.or_(b.ptrtoint(conn, I64), c64(kind))
+        elif end is not None:
+            word = b.or_(c64(kind), b.shl(end, c64(2))) if isinstance(end, ir.Value) \
+                else c64(kind | end << 2)
+        else:
+            word = kind if isinstance(kind, ir.Value) else c64(kind)
+        b.put(slot, "word", word)
+
     def mslot(self, b: B, t, h):
-        return b.gep(b.fp(t, "mh"), [c64(0), b.and_(h, c64(63))])
+        return b.gep(b.get(t, "mh"), [b.and_(h, c64(63))])
+
+    def mwaits(self, b: B, ms):
+        return b.and_(b.get(ms, "word"), c64(1))
+
+    def msender(self, b: B, ms):
+        return b.get(b.get(ms, "conn"), "client")
+
+    def mfill(self, b: B, ms, conn, waits):
+        """A new message in mhandle slot ms: through conn, waits (i64 0/1) for a reply."""
+        b.put(ms, "conn", conn)
+        word = b.get(ms, "word")
+        b.put(ms, "word", b.or_(word, waits if isinstance(waits, ir.Value) else c64(waits)))
 
     def mhandle(self, b: B, t, s):
-        gen = b.get(b.gep(b.fp(t, "mh"), [c64(0), s]), "gen")
+        gen = b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1))
         return b.or_(b.or_(b.shl(gen, c64(abi.GEN_SHIFT)), c64(abi.MH_TAG)), s)
 
     def peer(self, b: B, c, end):
@@ -339,9 +380,10 @@ class KernelIR:
 
     # -- call chains ----------------------------------------------------------------------
     def _chain(self):
-        """walk(k, t, fp): return addresses of the call chain into t.chain (docs/vm.md)."""
-        fn, b = self._fn("mk_walk", ir.VoidType(), [self.K, self.T, I64], "never")
-        k, t, fp0 = fn.args
+        """mk_walk(k, t, fp, out) -> n: the return addresses of t's call chain from frame
+        pointer fp (docs/vm.md), at most CHAIN_MAX, written to out[0..n-1]."""
+        fn, b = self._fn("mk_walk", I64, [self.K, self.T, I64, I64P], "never")
+        k, t, fp0, out = fn.args
         mw = b.get(k, "mem_words")
         mem = b.get(t, "mem")
         fp, n = b.var(fp0), b.var(0)
@@ -362,14 +404,25 @@ class KernelIR:
         more = b.block()
         b.cbranch(b.icmp_unsigned("!=", site, ir.Constant(I8, 0)), more, done)
         b.position_at_end(more)
-        b.put(t, "chain", ra, nv)
+        b.store(ra, b.gep(out, [nv]))
         b.store(b.add(nv, c64(1)), n)
         b.store(b.load(b.gep(mem, [b.add(f, c64(1))])), fp)
         b.branch(head)
         b.position_at_end(done)
-        b.put(t, "chain_len", b.load(n))
-        b.ret_void()
+        b.ret(b.load(n))
         fn.linkage = "external"
+
+        # chain_keep(k, t, fp): t's call chain appended to Kernel.chains, t.chain_off and
+        # t.chain_len saying where (an empty chain when the system refuses the memory)
+        fn, b = self._fn("chain_keep", ir.VoidType(), [self.K, self.T, I64], "never")
+        k, t, fp0 = fn.args
+        at = self._grow(b, k, "chains", "chains_len", "chains_cap", c64(8 * L.CHAIN_MAX))
+        out = b.bitcast(b.gep(b.get(k, "chains"), [at]), I64P)
+        n = b.call(self.f["mk_walk"], [k, t, fp0, out])
+        b.put(t, "chain_off", b.udiv(at, c64(8)))
+        b.put(t, "chain_len", n)
+        b.put(k, "chains_len", b.add(at, b.mul(n, c64(8))))
+        b.ret_void()
 
     # -- closing handles --------------------------------------------------------------------
     def _unregister(self, b: B, k, c):
@@ -381,9 +434,9 @@ class KernelIR:
         wake = self.f["wake"]
         fn, b = self._fn("drop_mh", ir.VoidType(), [self.K, self.T, I64], "never")
         k, t, s = fn.args
-        ms = b.gep(b.fp(t, "mh"), [c64(0), s])
-        with b.when(b.cmp("!=", b.get(ms, "waits"), 0)):
-            snd = b.get(ms, "sender")
+        ms = b.gep(b.get(t, "mh"), [s])
+        with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
+            snd = self.msender(b, ms)
             with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
                 b.call(wake, [k, snd, c64(E["E_CLOSED"])])
         b.call(self.f["mh_free"], [t, s])
@@ -392,12 +445,12 @@ class KernelIR:
         fn, b = self._fn("close_ch", ir.VoidType(), [self.K, self.T, I64], "never")
         k, t, s = fn.args
         slot = b.gep(b.fp(t, "ch"), [c64(0), s])
-        kind, c = b.get(slot, "kind"), b.get(slot, "chan")
+        kind, c = self.kind(b, slot), b.get(slot, "chan")
         dead = b.cmp("!=", b.get(c, "dead"), 0)
         with b.when(b.and_(b.cmp("==", kind, L.K_ONE), b.not_(dead))):
             b.put(c, "dead", 1)
             self._unregister(b, k, c)
-            pt, ps = self.peer(b, c, b.get(slot, "end"))
+            pt, ps = self.peer(b, c, self.end(b, slot))
             w = self.waits(b, pt, (L.ST_RECV, L.ST_SEND, L.ST_CALL_SEND, L.ST_CALL_REPLY), ps)
             with b.when(w):
                 b.call(wake, [k, pt, c64(E["E_CLOSED"])])
@@ -429,7 +482,7 @@ class KernelIR:
                         b.call(wake, [k, cl, c64(E["E_CLOSED"])])
             b.loop_range(b.get(c, "nconns"), each)
         with b.when(b.cmp("==", kind, L.K_CLIENT)):
-            cn = b.get(slot, "conn")
+            cn = self.conn(b, slot)
             b.put(cn, "open", 0)
             b.store(b.null(self.Cn), b.gep(b.get(c, "conns"), [b.get(cn, "id")]))
             pu = b.get(cn, "pusher")
@@ -452,6 +505,8 @@ class KernelIR:
             with b.when(b.cmp("!=", b.and_(b.lshr(b.get(t, "mh_used"), i), c64(1)), 0)):
                 b.call(self.f["drop_mh"], [k, t, i])
         b.loop_range(c64(abi.MH_SLOTS), drop)
+        b.call(self.free, [b.bitcast(b.get(t, "mh"), I8P)])
+        b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
         with b.when(b.cmp(">", b.get(t, "line_items"), 0)):
             b.call(self.f["line_flush"], [k, t])
         b.call(self.free, [b.get(t, "line")])
@@ -464,20 +519,11 @@ class KernelIR:
         b.put(t, "end_seq", seq)
         b.put(k, "cur", b.null(self.T))
         # the record of the ended task, then its slot is free for a new task
-        coff = b.var(0)
-        with b.when(b.cmp("==", b.get(t, "end_kind"), 2)):
-            nbytes = b.mul(b.get(t, "chain_len"), c64(8))
-            at = self._grow(b, k, "chains", "chains_len", "chains_cap", nbytes)
-            b.call(self.memcpy, [b.gep(b.get(k, "chains"), [at]),
-                                 b.bitcast(b.fp(t, "chain", c64(0)), I8P), nbytes])
-            b.put(k, "chains_len", b.add(at, nbytes))
-            b.store(b.udiv(at, c64(8)), coff)
         rec = len(L.LOG_FIELDS) * 8
         at = self._grow(b, k, "log", "log_len", "log_cap", c64(rec))
         words = b.bitcast(b.gep(b.get(k, "log"), [at]), I64P)
         for j, name in enumerate(L.LOG_FIELDS):
-            v = b.load(coff) if name == "chain_off" else b.get(t, name)
-            b.store(v, b.gep(words, [c64(j)]))
+            b.store(b.get(t, name), b.gep(words, [c64(j)]))
         b.put(k, "log_len", b.add(at, c64(rec)))
         nf = b.get(k, "nfree")
         b.store(b.get(t, "slot"), b.gep(b.get(k, "free"), [nf]))
@@ -511,7 +557,7 @@ class KernelIR:
         b.put(t, "fault_c", fc)
         b.put(t, "fault_pc", pc)
         b.put(t, "end_kind", 2)
-        b.call(self.f["mk_walk"], [k, t, fp])
+        b.call(self.f["chain_keep"], [k, t, fp])
         b.call(self.f["task_end"], [k, t])
         b.ret_void()
 
@@ -621,11 +667,9 @@ class KernelIR:
         with b.when(b.cmp("==", b.get(c, "kind"), abi.ONE)):
             s = b.call(self.f["ch_alloc"], [w])
             slot = b.gep(b.fp(w, "ch"), [c64(0), s])
-            b.put(slot, "chan", c)
+            self.set_slot(b, slot, c, L.K_ONE, end=1)
             b.put(c, "t1", w)
             b.put(c, "s1", s)
-            b.put(slot, "kind", L.K_ONE)
-            b.put(slot, "end", 1)
             b.ret(s)
         # memory the system refuses counts as a full table
         raw = b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Conn"]))])
@@ -647,15 +691,13 @@ class KernelIR:
         b.put(c, "nconns", cid)
         s = b.call(self.f["ch_alloc"], [w])
         slot = b.gep(b.fp(w, "ch"), [c64(0), s])
-        b.put(slot, "chan", c)
         b.store(cn, b.gep(b.get(c, "conns"), [cid]))
         b.put(cn, "id", cid)
         b.put(cn, "client", w)
         b.put(cn, "slot", s)
         b.put(cn, "chan", c)
         b.put(cn, "open", 1)
-        b.put(slot, "kind", L.K_CLIENT)
-        b.put(slot, "conn", cn)
+        self.set_slot(b, slot, c, L.K_CLIENT, conn=cn)
         b.ret(s)
 
     def _sys_channel(self, b, k, t, a):
@@ -669,6 +711,14 @@ class KernelIR:
         reg = b.gep(b.get(k, "reg"), [nm])
         with b.when(b.not_(b.isnull(b.get(reg, "chan")))):
             self.err(b, t, "E_EXISTS")
+        # the creator of a MANY channel receives mhandles: its table, made on first need
+        MH = self.lay.ptr("MhSlot")
+        need = b.and_(b.cmp("==", kind, abi.MANY), b.isnull(b.get(t, "mh")))
+        with b.when(need):
+            tab = b.call(self.calloc, [c64(abi.MH_SLOTS), c64(L.MH_TABLE_BYTES // abi.MH_SLOTS)])
+            with b.when(b.isnull(tab)):
+                self.err(b, t, "E_NOSPACE")
+            b.put(t, "mh", b.bitcast(tab, MH))
         raw = b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Chan"]))])
         with b.when(b.isnull(raw)):
             self.err(b, t, "E_NOSPACE")
@@ -679,9 +729,8 @@ class KernelIR:
         b.put(c, "kind", kind)
         b.put(c, "t0", t)
         b.put(c, "s0", s)
-        b.put(slot, "chan", c)
-        b.put(slot, "end", 0)
-        b.put(slot, "kind", b.select(b.cmp("==", kind, abi.ONE), c64(L.K_ONE), c64(L.K_SERVER)))
+        self.set_slot(b, slot, c, b.select(b.cmp("==", kind, abi.ONE), c64(L.K_ONE),
+                                           c64(L.K_SERVER)))
         b.put(reg, "chan", c)
         # openers waiting for the name, in FIFO order
         w = b.var(b.get(reg, "whead"), self.T)
@@ -755,7 +804,7 @@ class KernelIR:
             self.err(b, t, "E_CLOSED")
         after = (L.ST_CALL_REPLY if is_call else None)
         with b.when(b.cmp("==", kind, L.K_ONE)):
-            pt, ps = self.peer(b, c, b.get(slot, "end"))
+            pt, ps = self.peer(b, c, self.end(b, slot))
             with b.when(self.waits(b, pt, (L.ST_RECV,), ps)):
                 b.put(pt, "regs", ps, A0 + 1)
                 for i, w in enumerate(words):
@@ -771,10 +820,7 @@ class KernelIR:
         srv, ss = b.get(c, "t0"), b.get(c, "s0")
         with b.when(self.waits(b, srv, (L.ST_RECV,), ss)):
             m = b.call(self.f["mh_alloc"], [srv])
-            ms = b.gep(b.fp(srv, "mh"), [c64(0), m])
-            b.put(ms, "conn", b.get(slot, "conn"))
-            b.put(ms, "sender", t)
-            b.put(ms, "waits", 1 if is_call else 0)
+            self.mfill(b, b.gep(b.get(srv, "mh"), [m]), self.conn(b, slot), 1 if is_call else 0)
             b.put(srv, "regs", self.mhandle(b, srv, m), A0 + 1)
             for i, w in enumerate(words):
                 b.put(srv, "regs", w, A0 + 2 + i)
@@ -826,12 +872,10 @@ class KernelIR:
                     b.put(c, "qtail", b.null(self.T))
                 b.put(q, "qnext", b.null(self.T))
                 m = b.call(self.f["mh_alloc"], [t])
-                ms = b.gep(b.fp(t, "mh"), [c64(0), m])
                 qslot = self.slot(b, q, b.get(q, "wait_handle"))
                 is_call = b.cmp("==", b.get(q, "state"), L.ST_CALL_SEND)
-                b.put(ms, "conn", b.get(qslot, "conn"))
-                b.put(ms, "sender", q)
-                b.put(ms, "waits", b.zext(is_call, I64))
+                self.mfill(b, b.gep(b.get(t, "mh"), [m]), self.conn(b, qslot),
+                           b.zext(is_call, I64))
                 self._take(b, k, t, q, self.mhandle(b, t, m), A0 + 1)
                 with b.if_else(is_call) as (then, other):
                     with then:
@@ -843,7 +887,7 @@ class KernelIR:
         with b.when(b.cmp("!=", b.get(c, "dead"), 0)):
             self.err(b, t, "E_CLOSED")
         with b.when(b.cmp("==", kind, L.K_ONE)):
-            pt, ps = self.peer(b, c, b.get(slot, "end"))
+            pt, ps = self.peer(b, c, self.end(b, slot))
             with b.when(self.waits(b, pt, (L.ST_SEND, L.ST_CALL_SEND), ps)):
                 self._take(b, k, t, pt, h, A0 + 1)
                 is_call = b.cmp("==", b.get(pt, "state"), L.ST_CALL_SEND)
@@ -854,7 +898,7 @@ class KernelIR:
                         b.call(self.f["wake"], [k, pt, c64(0)])
                 self.ret(b, ACT_DONE)
             self.block_on(b, t, L.ST_RECV, h)
-        cn = b.get(slot, "conn")
+        cn = self.conn(b, slot)
         pu = b.get(cn, "pusher")
         with b.when(b.not_(b.isnull(pu))):
             self._take(b, k, t, pu, h, A0 + 2)
@@ -876,8 +920,8 @@ class KernelIR:
         with b.when(b.cmp("==", kind, 4)):
             s = b.and_(h, c64(63))
             ms = self.mslot(b, t, h)
-            with b.when(b.cmp("!=", b.get(ms, "waits"), 0)):
-                snd = b.get(ms, "sender")
+            with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
+                snd = self.msender(b, ms)
                 with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
                     self._answer(b, k, snd, words)
             b.call(self.f["mh_free"], [t, s])
@@ -885,7 +929,7 @@ class KernelIR:
         with b.when(b.cmp("==", kind, L.K_ONE)):
             slot = self.slot(b, t, h)
             c = b.get(slot, "chan")
-            pt, ps = self.peer(b, c, b.get(slot, "end"))
+            pt, ps = self.peer(b, c, self.end(b, slot))
             ok = b.and_(b.cmp("==", b.get(c, "dead"), 0),
                         self.waits(b, pt, (L.ST_CALL_REPLY,), ps))
             with b.when(ok):
@@ -971,7 +1015,7 @@ class KernelIR:
 
     # -- entry points for Python ------------------------------------------------------------
     def _exports(self):
-        """mk_free(k): free kernel objects, line buffers and the output buffer."""
+        """mk_free(k): free kernel objects, line buffers, mhandle tables and the output."""
         fn, b = self._fn("mk_free", ir.VoidType(), [self.K], "never")
         (k,) = fn.args
         tasks = b.get(k, "tasks")
@@ -980,6 +1024,8 @@ class KernelIR:
             t = b.gep(tasks, [i])
             b.call(self.free, [b.get(t, "line")])
             b.put(t, "line", b.null(I8P))
+            b.call(self.free, [b.bitcast(b.get(t, "mh"), I8P)])
+            b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
         b.loop_range(b.get(k, "nslots"), each)
         p = b.var(b.get(k, "allocs"), I8P)
         head, body, done = b.block(), b.block(), b.block()

@@ -78,7 +78,8 @@ class CompiledProgram:
         self.program = program
         self.engine = Engine(obj)
         self._run = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)(self.engine.address("mk_run"))
-        self._walk = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)(
+        self._walk = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
+                                      ctypes.c_int64, ctypes.c_void_p)(
             self.engine.address("mk_walk"))
         self._free = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.engine.address("mk_free"))
         self.nnames = max(name_ids(program), default=-1) + 1
@@ -260,6 +261,7 @@ class _Run:
             if state != L.DEAD and tid:
                 live.append((tid, i, key, state, wait_handle, ttype))
         mw = k.mem_words
+        scratch = (ctypes.c_int64 * L.CHAIN_MAX)()
         for tid, i, key, state_code, wait_handle, ttype in sorted(live):
             state = WAIT_STATE.get(state_code, "ready")
             if state != "recv":
@@ -268,9 +270,9 @@ class _Run:
             chain: tuple[int, ...] = ()
             (fp,) = struct.unpack_from("<q", table, i * self.tsize + fp_off)
             if 0 <= fp and fp + 1 < mw:
-                t = self.task(i)
-                self.cp._walk(ctypes.addressof(k), ctypes.addressof(t), fp)
-                chain = tuple(t.chain[:t.chain_len])
+                n_ = self.cp._walk(ctypes.addressof(k), k.tasks + i * self.tsize, fp,
+                                   ctypes.addressof(scratch))
+                chain = tuple(scratch[:n_])
             handle = None if state in ("open", "ready") else wait_handle
             res.waiting.append(Waiter(tid, name_of(ttype), state, handle, Where(pc, chain)))
         res.faults = [f for _, f in sorted(faults, key=lambda x: x[0])]
