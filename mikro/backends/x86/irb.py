@@ -51,6 +51,16 @@ class B:
         ins = self.b.store(val, self.fp(ptr, field, idx))
         ins.set_metadata("tbaa", self.tag(ptr.type.pointee.name[3:] + "." + field))
 
+    def load_as(self, ptr, tag: str):
+        """A load from an array outside the structures (the ready ring, a connection
+        set, ...), tagged as its own type so that it does not alias the fields."""
+        ins = self.b.load(ptr)
+        ins.set_metadata("tbaa", self.tag(tag))
+        return ins
+
+    def store_as(self, val, ptr, tag: str):
+        self.b.store(val, ptr).set_metadata("tbaa", self.tag(tag))
+
     def tag(self, name: str):
         """A type-based alias tag: each struct field (and task memory) is its own type, so
         LLVM may keep one field in a register across stores to another."""

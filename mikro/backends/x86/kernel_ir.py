@@ -129,7 +129,7 @@ class KernelIR:
         ring, head, n, mask = (b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_len"),
                                b.get(k, "rq_mask"))
         pos = b.and_(b.add(head, n), mask)
-        b.store(t, b.gep(ring, [pos]))
+        b.store_as(t, b.gep(ring, [pos]), "ring")
         b.put(k, "rq_len", b.add(n, c64(1)))
         b.put(t, "state", L.READY)
         b.ret_void()
@@ -151,10 +151,10 @@ class KernelIR:
             kk = b.urem(z, n)
             pa = b.gep(ring, [head])
             pb = b.gep(ring, [b.and_(b.add(head, kk), mask)])
-            ta, tb = b.load(pa), b.load(pb)
-            b.store(tb, pa)
-            b.store(ta, pb)
-        t = b.load(b.gep(ring, [head]))
+            ta, tb = b.load_as(pa, "ring"), b.load_as(pb, "ring")
+            b.store_as(tb, pa, "ring")
+            b.store_as(ta, pb, "ring")
+        t = b.load_as(b.gep(ring, [head]), "ring")
         b.put(k, "rq_head", b.and_(b.add(head, c64(1)), mask))
         b.put(k, "rq_len", b.sub(n, c64(1)))
         b.ret(t)
@@ -475,7 +475,7 @@ class KernelIR:
             conns = b.get(c, "conns")
 
             def each(i):
-                cn = b.load(b.gep(conns, [b.add(i, c64(1))]))
+                cn = b.load_as(b.gep(conns, [b.add(i, c64(1))]), "conns")
                 with b.when(b.not_(b.isnull(cn))):
                     cl = b.get(cn, "client")
                     with b.when(self.waits(b, cl, (L.ST_RECV,), b.get(cn, "slot"))):
@@ -484,7 +484,7 @@ class KernelIR:
         with b.when(b.cmp("==", kind, L.K_CLIENT)):
             cn = self.conn(b, slot)
             b.put(cn, "open", 0)
-            b.store(b.null(self.Cn), b.gep(b.get(c, "conns"), [b.get(cn, "id")]))
+            b.store_as(b.null(self.Cn), b.gep(b.get(c, "conns"), [b.get(cn, "id")]), "conns")
             pu = b.get(cn, "pusher")
             with b.when(b.not_(b.isnull(pu))):
                 b.put(cn, "pusher", b.null(self.T))
@@ -526,7 +526,7 @@ class KernelIR:
             b.store(b.get(t, name), b.gep(words, [c64(j)]))
         b.put(k, "log_len", b.add(at, c64(rec)))
         nf = b.get(k, "nfree")
-        b.store(b.get(t, "slot"), b.gep(b.get(k, "free"), [nf]))
+        b.store_as(b.get(t, "slot"), b.gep(b.get(k, "free"), [nf]), "free")
         b.put(k, "nfree", b.add(nf, c64(1)))
         # the slot's memory must read zero for its next task: whole pages go back to the
         # system; the partial pages at either end (shared with the neighbouring slots when
@@ -617,7 +617,7 @@ class KernelIR:
             with reuse:
                 nf = b.sub(nfree, c64(1))
                 b.put(k, "nfree", nf)
-                i = b.load(b.gep(b.get(k, "free"), [nf]))
+                i = b.load_as(b.gep(b.get(k, "free"), [nf]), "free")
                 b.store(i, idx)
                 b.call(self.memset, [b.bitcast(b.gep(b.get(k, "tasks"), [i]), I8P),
                                      ir.Constant(I32, 0), c64(ctypes.sizeof(L.CTask))])
@@ -691,7 +691,7 @@ class KernelIR:
         b.put(c, "nconns", cid)
         s = b.call(self.f["ch_alloc"], [w])
         slot = b.gep(b.fp(w, "ch"), [c64(0), s])
-        b.store(cn, b.gep(b.get(c, "conns"), [cid]))
+        b.store_as(cn, b.gep(b.get(c, "conns"), [cid]), "conns")
         b.put(cn, "id", cid)
         b.put(cn, "client", w)
         b.put(cn, "slot", s)
@@ -980,7 +980,7 @@ class KernelIR:
         bad = b.or_(b.cmp("<", cid, 1), b.cmp(">", cid, b.get(c, "nconns")))
         with b.when(bad):
             self.err(b, t, "E_NOCONN")
-        cn = b.load(b.gep(b.get(c, "conns"), [cid]))
+        cn = b.load_as(b.gep(b.get(c, "conns"), [cid]), "conns")
         with b.when(b.isnull(cn)):
             self.err(b, t, "E_NOCONN")
         cl = b.get(cn, "client")
