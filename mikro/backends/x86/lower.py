@@ -2,9 +2,9 @@
 
 VM registers are allocas (SSA after mem2reg) of the running task; they are written to its
 task structure only when it blocks, yields, is preempted or the run pauses. A task resumes
-through a switch on its saved key: a pc (task entry, fuel point or its destination) or
-`len(code) + pc` for the point just after the blocking `sys` at pc, where its status is
-checked. `mk_run(kernel)` returns RUN_IDLE when no task is ready, RUN_PAUSE when the fuel
+through a table of block addresses indexed by its saved key: a pc (task entry, fuel point
+or its destination) or `len(code) + pc` for the point just after the blocking `sys` at pc,
+where its status is checked. `mk_run(kernel)` returns RUN_IDLE when no task is ready, RUN_PAUSE when the fuel
 given for this call is used up (the task stays at its fuel point), RUN_BUDGET after
 `kernel.budget` task switches (so Python can check the clock even when no fuel is used),
 RUN_BADKEY on an internal error.
@@ -103,6 +103,25 @@ def liveness(program) -> list[int]:
     return live
 
 
+def fp_dirty(program) -> list[bool]:
+    """dirty[pc]: some path from a task's start to pc writes fp. Where none does, fp still
+    holds its value at the start (mem_words, set by spawn and boot), so it needs neither
+    saving nor restoring there."""
+    n = len(program.code)
+    sites = sorted(s for s in program.return_sites() if s < n)
+    succ = [_succ(program, pc, sites) for pc in range(n)]
+    dirty = [False] * (n + 1)
+    work = [pc for pc, ins in enumerate(program.code) if _use_def(ins)[1] >> isa.FP & 1]
+    while work:
+        pc = work.pop()
+        for q in succ[pc]:
+            if not dirty[q]:
+                dirty[q] = True
+                if q < n:
+                    work.append(q)
+    return dirty
+
+
 def regs_of(mask: int) -> list[int]:
     return [r for r in range(1, isa.NREGS) if mask >> r & 1]
 
@@ -134,6 +153,7 @@ class Lowering:
             if ins.info.name == "sys":
                 self.post[pc] = fn.append_basic_block(f"sys{pc}.resume")
         self.live = liveness(self.p)
+        self.fp_dirty = fp_dirty(self.p)
         self.sites = sorted(s for s in self.p.return_sites() if s < self.n)
         self.ret_saved = 1 << isa.FP
         for site in self.sites:
@@ -173,24 +193,28 @@ class Lowering:
         b.store(b.get(t, "mem"), self.memv)
         b.store(b.get(t, "slice"), self.slicev)
         keys = sorted(self._resume_keys())
-        # a task suspended by native code resumes through its saved block address; one
-        # set up by spawn or by Python through a switch on its key
-        addr = b.get(t, "resume")
-        byaddr, bykey = b.block("resume.addr"), b.block("resume.key")
-        b.cbranch(b.isnull(addr), bykey, byaddr)
-        b.position_at_end(byaddr)
-        ibr = b.branch_indirect(addr)
-        b.position_at_end(bykey)
-        sw = b.switch(b.get(t, "key"), badkey)
-        self.rblocks = {}
+        # a task resumes through a table of block addresses indexed by its key
+        key = b.get(t, "key")
+        jump = b.block("resume.jump")
+        b.cbranch(b.cmp("<", key, 2 * self.n, signed=False), jump, badkey)
+        b.position_at_end(jump)
+        self.rblocks = {k: b.block(f"resume{k}") for k in keys}
+        addr = [ir.BlockAddress(fn, self.rblocks.get(k, badkey)) for k in range(2 * self.n)]
+        tab = ir.GlobalVariable(self.m, ir.ArrayType(I8P, len(addr)), "mk.resume")
+        tab.global_constant = True
+        tab.linkage = "internal"
+        tab.initializer = ir.Constant(ir.ArrayType(I8P, len(addr)), addr)
+        ibr = b.branch_indirect(b.load(b.gep(tab, [c64(0), key], inbounds=True)))
+        ibr.add_destination(badkey)
         for key in keys:
             # only the registers live at the resume point come back from the task
-            blk = self.rblocks[key] = b.block(f"resume{key}")
-            sw.add_case(c64(key), blk)
+            blk = self.rblocks[key]
             ibr.add_destination(blk)
             b.position_at_end(blk)
             for r in regs_of(self.saved(key)):
                 b.store(b.get(t, "regs", r), self.regs[r])
+            if not self._fp_dirty(key):
+                self.W(isa.FP, self.mw)
             b.branch(self.blocks[key] if key < self.n else self.post[key - self.n])
 
         for pc, ins in enumerate(self.p.code):
@@ -215,15 +239,18 @@ class Lowering:
             keys.update(self.sites)
         return {k for k in keys if 0 <= k < 2 * self.n}
 
+    def _fp_dirty(self, key: int) -> bool:
+        return self.fp_dirty[key if key < self.n else key - self.n]
+
     def saved(self, key: int) -> int:
         """Registers kept in the task structure while it waits to resume at `key`: those live
-        there, the frame pointer (reports walk the call chain from it) and, after a `sys`,
-        a0 (the status, written by whoever wakes the task). Message words of a waiting
-        sender are stored by the syscall itself."""
+        there, the frame pointer (reports walk the call chain from it) unless it still has
+        its value from the task's start (fp_dirty), and, after a `sys`, a0 (the status,
+        written by whoever wakes the task). Message words of a waiting sender are stored by
+        the syscall itself."""
         fp = 1 << isa.FP
-        if key < self.n:
-            return self.live[key] | fp
-        return self.live[key - self.n + 1] | fp | 1 << isa.A0
+        regs = self.live[key] if key < self.n else self.live[key - self.n + 1] | 1 << isa.A0
+        return regs | fp if self._fp_dirty(key) else regs & ~fp
 
     def stored(self, key: int) -> int:
         """Registers to write when suspending for `key`: those saved, less the results of a
@@ -242,7 +269,6 @@ class Lowering:
         for r in regs_of(self.stored(key)):
             b.put(t, "regs", self.R(r), r)
         b.put(t, "key", c64(key))
-        b.put(t, "resume", ir.BlockAddress(self.fn, self.rblocks[key]))
         b.put(t, "slice", b.load(self.slicev))
         if pause:
             b.put(self.K, "cur", t)
@@ -520,7 +546,6 @@ class Lowering:
         for r in regs_of(self.ret_saved):
             b.put(t, "regs", self.R(r), r)
         b.put(t, "key", lr)
-        b.put(t, "resume", b.null(I8P))
         b.put(t, "slice", b.load(self.slicev))
         b.branch(self.sched)
         b.position_at_end(cont)

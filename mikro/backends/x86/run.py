@@ -248,16 +248,16 @@ class _Run:
         n = len(p.code)
         live = []
         # the task table read in bulk: key .. type are consecutive fields of a task
-        head = struct.Struct("<9q")
-        assert [f[0] for f in L.STRUCTS["Task"][1:10]] == [
-            "key", "resume", "slice", "state", "wait_handle", "wait_conn", "qnext", "id", "type"]
+        head = struct.Struct("<8q")
+        assert [f[0] for f in L.STRUCTS["Task"][1:9]] == [
+            "key", "slice", "state", "wait_handle", "wait_conn", "qnext", "id", "type"]
         head_off = L.CTask.key.offset
         fp_off = L.CTask.regs.offset + 8 * isa.FP
         table = memoryview((ctypes.c_char * (k.nslots * self.tsize)).from_address(k.tasks)) \
             if k.nslots else memoryview(b"")
         for i in range(k.nslots):
             base = i * self.tsize
-            key, _, _, state, wait_handle, _, _, tid, ttype = head.unpack_from(table, base + head_off)
+            key, _, state, wait_handle, _, _, tid, ttype = head.unpack_from(table, base + head_off)
             if state != L.DEAD and tid:
                 live.append((tid, i, key, state, wait_handle, ttype))
         mw = k.mem_words
