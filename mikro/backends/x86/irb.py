@@ -101,8 +101,10 @@ class B:
         return ir.Constant(ty, None)
 
     @contextmanager
-    def when(self, cond):
-        with self.b.if_then(cond):
+    def when(self, cond, likely=None):
+        """if cond: ...; likely=False marks the block cold (errors, faults), so LLVM lays
+        it out of line and keeps its work off the hot path."""
+        with self.b.if_then(cond, likely=likely):
             yield
 
     def loop_range(self, n, body):

@@ -124,22 +124,22 @@ class KernelIR:
 
     # -- the ready queue ------------------------------------------------------------------
     def _rq(self):
+        """The ready queue: a ring of rq_mask + 1 entries; rq_head and rq_tail count the
+        tasks taken and added since the run began (the queue holds rq_tail - rq_head)."""
         fn, b = self._fn("rq_push", ir.VoidType(), [self.K, self.T], "always")
         k, t = fn.args
-        ring, head, n, mask = (b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_len"),
-                               b.get(k, "rq_mask"))
-        pos = b.and_(b.add(head, n), mask)
-        b.store_as(t, b.gep(ring, [pos]), "ring")
-        b.put(k, "rq_len", b.add(n, c64(1)))
+        tail = b.get(k, "rq_tail")
+        pos = b.and_(tail, b.get(k, "rq_mask"))
+        b.store_as(t, b.gep(b.get(k, "ready"), [pos]), "ring")
+        b.put(k, "rq_tail", b.add(tail, c64(1)))
         b.put(t, "state", L.READY)
         b.ret_void()
 
+        # rq_pick(k): the next task; the queue must not be empty
         fn, b = self._fn("rq_pick", self.T, [self.K], "always")
         (k,) = fn.args
-        ring, head, n, mask = (b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_len"),
-                               b.get(k, "rq_mask"))
-        with b.when(b.cmp("==", n, 0)):
-            b.ret(b.null(self.T))
+        ring, count, mask = b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_mask")
+        head = b.and_(count, mask)
         seed = b.get(k, "seed")
         with b.when(b.cmp("!=", seed, 0)):
             # splitmix64; the k-th task swaps places with the head
@@ -148,15 +148,14 @@ class KernelIR:
             z = b.mul(b.xor(st, b.lshr(st, c64(30))), c64(0xBF58476D1CE4E5B9))
             z = b.mul(b.xor(z, b.lshr(z, c64(27))), c64(0x94D049BB133111EB))
             z = b.xor(z, b.lshr(z, c64(31)))
-            kk = b.urem(z, n)
+            kk = b.urem(z, b.sub(b.get(k, "rq_tail"), count))
             pa = b.gep(ring, [head])
             pb = b.gep(ring, [b.and_(b.add(head, kk), mask)])
             ta, tb = b.load_as(pa, "ring"), b.load_as(pb, "ring")
             b.store_as(tb, pa, "ring")
             b.store_as(ta, pb, "ring")
         t = b.load_as(b.gep(ring, [head]), "ring")
-        b.put(k, "rq_head", b.and_(b.add(head, c64(1)), mask))
-        b.put(k, "rq_len", b.sub(n, c64(1)))
+        b.put(k, "rq_head", b.add(count, c64(1)))
         b.ret(t)
 
     def _wake(self):
@@ -575,6 +574,7 @@ class KernelIR:
             self.resv = b.var(None, ir.ArrayType(I64, 6))
             for i in range(6):
                 self.setres(b, 0, i)
+            self.errblk = None
             getattr(self, f"_sys_{sc.name}")(b, k, t, a)
 
     def setres(self, b: B, v, i):
@@ -588,8 +588,19 @@ class KernelIR:
         b.ret(agg)
 
     def err(self, b: B, t, code: str):
-        self.setres(b, E[code], 0)
-        self.ret(b, ACT_DONE)
+        """Fail with `code`: every error of a syscall leaves through one block, which
+        returns {ACT_DONE, code, 0...}, so the checks on its hot path stay branches."""
+        if self.errblk is None:
+            self.errblk = b.block("error")
+            with b.goto_block(self.errblk):
+                self.errcode = b.phi(I64)
+                agg = b.insert_value(ir.Constant(self.SYS_RET, None), c64(ACT_DONE), 0)
+                agg = b.insert_value(agg, self.errcode, 1)
+                for i in range(5):
+                    agg = b.insert_value(agg, c64(0), i + 2)
+                b.ret(agg)
+        self.errcode.add_incoming(c64(E[code]), b.b.block)
+        b.branch(self.errblk)
 
     def block_on(self, b: B, t, state, h):
         b.put(t, "state", state)
@@ -603,13 +614,13 @@ class KernelIR:
         self.ret(b, ACT_END)
 
     def _sys_spawn(self, b, k, t, a):
-        with b.when(b.cmp(">=", a[0], self.ntypes, signed=False)):
+        with b.when(b.cmp(">=", a[0], self.ntypes, signed=False), likely=False):
             self.err(b, t, "E_INVAL")
         nfree = b.get(k, "nfree")
         nslots = b.get(k, "nslots")
         full = b.or_(b.cmp(">=", b.get(k, "alive"), b.get(k, "max_alive")),
                      b.and_(b.cmp("==", nfree, 0), b.cmp(">=", nslots, b.get(k, "task_cap"))))
-        with b.when(full):
+        with b.when(full, likely=False):
             self.err(b, t, "E_NOSPACE")
         # a slot of a dead task is reused (zeroed), else the next fresh (zero) one
         idx = b.var(0)
@@ -654,7 +665,7 @@ class KernelIR:
 
     def _name(self, b, t, s):
         """Registry index of string s (E_INVAL when s is not a string index)."""
-        with b.when(b.cmp(">=", s, self.nstrings, signed=False)):
+        with b.when(b.cmp(">=", s, self.nstrings, signed=False), likely=False):
             self.err(b, t, "E_INVAL")
         return self._elem(b, self.g_names, s)
 
@@ -703,24 +714,24 @@ class KernelIR:
     def _sys_channel(self, b, k, t, a):
         name, kind = a
         bad = b.and_(b.cmp("!=", kind, abi.ONE), b.cmp("!=", kind, abi.MANY))
-        with b.when(bad):
+        with b.when(bad, likely=False):
             self.err(b, t, "E_INVAL")
         nm = self._name(b, t, name)
-        with b.when(b.cmp("==", b.get(t, "ch_used"), -1)):
+        with b.when(b.cmp("==", b.get(t, "ch_used"), -1), likely=False):
             self.err(b, t, "E_NOSPACE")
         reg = b.gep(b.get(k, "reg"), [nm])
-        with b.when(b.not_(b.isnull(b.get(reg, "chan")))):
+        with b.when(b.not_(b.isnull(b.get(reg, "chan"))), likely=False):
             self.err(b, t, "E_EXISTS")
         # the creator of a MANY channel receives mhandles: its table, made on first need
         MH = self.lay.ptr("MhSlot")
         need = b.and_(b.cmp("==", kind, abi.MANY), b.isnull(b.get(t, "mh")))
         with b.when(need):
             tab = b.call(self.calloc, [c64(abi.MH_SLOTS), c64(L.MH_TABLE_BYTES // abi.MH_SLOTS)])
-            with b.when(b.isnull(tab)):
+            with b.when(b.isnull(tab), likely=False):
                 self.err(b, t, "E_NOSPACE")
             b.put(t, "mh", b.bitcast(tab, MH))
         raw = b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Chan"]))])
-        with b.when(b.isnull(raw)):
+        with b.when(b.isnull(raw), likely=False):
             self.err(b, t, "E_NOSPACE")
         c = b.bitcast(raw, self.Ch)
         s = b.call(self.f["ch_alloc"], [t])
@@ -764,13 +775,13 @@ class KernelIR:
 
     def _sys_open(self, b, k, t, a):
         nm = self._name(b, t, a[0])
-        with b.when(b.cmp("==", b.get(t, "ch_used"), -1)):
+        with b.when(b.cmp("==", b.get(t, "ch_used"), -1), likely=False):
             self.err(b, t, "E_NOSPACE")
         reg = b.gep(b.get(k, "reg"), [nm])
         c = b.get(reg, "chan")
         with b.when(b.not_(b.isnull(c))):
             one = b.cmp("==", b.get(c, "kind"), abi.ONE)
-            with b.when(b.and_(one, b.not_(b.isnull(b.get(c, "t1"))))):
+            with b.when(b.and_(one, b.not_(b.isnull(b.get(c, "t1")))), likely=False):
                 self.err(b, t, "E_BUSY")
             s = b.call(self.f["connect"], [k, c, t])
             self.setres(b, s, 1)
@@ -794,13 +805,13 @@ class KernelIR:
     def _send(self, b, k, t, a, is_call):
         h, words = a[0], a[1:5]
         kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("==", kind, 0)):
+        with b.when(b.cmp("==", kind, 0), likely=False):
             self.err(b, t, "E_BADHANDLE")
-        with b.when(b.or_(b.cmp("==", kind, L.K_SERVER), b.cmp("==", kind, 4))):
+        with b.when(b.or_(b.cmp("==", kind, L.K_SERVER), b.cmp("==", kind, 4)), likely=False):
             self.err(b, t, "E_INVAL")
         slot = self.slot(b, t, h)
         c = b.get(slot, "chan")
-        with b.when(b.cmp("!=", b.get(c, "dead"), 0)):
+        with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
             self.err(b, t, "E_CLOSED")
         after = (L.ST_CALL_REPLY if is_call else None)
         with b.when(b.cmp("==", kind, L.K_ONE)):
@@ -855,14 +866,14 @@ class KernelIR:
     def _sys_recv(self, b, k, t, a):
         h = a[0]
         kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("==", kind, 0)):
+        with b.when(b.cmp("==", kind, 0), likely=False):
             self.err(b, t, "E_BADHANDLE")
-        with b.when(b.cmp("==", kind, 4)):
+        with b.when(b.cmp("==", kind, 4), likely=False):
             self.err(b, t, "E_INVAL")
         slot = self.slot(b, t, h)
         c = b.get(slot, "chan")
         with b.when(b.cmp("==", kind, L.K_SERVER)):
-            with b.when(b.cmp("==", b.get(t, "mh_used"), -1)):
+            with b.when(b.cmp("==", b.get(t, "mh_used"), -1), likely=False):
                 self.err(b, t, "E_NOSPACE")
             q = b.get(c, "qhead")
             with b.when(b.not_(b.isnull(q))):
@@ -884,7 +895,7 @@ class KernelIR:
                         b.call(self.f["wake"], [k, q, c64(0)])
                 self.ret(b, ACT_DONE)
             self.block_on(b, t, L.ST_RECV, h)
-        with b.when(b.cmp("!=", b.get(c, "dead"), 0)):
+        with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
             self.err(b, t, "E_CLOSED")
         with b.when(b.cmp("==", kind, L.K_ONE)):
             pt, ps = self.peer(b, c, self.end(b, slot))
@@ -915,7 +926,7 @@ class KernelIR:
     def _sys_reply(self, b, k, t, a):
         h, words = a[0], a[1:5]
         kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("==", kind, 0)):
+        with b.when(b.cmp("==", kind, 0), likely=False):
             self.err(b, t, "E_BADHANDLE")
         with b.when(b.cmp("==", kind, 4)):
             s = b.and_(h, c64(63))
@@ -940,7 +951,7 @@ class KernelIR:
     def _sys_close(self, b, k, t, a):
         h = a[0]
         kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("==", kind, 0)):
+        with b.when(b.cmp("==", kind, 0), likely=False):
             self.err(b, t, "E_BADHANDLE")
         with b.when(b.cmp("==", kind, 4)):
             b.call(self.f["drop_mh"], [k, t, b.and_(h, c64(63))])
@@ -950,7 +961,7 @@ class KernelIR:
 
     def _mh_conn(self, b, t, h):
         kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("!=", kind, 4)):
+        with b.when(b.cmp("!=", kind, 4), likely=False):
             self.err(b, t, "E_BADHANDLE")
         return b.get(self.mslot(b, t, h), "conn")
 
@@ -972,16 +983,16 @@ class KernelIR:
     def _sys_push(self, b, k, t, a):
         h, cid, words = a[0], a[1], a[2:6]
         kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("==", kind, 0)):
+        with b.when(b.cmp("==", kind, 0), likely=False):
             self.err(b, t, "E_BADHANDLE")
-        with b.when(b.cmp("!=", kind, L.K_SERVER)):
+        with b.when(b.cmp("!=", kind, L.K_SERVER), likely=False):
             self.err(b, t, "E_INVAL")
         c = b.get(self.slot(b, t, h), "chan")
         bad = b.or_(b.cmp("<", cid, 1), b.cmp(">", cid, b.get(c, "nconns")))
-        with b.when(bad):
+        with b.when(bad, likely=False):
             self.err(b, t, "E_NOCONN")
         cn = b.load_as(b.gep(b.get(c, "conns"), [cid]), "conns")
-        with b.when(b.isnull(cn)):
+        with b.when(b.isnull(cn), likely=False):
             self.err(b, t, "E_NOCONN")
         cl = b.get(cn, "client")
         cs = b.get(cn, "slot")
@@ -998,7 +1009,7 @@ class KernelIR:
 
     def _sys_puts(self, b, k, t, a):
         s = a[0]
-        with b.when(b.cmp(">=", s, self.nstrings, signed=False)):
+        with b.when(b.cmp(">=", s, self.nstrings, signed=False), likely=False):
             self.err(b, t, "E_INVAL")
         off = self._elem(b, self.g_soff, s)
         n = self._elem(b, self.g_slen, s)

@@ -75,7 +75,7 @@ STRUCTS: dict[str, list[tuple]] = {
         ("chains", "i8*", 1), ("chains_len", I64, 1), ("chains_cap", I64, 1),
         ("budget", I64, 1),
         ("max_alive", I64, 1), ("mem_base", "i64*", 1), ("mem_words", I64, 1),
-        ("ready", "Task*", 1), ("rq_head", I64, 1), ("rq_len", I64, 1), ("rq_mask", I64, 1),
+        ("ready", "Task*", 1), ("rq_head", I64, 1), ("rq_tail", I64, 1), ("rq_mask", I64, 1),
         ("cur", "Task", 1), ("fuel", I64, 1), ("seed", I64, 1), ("rng", I64, 1),
         ("out", "i8*", 1), ("out_len", I64, 1), ("out_cap", I64, 1),
         ("reg", "Reg", 1), ("end_seq", I64, 1), ("allocs", "i8*", 1), ("oom", I64, 1),

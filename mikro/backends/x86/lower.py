@@ -4,10 +4,11 @@ VM registers are allocas (SSA after mem2reg) of the running task; they are writt
 task structure only when it blocks, yields, is preempted or the run pauses. A task resumes
 through a table of block addresses indexed by its saved key: a pc (task entry, fuel point
 or its destination) or `len(code) + pc` for the point just after the blocking `sys` at pc,
-where its status is checked. `mk_run(kernel)` returns RUN_IDLE when no task is ready, RUN_PAUSE when the fuel
-given for this call is used up (the task stays at its fuel point), RUN_BUDGET after
-`kernel.budget` task switches (so Python can check the clock even when no fuel is used),
-RUN_BADKEY on an internal error.
+where its status is checked. `mk_run(kernel)` returns RUN_IDLE when no task is ready,
+RUN_PAUSE when the fuel given for this call is used up (the task stays at its fuel point),
+RUN_BUDGET after `kernel.budget` task switches (so Python can check the clock even when no
+fuel is used), RUN_BADKEY on an internal error. Faults, pauses and preemptions are marked
+unlikely, so LLVM keeps them off the straight path.
 """
 from __future__ import annotations
 
@@ -162,31 +163,31 @@ class Lowering:
         self.sched = sched
         idle, badkey = b.block("idle"), b.block("badkey")
 
+        # the budget of task switches is spent when the ready queue's head count reaches
+        # budget_end (rq_head counts the tasks taken)
+        self.budget_end = b.add(b.get(self.K, "rq_head"), b.get(self.K, "budget"))
         cur = b.get(self.K, "cur")
         b.put(self.K, "cur", b.null(T))
         b.store(cur, self.tv)
         b.cbranch(b.isnull(cur), sched, resume)
 
         b.position_at_end(sched)
-        spent, pick = b.block("budget.spent"), b.block("pick")
-        budget = b.get(self.K, "budget")
-        b.cbranch(b.cmp("==", budget, 0), spent, pick)
+        spent, nonempty, pick = b.block("budget.spent"), b.block("nonempty"), b.block("pick")
+        count = b.get(self.K, "rq_head")
+        b.cbranch(b.cmp("==", count, b.get(self.K, "rq_tail")), idle, nonempty)
+        b.position_at_end(nonempty)
+        b.cbranch(b.cmp("==", count, self.budget_end), spent, pick)
         b.position_at_end(spent)
-        b.put(self.K, "fuel", b.load(self.fuelv))
-        b.ret(c64(RUN_BUDGET))
+        self._leave(RUN_BUDGET)
         b.position_at_end(pick)
-        b.put(self.K, "budget", b.sub(budget, c64(1)))
-        t = b.call(self.k.f["rq_pick"], [self.K])
-        b.store(t, self.tv)
-        b.cbranch(b.isnull(t), idle, resume)
+        b.store(b.call(self.k.f["rq_pick"], [self.K]), self.tv)
+        b.branch(resume)
 
         b.position_at_end(idle)
-        b.put(self.K, "fuel", b.load(self.fuelv))
-        b.ret(c64(RUN_IDLE))
+        self._leave(RUN_IDLE)
 
         b.position_at_end(badkey)
-        b.put(self.K, "fuel", b.load(self.fuelv))
-        b.ret(c64(RUN_BADKEY))
+        self._leave(RUN_BADKEY)
 
         b.position_at_end(resume)
         t = b.load(self.tv)
@@ -226,6 +227,13 @@ class Lowering:
             b.position_at_end(blk)
             self._post_sys(pc, self.p.code[pc])
         return fn
+
+    def _leave(self, code: int):
+        """Return `code` to Python, the fuel and the budget of switches left written back."""
+        b = self.b
+        b.put(self.K, "fuel", b.load(self.fuelv))
+        b.put(self.K, "budget", b.sub(self.budget_end, b.get(self.K, "rq_head")))
+        b.ret(c64(code))
 
     def _resume_keys(self) -> set[int]:
         keys = {t.entry for t in self.p.tasks}
@@ -294,11 +302,16 @@ class Lowering:
                                         self.R(isa.FP)])
         b.branch(self.sched)
 
+    @staticmethod
+    def _unlikely(br):
+        """Faults, pauses and preemptions are the rare way out of a branch."""
+        br.set_weights([1, 2000])
+
     def _check(self, cond, pc, code, *ops):
         """If cond: fault at pc with `code`; continue in a fresh block otherwise."""
         b = self.b
         bad, ok = b.block(f"pc{pc}.fault"), b.block(f"pc{pc}.ok")
-        b.cbranch(cond, bad, ok)
+        self._unlikely(b.cbranch(cond, bad, ok))
         b.position_at_end(bad)
         self._fault(pc, code, *ops)
         b.position_at_end(ok)
@@ -311,7 +324,7 @@ class Lowering:
             return
         f = b.load(self.fuelv)
         stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
-        b.cbranch(b.cmp("==", f, 0), stop, go)
+        self._unlikely(b.cbranch(b.cmp("==", f, 0), stop, go))
         b.position_at_end(stop)
         self._suspend(pc, pause=True)
         b.position_at_end(go)
@@ -320,7 +333,7 @@ class Lowering:
         b.store(b.sub(f, c64(1)), self.fuelv)
         s = b.sub(b.load(self.slicev), c64(1))
         pre, cont = b.block(f"pc{pc}.preempt"), b.block(f"pc{pc}.cont")
-        b.cbranch(b.cmp("==", s, 0), pre, cont)
+        self._unlikely(b.cbranch(b.cmp("==", s, 0), pre, cont))
         b.position_at_end(pre)
         b.store(c64(abi.QUANTUM), self.slicev)
         b.call(self.k.f["rq_push"], [self.K, b.load(self.tv)])
@@ -530,14 +543,14 @@ class Lowering:
         b.position_at_end(ok)
         f = b.load(self.fuelv)
         stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
-        b.cbranch(b.cmp("==", f, 0), stop, go)
+        self._unlikely(b.cbranch(b.cmp("==", f, 0), stop, go))
         b.position_at_end(stop)
         self._suspend(pc, pause=True)
         b.position_at_end(go)
         b.store(b.sub(f, c64(1)), self.fuelv)
         sl = b.sub(b.load(self.slicev), c64(1))
         pre, cont = b.block(f"pc{pc}.preempt"), b.block(f"pc{pc}.cont")
-        b.cbranch(b.cmp("==", sl, 0), pre, cont)
+        self._unlikely(b.cbranch(b.cmp("==", sl, 0), pre, cont))
         b.position_at_end(pre)
         b.store(c64(abi.QUANTUM), self.slicev)
         t = b.load(self.tv)

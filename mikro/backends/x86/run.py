@@ -158,8 +158,8 @@ class _Run:
             t.key = p.tasks[boot.task].entry
             t.slice = abi.QUANTUM
             t.state = L.READY
-            ring[(k.rq_head + k.rq_len) & k.rq_mask] = self.k.tasks + n * self.tsize
-            k.rq_len += 1
+            ring[k.rq_tail & k.rq_mask] = self.k.tasks + n * self.tsize
+            k.rq_tail += 1
             k.ntasks += 1
             k.alive += 1
 
