@@ -1,8 +1,8 @@
 """The native kernel as LLVM IR: ready queue, handle tables, channels and every syscall.
 
-Each syscall is one function `sys_NAME(Kernel*, Task*, a0, .., a(nargs-1))` with one shape:
-it returns {action, status, results...} (results zero on error), the action saying what the
-caller does next (ACT_*). A task that blocks is saved by the caller after the syscall
+Each syscall is one function `sys_NAME(Kernel*, Task*, out, a0, .., a(nargs-1))` with one
+shape: it writes the status and results to out[0..5] (results zero on error) and returns
+the action saying what the caller does next (ACT_*). A task that blocks is saved by the caller after the syscall
 returns; whoever wakes it writes its status and results into its saved registers, and a
 waiting sender's message words wait in its saved argument registers. docs/kernel.md is the
 specification; mikro/vm/kernel.py its reference form.
@@ -561,44 +561,38 @@ class KernelIR:
         b.ret_void()
 
     # -- syscalls -------------------------------------------------------------------------
-    SYS_RET = ir.LiteralStructType([I64] * 7)
+    NOUT = 6        # out[0] the status, out[1..5] the results
 
     def _syscalls(self):
-        """sys_NAME(k, t, args) -> {action, status, results...}: the results travel as
-        values (not through memory), so once inlined they are SSA values."""
+        """sys_NAME(k, t, out, args) -> action. The caller's `out` is a local array and
+        the hot syscalls are inlined, so once optimised the status and results are SSA
+        values and the action a constant on each path (which LLVM threads into the
+        caller's dispatch; an aggregate return value kept it from doing so)."""
         for sc in abi.SYSCALLS:
             hot = sc.name in ("send", "call", "recv", "reply")
-            fn, b = self._fn(f"sys_{sc.name}", self.SYS_RET, [self.K, self.T] + [I64] * sc.nargs,
+            fn, b = self._fn(f"sys_{sc.name}", I64, [self.K, self.T, I64P] + [I64] * sc.nargs,
                              "always" if hot else None)
-            k, t, *a = fn.args
-            self.resv = b.var(None, ir.ArrayType(I64, 6))
-            for i in range(6):
+            k, t, self.out, *a = fn.args
+            for i in range(self.NOUT):
                 self.setres(b, 0, i)
             self.errblk = None
             getattr(self, f"_sys_{sc.name}")(b, k, t, a)
 
     def setres(self, b: B, v, i):
-        b.store(c64(v) if isinstance(v, int) else v, b.gep(self.resv, [c64(0), c64(i)]))
+        b.store(c64(v) if isinstance(v, int) else v, b.gep(self.out, [c64(i)]))
 
     def ret(self, b: B, act):
-        agg = ir.Constant(self.SYS_RET, None)
-        agg = b.insert_value(agg, c64(act), 0)
-        for i in range(6):
-            agg = b.insert_value(agg, b.load(b.gep(self.resv, [c64(0), c64(i)])), i + 1)
-        b.ret(agg)
+        b.ret(c64(act))
 
     def err(self, b: B, t, code: str):
-        """Fail with `code`: every error of a syscall leaves through one block, which
-        returns {ACT_DONE, code, 0...}, so the checks on its hot path stay branches."""
+        """Fail with `code`: every error of a syscall leaves through one block, which sets
+        the status, so the checks on its hot path stay plain branches."""
         if self.errblk is None:
             self.errblk = b.block("error")
             with b.goto_block(self.errblk):
                 self.errcode = b.phi(I64)
-                agg = b.insert_value(ir.Constant(self.SYS_RET, None), c64(ACT_DONE), 0)
-                agg = b.insert_value(agg, self.errcode, 1)
-                for i in range(5):
-                    agg = b.insert_value(agg, c64(0), i + 2)
-                b.ret(agg)
+                self.setres(b, self.errcode, 0)
+                b.ret(c64(ACT_DONE))
         self.errcode.add_incoming(c64(E[code]), b.b.block)
         b.branch(self.errblk)
 

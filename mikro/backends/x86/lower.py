@@ -589,8 +589,11 @@ class Lowering:
         args = [self.R(isa.A0 + j) for j in range(sc.nargs)]
         h = self.R(isa.A0)
         t = b.load(self.tv)
-        ret = b.call(self.k.f["sys_" + sc.name], [self.K, t] + args)
-        act = b.extract_value(ret, 0)
+        # the status and results (kernel_ir: out), an array of each call site's own, so
+        # that one passed to a syscall not inlined does not keep the others in memory
+        sysout = b.var(None, ir.ArrayType(I64, KernelIR.NOUT), name=f"out{pc}")
+        act = b.call(self.k.f["sys_" + sc.name], [self.K, t, b.gep(sysout, [c64(0), c64(0)])]
+                     + args)
         done = b.block(f"pc{pc}.done")
         sw = b.switch(act, done)
         if sc.blocks:
@@ -608,7 +611,7 @@ class Lowering:
             self._suspend(self.n + pc)
         b.position_at_end(done)
         for j in range(sc.nres + 1):
-            self.W(isa.A0 + j, b.extract_value(ret, 1 + j))
+            self.W(isa.A0 + j, b.load(b.gep(sysout, [c64(0), c64(j)])))
         self._status(pc, i, sc, h)
 
     def _status(self, pc, i, sc, h):
