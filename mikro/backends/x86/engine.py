@@ -20,7 +20,7 @@ from llvmlite import ir
 from ...vm import abi, isa
 from . import layout as L
 from .kernel_ir import KernelIR
-from .lower import Lowering
+from .lower import Lowering, resume_keys
 
 _ready = False
 _SOURCES = ("layout.py", "irb.py", "kernel_ir.py", "lower.py", "engine.py")
@@ -80,7 +80,7 @@ def build_module(program, triple: str | None = None) -> ir.Module:
         if triple:
             mod.triple = triple
         lay = L.Layout(ctx)
-        kir = KernelIR(mod, lay, program, name_ids(program))
+        kir = KernelIR(mod, lay, program, name_ids(program), resume_keys(program))
         kir.build()
         Lowering(program, mod, lay, kir).build()
         return mod
@@ -180,6 +180,12 @@ class Engine:
         self._engine = llvm.create_mcjit_compiler(empty, tm)
         self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self._engine.finalize_object()
+
+    def global_address(self, name: str) -> int:
+        addr = self._engine.get_global_value_address(name)
+        if not addr:
+            raise RuntimeError(f"symbol {name} missing from the compiled program")
+        return addr
 
     def address(self, name: str) -> int:
         addr = self._engine.get_function_address(name)

@@ -30,8 +30,11 @@ LINE_MAX = 1 << 26
 
 
 class KernelIR:
-    def __init__(self, module: ir.Module, lay: L.Layout, program, names: list[int]):
+    def __init__(self, module: ir.Module, lay: L.Layout, program, names: list[int],
+                 keys: list[int]):
+        """keys: the resume keys of the program (lower.resume_keys)."""
         self.m = module
+        self.keys = keys
         self.lay = lay
         self.p = program
         self.K = lay.ptr("Kernel")
@@ -62,9 +65,17 @@ class KernelIR:
 
     def _tables(self):
         p = self.p
-        entries = [t.entry for t in p.tasks] or [0]
-        self.g_entries = self._global("mk.entries", ir.ArrayType(I64, len(entries)),
+        # a spawned task resumes at its entry: the index of that key. Python reads these
+        # two tables (to boot tasks and to report where tasks wait), not recomputing them
+        where = {k: i for i, k in enumerate(self.keys)}
+        entries = [where[t.entry] for t in p.tasks] or [0]
+        self.g_entries = self._global("mk_entry_resume", ir.ArrayType(I64, len(entries)),
                                       ir.Constant(ir.ArrayType(I64, len(entries)), entries))
+        self.g_entries.linkage = ""         # exported (the default linkage)
+        keys = [len(self.keys)] + self.keys
+        g = self._global("mk_keys", ir.ArrayType(I64, len(keys)),
+                         ir.Constant(ir.ArrayType(I64, len(keys)), keys))
+        g.linkage = ""
         self.ntypes = len(p.tasks)
         rs = p.return_sites()
         sites = [1 if pc in rs else 0 for pc in range(len(p.code) + 1)]
@@ -643,7 +654,7 @@ class KernelIR:
             b.put(nt, "regs", a[1 + i], A0 + i)
         b.put(nt, "regs", mw, isa.SP)
         b.put(nt, "regs", mw, isa.FP)
-        b.put(nt, "key", self._elem(b, self.g_entries, a[0]))
+        b.put(nt, "resume", self._elem(b, self.g_entries, a[0]))
         b.put(nt, "slice", abi.QUANTUM)
         b.call(self.f["rq_push"], [k, nt])
         self.setres(b, tid, 1)

@@ -50,7 +50,7 @@ STRUCTS: dict[str, list[tuple]] = {
     "ChSlot": [("chan", "Chan", 1), ("word", I64, 1)],
     "MhSlot": [("conn", "Conn", 1), ("word", I64, 1)],
     "Task": [
-        ("regs", I64, isa.NREGS), ("key", I64, 1), ("slice", I64, 1), ("state", I64, 1),
+        ("regs", I64, isa.NREGS), ("resume", I64, 1), ("slice", I64, 1), ("state", I64, 1),
         ("wait_handle", I64, 1), ("wait_conn", "Conn", 1), ("qnext", "Task", 1),
         ("id", I64, 1), ("type", I64, 1), ("slot", I64, 1), ("mem", "i64*", 1), ("heap_top", I64, 1),
         ("ch_used", I64, 1), ("mh_used", I64, 1), ("exit_code", I64, 1), ("end_kind", I64, 1),

@@ -2,9 +2,9 @@
 
 VM registers are allocas (SSA after mem2reg) of the running task; they are written to its
 task structure only when it blocks, yields, is preempted or the run pauses. A task resumes
-through a table of block addresses indexed by its saved key: a pc (task entry, fuel point
-or its destination) or `len(code) + pc` for the point just after the blocking `sys` at pc,
-where its status is checked. `mk_run(kernel)` returns RUN_IDLE when no task is ready,
+through a table of block addresses, one per resume key (resume_keys): a pc (task entry,
+fuel point or its destination) or `len(code) + pc` for the point just after the blocking
+`sys` at pc, where its status is checked; the task keeps the index of its key. `mk_run(kernel)` returns RUN_IDLE when no task is ready,
 RUN_PAUSE when the fuel given for this call is used up (the task stays at its fuel point),
 RUN_BUDGET after `kernel.budget` task switches (so Python can check the clock even when no
 fuel is used), RUN_BADKEY on an internal error. Faults, pauses and preemptions are marked
@@ -31,6 +31,24 @@ def fuel_points(program) -> list[tuple[int, int]]:
         if op.name == "call" or (op.is_branch and ins.imm <= pc):
             out.append((pc, ins.imm))
     return out
+
+
+def resume_keys(program) -> list[int]:
+    """The points a task may resume at, sorted, as keys: a pc (task entry, fuel point or
+    its destination, ret and return site) or len(code) + pc for the point after the `sys`
+    at pc. A suspended task keeps the index of its key in this list (Task.resume)."""
+    n = len(program.code)
+    keys = {t.entry for t in program.tasks}
+    for pc, dest in fuel_points(program):
+        keys.add(pc)
+        keys.add(dest)
+    keys.update(n + pc for pc, ins in enumerate(program.code) if ins.info.name == "sys")
+    sites = [s for s in program.return_sites() if s < n]
+    rets = [pc for pc, ins in enumerate(program.code) if ins.info.name == "ret"]
+    if rets and sites:
+        keys.update(rets)
+        keys.update(sites)
+    return sorted(k for k in keys if 0 <= k < 2 * n)
 
 
 def _succ(program, pc: int, sites: list[int]) -> list[int]:
@@ -193,19 +211,21 @@ class Lowering:
         t = b.load(self.tv)
         b.store(b.get(t, "mem"), self.memv)
         b.store(b.get(t, "slice"), self.slicev)
-        keys = sorted(self._resume_keys())
-        # a task resumes through a table of block addresses indexed by its key
-        key = b.get(t, "key")
+        keys = self.k.keys                      # resume_keys(program)
+        self.kidx = {k: i for i, k in enumerate(keys)}
+        # a task resumes through a table of block addresses, one per resume key
+        idx = b.get(t, "resume")
         jump = b.block("resume.jump")
-        b.cbranch(b.cmp("<", key, 2 * self.n, signed=False), jump, badkey)
+        b.cbranch(b.cmp("<", idx, len(keys), signed=False), jump, badkey)
         b.position_at_end(jump)
         self.rblocks = {k: b.block(f"resume{k}") for k in keys}
-        addr = [ir.BlockAddress(fn, self.rblocks.get(k, badkey)) for k in range(2 * self.n)]
+        addr = [ir.BlockAddress(fn, self.rblocks[k]) for k in keys]
+        addr = addr or [ir.BlockAddress(fn, badkey)]
         tab = ir.GlobalVariable(self.m, ir.ArrayType(I8P, len(addr)), "mk.resume")
         tab.global_constant = True
         tab.linkage = "internal"
         tab.initializer = ir.Constant(ir.ArrayType(I8P, len(addr)), addr)
-        ibr = b.branch_indirect(b.load(b.gep(tab, [c64(0), key], inbounds=True)))
+        ibr = b.branch_indirect(b.load(b.gep(tab, [c64(0), idx], inbounds=True)))
         ibr.add_destination(badkey)
         for key in keys:
             # only the registers live at the resume point come back from the task
@@ -235,17 +255,22 @@ class Lowering:
         b.put(self.K, "budget", b.sub(self.budget_end, b.get(self.K, "rq_head")))
         b.ret(c64(code))
 
-    def _resume_keys(self) -> set[int]:
-        keys = {t.entry for t in self.p.tasks}
-        for pc, dest in fuel_points(self.p):
-            keys.add(pc)
-            keys.add(dest)
-        keys.update(self.n + pc for pc in self.post)
-        rets = [pc for pc, ins in enumerate(self.p.code) if ins.info.name == "ret"]
-        if rets and self.sites:
-            keys.update(rets)
-            keys.update(self.sites)
-        return {k for k in keys if 0 <= k < 2 * self.n}
+    def _site_resume(self) -> ir.Function:
+        """site_resume(pc): the resume index of return site pc (LLVM makes the switch a
+        table of constants); only a task preempted on a `ret` needs it."""
+        fn = self.m.globals.get("site_resume")
+        if fn is None:
+            fn = ir.Function(self.m, ir.FunctionType(I64, [I64]), "site_resume")
+            fn.linkage = "internal"
+            b = ir.IRBuilder(fn.append_basic_block())
+            other = fn.append_basic_block()
+            sw = b.switch(fn.args[0], other)
+            for site in self.sites:
+                blk = fn.append_basic_block()
+                sw.add_case(c64(site), blk)
+                ir.IRBuilder(blk).ret(c64(self.kidx[site]))
+            ir.IRBuilder(other).ret(c64(-1))
+        return fn
 
     def _fp_dirty(self, key: int) -> bool:
         return self.fp_dirty[key if key < self.n else key - self.n]
@@ -276,7 +301,7 @@ class Lowering:
         t = b.load(self.tv)
         for r in regs_of(self.stored(key)):
             b.put(t, "regs", self.R(r), r)
-        b.put(t, "key", c64(key))
+        b.put(t, "resume", c64(self.kidx[key]))
         b.put(t, "slice", b.load(self.slicev))
         if pause:
             b.put(self.K, "cur", t)
@@ -555,10 +580,10 @@ class Lowering:
         b.store(c64(abi.QUANTUM), self.slicev)
         t = b.load(self.tv)
         b.call(self.k.f["rq_push"], [self.K, t])
-        # preempted on its way to lr: it resumes through the switch on its key
+        # preempted on its way to lr: it resumes at that return site
         for r in regs_of(self.ret_saved):
             b.put(t, "regs", self.R(r), r)
-        b.put(t, "key", lr)
+        b.put(t, "resume", b.call(self._site_resume(), [lr]))
         b.put(t, "slice", b.load(self.slicev))
         b.branch(self.sched)
         b.position_at_end(cont)

@@ -83,6 +83,14 @@ class CompiledProgram:
             self.engine.address("mk_walk"))
         self._free = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.engine.address("mk_free"))
         self.nnames = max(name_ids(program), default=-1) + 1
+        # Task.resume is an index into the program's resume keys (lower.resume_keys), which
+        # the compiled code holds as mk_keys = [count, keys...]; a task type's entry index
+        # is mk_entry_resume[type]
+        at = self.engine.global_address("mk_keys")
+        count = ctypes.c_int64.from_address(at).value
+        self.keys = list((ctypes.c_int64 * count).from_address(at + 8))
+        self.entry_resume = list((ctypes.c_int64 * max(len(program.tasks), 1)).from_address(
+            self.engine.global_address("mk_entry_resume")))
         self.native_seconds = 0.0
 
     def run(self, options: RunOptions | None = None) -> RunResult:
@@ -155,7 +163,7 @@ class _Run:
             for j, v in enumerate(boot.args[:abi.MAX_TASK_PARAMS]):
                 t.regs[isa.A0 + j] = v
             t.regs[isa.SP] = t.regs[isa.FP] = k.mem_words
-            t.key = p.tasks[boot.task].entry
+            t.resume = self.cp.entry_resume[boot.task]
             t.slice = abi.QUANTUM
             t.state = L.READY
             ring[k.rq_tail & k.rq_mask] = self.k.tasks + n * self.tsize
@@ -247,18 +255,20 @@ class _Run:
                                                    Where(e["fault_pc"], tuple(chains[off:off + n_])))))
         n = len(p.code)
         live = []
-        # the task table read in bulk: key .. type are consecutive fields of a task
+        # the task table read in bulk: resume .. type are consecutive fields of a task
         head = struct.Struct("<8q")
         assert [f[0] for f in L.STRUCTS["Task"][1:9]] == [
-            "key", "slice", "state", "wait_handle", "wait_conn", "qnext", "id", "type"]
-        head_off = L.CTask.key.offset
+            "resume", "slice", "state", "wait_handle", "wait_conn", "qnext", "id", "type"]
+        head_off = L.CTask.resume.offset
+        keys = self.cp.keys
         fp_off = L.CTask.regs.offset + 8 * isa.FP
         table = memoryview((ctypes.c_char * (k.nslots * self.tsize)).from_address(k.tasks)) \
             if k.nslots else memoryview(b"")
         for i in range(k.nslots):
             base = i * self.tsize
-            key, _, state, wait_handle, _, _, tid, ttype = head.unpack_from(table, base + head_off)
+            idx, _, state, wait_handle, _, _, tid, ttype = head.unpack_from(table, base + head_off)
             if state != L.DEAD and tid:
+                key = keys[idx] if 0 <= idx < len(keys) else 0
                 live.append((tid, i, key, state, wait_handle, ttype))
         mw = k.mem_words
         scratch = (ctypes.c_int64 * L.CHAIN_MAX)()
