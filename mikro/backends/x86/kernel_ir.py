@@ -300,8 +300,10 @@ class KernelIR:
         b.put(t, "mh_used", b.and_(b.get(t, "mh_used"), b.not_(b.shl(c64(1), s))))
         slot = b.gep(b.get(t, "mh"), [s])
         # the next message in this slot has the next generation and waits for nothing yet
-        gen = b.and_(b.add(b.lshr(b.get(slot, "word"), c64(1)), c64(1)), c64(abi.GEN_MASK))
-        b.put(slot, "word", b.shl(gen, c64(1)))
+        h = b.lshr(b.get(slot, "word"), c64(1))
+        gen = b.and_(b.add(b.lshr(h, c64(abi.GEN_SHIFT)), c64(1)), c64(abi.GEN_MASK))
+        low = b.and_(h, c64((1 << abi.GEN_SHIFT) - 1))
+        b.put(slot, "word", b.shl(b.or_(b.shl(gen, c64(abi.GEN_SHIFT)), low), c64(1)))
         b.ret_void()
 
         # hkind(t, h): 0 not a handle, K_ONE/K_SERVER/K_CLIENT a chandle, 4 an mhandle
@@ -312,20 +314,17 @@ class KernelIR:
             with b.when(b.cmp("==", used, 0)):
                 b.ret(c64(0))
             b.ret(self.kind(b, b.gep(b.fp(t, "ch"), [c64(0), h])))
-        ok = b.and_(b.cmp("<", h, (abi.GEN_MASK + 1) << abi.GEN_SHIFT, signed=False),
-                    b.cmp("!=", b.and_(h, c64(abi.MH_TAG)), 0))
-        with b.when(b.not_(ok)):
-            b.ret(c64(0))
         s = b.and_(h, c64(abi.MH_SLOTS - 1))
         # a slot in use implies the table exists (a task without one has none in use)
         used = b.and_(b.lshr(b.get(t, "mh_used"), s), c64(1))
         with b.when(b.cmp("==", used, 0)):
             b.ret(c64(0))
-        gen = b.and_(b.lshr(h, c64(abi.GEN_SHIFT)), c64(abi.GEN_MASK))
-        same = b.cmp("==", b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1)), gen)
+        # the slot holds the mhandle of its message, a well-formed one (tag, slot and
+        # generation): equal to it, h is a live mhandle of t
+        same = b.cmp("==", b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1)), h)
         b.ret(b.select(same, c64(4), c64(0)))
 
-    # chandle slots: {chan, word}; mhandle slots: {conn, gen << 1 | waits} (layout.py)
+    # chandle slots: {chan, word}; mhandle slots: {conn, handle << 1 | waits} (layout.py)
     def slot(self, b: B, t, h):
         return b.gep(b.fp(t, "ch"), [c64(0), b.and_(h, c64(63))])
 
@@ -367,8 +366,7 @@ class KernelIR:
         b.put(ms, "word", b.or_(word, waits if isinstance(waits, ir.Value) else c64(waits)))
 
     def mhandle(self, b: B, t, s):
-        gen = b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1))
-        return b.or_(b.or_(b.shl(gen, c64(abi.GEN_SHIFT)), c64(abi.MH_TAG)), s)
+        return b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1))
 
     def peer(self, b: B, c, end):
         """(task, slot) of the other end of a ONE channel."""
@@ -376,9 +374,9 @@ class KernelIR:
         return (b.select(first, b.get(c, "t1"), b.get(c, "t0")),
                 b.select(first, b.get(c, "s1"), b.get(c, "s0")))
 
-    def waits(self, b: B, t, states, handle):
-        """t is not null, waits in one of `states` on `handle`."""
-        notnull = b.not_(b.isnull(t))
+    def waits(self, b: B, t, states, handle, nonnull=False):
+        """t is not null, waits in one of `states` on `handle` (nonnull: t cannot be)."""
+        notnull = ir.Constant(ir.IntType(1), 1) if nonnull else b.not_(b.isnull(t))
         res = b.var(0, ir.IntType(1))
         with b.when(notnull):
             st = b.get(t, "state")
@@ -735,6 +733,9 @@ class KernelIR:
             with b.when(b.isnull(tab), likely=False):
                 self.err(b, t, "E_NOSPACE")
             b.put(t, "mh", b.bitcast(tab, MH))
+            # the first message of slot s has the mhandle of generation 0
+            b.loop_range(c64(abi.MH_SLOTS), lambda s: b.put(
+                b.gep(b.get(t, "mh"), [s]), "word", b.shl(b.or_(s, c64(abi.MH_TAG)), c64(1))))
         raw = b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Chan"]))])
         with b.when(b.isnull(raw), likely=False):
             self.err(b, t, "E_NOSPACE")
@@ -836,7 +837,7 @@ class KernelIR:
             self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
         # a connection of a MANY channel: the server is the channel's creator
         srv, ss = b.get(c, "t0"), b.get(c, "s0")
-        with b.when(self.waits(b, srv, (L.ST_RECV,), ss)):
+        with b.when(self.waits(b, srv, (L.ST_RECV,), ss, nonnull=True)):
             m = b.call(self.f["mh_alloc"], [srv])
             self.mfill(b, b.gep(b.get(srv, "mh"), [m]), self.conn(b, slot), 1 if is_call else 0)
             b.put(srv, "regs", self.mhandle(b, srv, m), A0 + 1)

@@ -15,7 +15,9 @@ A chandle slot is {chan, word}: `chan` the channel; `word` the slot kind (bits 0
 for a ONE channel, the end (bit 2: 0 the creator's, 1 the opener's), or for a MANY client,
 the connection's address with the kind in its low bits (kernel objects are 16-byte
 aligned). An mhandle slot is {conn, word}: the connection the message came through (its
-client is the sender) and gen << 1 | waits (the sender waits for a reply).
+client is the sender) and handle << 1 | waits: the mhandle of the slot's message (of its
+next one while the slot is free; abi.mhandle(slot, gen)) and whether the sender waits for
+a reply.
 """
 from __future__ import annotations
 
