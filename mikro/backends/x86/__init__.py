@@ -38,9 +38,9 @@ from ...vm.verify import verify
 from ...vm.options import RunOptions
 from ...vm.result import RunResult
 from . import engine
-from .run import CompiledProgram
+from .run import CompiledProgram, Machine
 
-__all__ = ["CompiledProgram", "compile", "inspect_asm", "inspect_ir", "run"]
+__all__ = ["CompiledProgram", "Machine", "compile", "inspect_asm", "inspect_ir", "machine", "run"]
 
 
 _recent: OrderedDict[str, CompiledProgram] = OrderedDict()
@@ -54,18 +54,29 @@ def compile(program: Program, cache: bool = True) -> CompiledProgram:
     return CompiledProgram(program, engine.object_code(program, cache=cache))
 
 
-def run(program: Program, options: RunOptions | None = None, cache: bool = True) -> RunResult:
-    """Run a verified program to its end on the native kernel. The last few programs stay
-    compiled in the process, so running one program under many seeds compiles it once."""
+def _compiled(program: Program, cache: bool) -> CompiledProgram:
+    """The program compiled; the last few stay compiled in the process, so running one
+    program under many seeds compiles it once."""
     if not cache:
-        return compile(program, cache=False).run(options)
+        return compile(program, cache=False)
     verify(program)
     key = engine.cache_key(program)
     compiled = _recent.pop(key, None) or compile(program)
     _recent[key] = compiled
     while len(_recent) > _RECENT:
         _recent.popitem(last=False)
-    return compiled.run(options)
+    return compiled
+
+
+def run(program: Program, options: RunOptions | None = None, cache: bool = True) -> RunResult:
+    """Run a verified program to its end on the native kernel."""
+    return _compiled(program, cache).run(options)
+
+
+def machine(program: Program, options: RunOptions | None = None, boot: bool = True,
+            cache: bool = True) -> Machine:
+    """A run of the program that Python drives (spawn, host, advance, result)."""
+    return Machine(_compiled(program, cache), options or RunOptions(), boot=boot)
 
 
 def inspect_ir(program: Program) -> str:

@@ -86,11 +86,21 @@ class CompiledProgram:
 
     def run(self, options: RunOptions | None = None) -> RunResult:
         self.native_seconds = 0.0      # time spent in native code by the last run
-        return _Run(self, options or RunOptions()).go()
+        m = Machine(self, options or RunOptions())
+        try:
+            m.advance()
+            return m.result()
+        finally:
+            m.close()
 
 
-class _Run:
-    def __init__(self, cp: CompiledProgram, opts: RunOptions):
+class Machine:
+    """One run in native memory, driven from Python: `spawn` and `host` add tasks, `advance`
+    runs until the end or until a slice of fuel is used, `result` reads the tables back,
+    `close` frees the native memory (also when the Machine is dropped). The same shape as
+    the interpreter's Machine (mikro.vm.interp)."""
+
+    def __init__(self, cp: CompiledProgram, opts: RunOptions, boot: bool = True):
         self.cp, self.p, self.opts = cp, cp.program, opts
         mw = max(int(opts.mem_words), 0)
         self.mem_bytes = max(mw * 8, 8)
@@ -126,6 +136,18 @@ class _Run:
         k.reg = ctypes.addressof(self.reg)
         self.output: list[str] = []
         self.pending = ""
+        self.left = None if opts.fuel is None else max(int(opts.fuel), 0)
+        self.used = 0
+        self.elapsed = 0.0
+        self.status: str | None = None         # None while the run can go on
+        self.limit = ""
+        self.first = opts.time_limit is not None
+        self.closed = False
+        if boot:
+            for b in self.p.boot:
+                if self.k.alive >= self.k.max_alive:
+                    break
+                self._new_task(b.task, b.args)
 
     def _map(self, size: int) -> int:
         addr = _reserve(size)
@@ -140,27 +162,37 @@ class _Run:
     def task(self, i: int):
         return L.CTask.from_address(self.k.tasks + i * self.tsize)
 
-    def _boot(self):
+    def _new_task(self, ttype: int, args) -> int:
+        """A task slot set up as spawn does, at the tail of the ready queue; its id."""
         k, p = self.k, self.p
+        if k.nfree:
+            raise RuntimeError("spawning from Python after tasks have ended is not supported")
         ring = (ctypes.c_void_p * (k.rq_mask + 1)).from_address(k.ready)
-        for boot in p.boot:
-            if k.alive >= k.max_alive:
-                break
-            n = k.nslots
-            t = self.task(n)
-            t.id, t.type, t.slot = k.ntasks + 1, boot.task, n
-            k.nslots += 1
-            t.mem = k.mem_base + n * self.mem_bytes
-            for j, v in enumerate(boot.args[:abi.MAX_TASK_PARAMS]):
-                t.regs[isa.A0 + j] = v
-            t.regs[isa.SP] = t.regs[isa.FP] = k.mem_words
-            t.key = p.tasks[boot.task].entry
-            t.slice = abi.QUANTUM
-            t.state = L.READY
-            ring[(k.rq_head + k.rq_len) & k.rq_mask] = self.k.tasks + n * self.tsize
-            k.rq_len += 1
-            k.ntasks += 1
-            k.alive += 1
+        n = k.nslots
+        t = self.task(n)
+        t.id, t.type, t.slot = k.ntasks + 1, ttype, n
+        k.nslots += 1
+        t.mem = k.mem_base + n * self.mem_bytes
+        for j, v in enumerate(list(args)[:abi.MAX_TASK_PARAMS]):
+            t.regs[isa.A0 + j] = v
+        t.regs[isa.SP] = t.regs[isa.FP] = k.mem_words
+        t.key = p.tasks[ttype].entry
+        t.slice = abi.QUANTUM
+        t.state = L.READY
+        ring[(k.rq_head + k.rq_len) & k.rq_mask] = self.k.tasks + n * self.tsize
+        k.rq_len += 1
+        k.ntasks += 1
+        k.alive += 1
+        return t.id
+
+    def spawn(self, ttype: int, args=()) -> int:
+        """Start a task of type ttype (at the tail of the ready queue); its id."""
+        if self.k.alive >= self.k.max_alive:
+            raise ValueError("the task table is full")
+        return self._new_task(ttype, args)
+
+    def host(self, name: str, handler) -> int:
+        raise NotImplementedError("host tasks on the x86 backend")
 
     def _drain(self):
         k = self.k
@@ -173,51 +205,77 @@ class _Run:
                 if self.opts.on_output is not None:
                     self.opts.on_output(line)
 
-    def go(self) -> RunResult:
-        try:
-            return self._go()
-        finally:
+    def close(self) -> None:
+        """Free the run's native memory; the Machine can no longer run or report."""
+        if not self.closed:
+            self.closed = True
             self.cp._free(ctypes.addressof(self.k))
             self._unmap()
 
-    def _go(self) -> RunResult:
+    def __del__(self):
+        if getattr(self, "closed", True) is False:
+            self.close()
+
+    def advance(self, fuel: int | None = None) -> str | None:
+        """Run until the run ends (its status) or `fuel` more units are used (None)."""
+        if self.status is not None:
+            return self.status
         opts, k = self.opts, self.k
-        self._boot()
-        left = None if opts.fuel is None else max(int(opts.fuel), 0)
-        used = 0
+        stint = None if fuel is None else max(int(fuel), 0)
         start = time.monotonic()
-        status, limit = None, ""
         chunk_max = CHUNK_TIMED if opts.time_limit is not None else CHUNK
-        # the clock is read at the first fuel point too: the first call stops there
-        first = opts.time_limit is not None
         try:
             while True:
-                chunk = chunk_max if left is None else min(left, chunk_max)
-                if first:
-                    chunk, first = 0, False
+                chunk = chunk_max
+                for bound in (self.left, stint):
+                    if bound is not None:
+                        chunk = min(chunk, bound)
+                if self.first:
+                    # the clock is read at the first fuel point too: the first call stops there
+                    chunk, self.first = 0, False
                 k.fuel = chunk
                 k.budget = BUDGET
                 t0 = time.perf_counter()
                 rc = self.cp._run(ctypes.addressof(k))
                 self.cp.native_seconds += time.perf_counter() - t0
                 spent = chunk - k.fuel
-                used += spent
-                if left is not None:
-                    left -= spent
+                self.used += spent
+                if self.left is not None:
+                    self.left -= spent
+                if stint is not None:
+                    stint -= spent
                 self._drain()
                 if rc == RUN_IDLE:
+                    self.status = "ended"
                     break
                 if rc not in (RUN_PAUSE, RUN_BUDGET):
                     raise RuntimeError(f"native kernel stopped with code {rc}")
-                if rc == RUN_PAUSE and left == 0:
-                    status, limit = "limit", f"fuel exhausted ({opts.fuel} units)"
+                if rc == RUN_PAUSE and self.left == 0:
+                    self.status, self.limit = "limit", f"fuel exhausted ({opts.fuel} units)"
                     break
-                if opts.time_limit is not None and time.monotonic() - start >= opts.time_limit:
-                    status, limit = "limit", f"time limit of {opts.time_limit:g} s reached"
+                if (opts.time_limit is not None
+                        and self.elapsed + time.monotonic() - start >= opts.time_limit):
+                    self.status = "limit"
+                    self.limit = f"time limit of {opts.time_limit:g} s reached"
+                    break
+                if rc == RUN_PAUSE and stint == 0:
                     break
         except KeyboardInterrupt:
-            status, limit = "interrupted", "keyboard interrupt"
-        return self._result(status, limit, used)
+            self.status, self.limit = "interrupted", "keyboard interrupt"
+        finally:
+            self.elapsed += time.monotonic() - start
+        return self.status
+
+    def result(self) -> RunResult:
+        """What the run gave so far; status "running" while it can go on."""
+        if self.closed:
+            raise RuntimeError("the run's native memory has been freed")
+        status = self.status
+        if status is None:
+            status = "running"
+        elif status == "ended":
+            status = None
+        return self._result(status, self.limit, self.used)
 
     def _result(self, status, limit, used) -> RunResult:
         p, k = self.p, self.k
@@ -274,9 +332,8 @@ class _Run:
             handle = None if state in ("open", "ready") else wait_handle
             res.waiting.append(Waiter(tid, name_of(ttype), state, handle, Where(pc, chain)))
         res.faults = [f for _, f in sorted(faults, key=lambda x: x[0])]
-        if self.pending:
-            self.output.append(self.pending)
-        res.output = "".join(line + "\n" for line in self.output)
+        lines = self.output + [self.pending] if self.pending else self.output
+        res.output = "".join(line + "\n" for line in lines)
         if status is not None:
             res.status = status
         elif stuck:
