@@ -69,20 +69,36 @@ def spawn(ctx: Ctx):
             note="x86")
     ctx.row("mem.kernel", COST, "kernel memory per task", "bytes", lambda: [_kernel_bytes()],
             note="task structure + queue slots")
+    ctx.row("mem.server", COST, "kernel memory per server task, beyond a client", "bytes",
+            lambda: [_server_bytes()], note="mhandle table (first MANY channel)")
     ctx.row("mem.rss", COST, "peak RSS per task", "bytes",
             lambda: need("rss", "peak RSS cannot be measured here"),
             note="task memory touched included")
 
 
-def _kernel_bytes() -> float:
-    """What the x86 backend allocates per task slot: its task structure, a free-list
-    entry and a ready-queue entry."""
+def _layout():
     try:
-        import ctypes
         from ..backends.x86 import layout
     except ImportError as e:
         raise Unavailable(f"x86 backend missing ({e})") from e
-    return float(ctypes.sizeof(layout.CTask) + 8 + 8)
+    return layout
+
+
+def _kernel_bytes() -> float:
+    """What the x86 backend allocates for every task slot: its task structure (saved
+    registers, the fixed chandle array, bookkeeping), a free-list entry and a ready-queue
+    entry. A task's memory (its VM words) is not counted: RSS shows what of it is touched.
+    A server's mhandle table is not counted here: see `_server_bytes`."""
+    import ctypes
+    return float(ctypes.sizeof(_layout().CTask) + 8 + 8)
+
+
+def _server_bytes() -> float:
+    """What a task that creates a MANY channel costs beyond `_kernel_bytes`: its mhandle
+    table (MH_SLOTS slots), allocated with calloc on its first MANY channel and freed when
+    it ends; the allocator's own header (16 bytes with glibc) is not counted. Channel and
+    connection objects are per channel and per connection, not per task, and not counted."""
+    return float(_layout().MH_TABLE_BYTES)
 
 
 def compile_time(ctx: Ctx):

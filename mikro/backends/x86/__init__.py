@@ -15,7 +15,8 @@ How a run goes:
   calls `mk_run` per slice of fuel, drains the output and builds the RunResult.
 - VM registers are SSA values of the running task. A task is saved only when it blocks,
   yields, is preempted or the run pauses, and then only the registers live where it will
-  resume (liveness over the whole program from the opcode table), plus fp for reports.
+  resume (liveness over the whole program from the opcode table), plus fp for reports
+  where the task may have changed it.
 - Task structures and task memories live in two address-space reservations (lazily
   mapped, MAP_NORESERVE), one slot per task alive at once; a dead task's slot is reused and
   its memory returned to the system. Ended tasks leave a record (exit code or fault) in a

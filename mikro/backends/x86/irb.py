@@ -51,6 +51,16 @@ class B:
         ins = self.b.store(val, self.fp(ptr, field, idx))
         ins.set_metadata("tbaa", self.tag(ptr.type.pointee.name[3:] + "." + field))
 
+    def load_as(self, ptr, tag: str):
+        """A load from an array outside the structures (the ready ring, a connection
+        set, ...), tagged as its own type so that it does not alias the fields."""
+        ins = self.b.load(ptr)
+        ins.set_metadata("tbaa", self.tag(tag))
+        return ins
+
+    def store_as(self, val, ptr, tag: str):
+        self.b.store(val, ptr).set_metadata("tbaa", self.tag(tag))
+
     def tag(self, name: str):
         """A type-based alias tag: each struct field (and task memory) is its own type, so
         LLVM may keep one field in a register across stores to another."""
@@ -91,8 +101,10 @@ class B:
         return ir.Constant(ty, None)
 
     @contextmanager
-    def when(self, cond):
-        with self.b.if_then(cond):
+    def when(self, cond, likely=None):
+        """if cond: ...; likely=False marks the block cold (errors, faults), so LLVM lays
+        it out of line and keeps its work off the hot path."""
+        with self.b.if_then(cond, likely=likely):
             yield
 
     def loop_range(self, n, body):

@@ -1,8 +1,8 @@
 """The native kernel as LLVM IR: ready queue, handle tables, channels and every syscall.
 
-Each syscall is one function `sys_NAME(Kernel*, Task*, a0, .., a(nargs-1))` with one shape:
-it returns {action, status, results...} (results zero on error), the action saying what the
-caller does next (ACT_*). A task that blocks is saved by the caller after the syscall
+Each syscall is one function `sys_NAME(Kernel*, Task*, out, a0, .., a(nargs-1))` with one
+shape: it writes the status and results to out[0..5] (results zero on error) and returns
+the action saying what the caller does next (ACT_*). A task that blocks is saved by the caller after the syscall
 returns; whoever wakes it writes its status and results into its saved registers, and a
 waiting sender's message words wait in its saved argument registers. docs/kernel.md is the
 specification; mikro/vm/kernel.py its reference form.
@@ -124,22 +124,22 @@ class KernelIR:
 
     # -- the ready queue ------------------------------------------------------------------
     def _rq(self):
+        """The ready queue: a ring of rq_mask + 1 entries; rq_head and rq_tail count the
+        tasks taken and added since the run began (the queue holds rq_tail - rq_head)."""
         fn, b = self._fn("rq_push", ir.VoidType(), [self.K, self.T], "always")
         k, t = fn.args
-        ring, head, n, mask = (b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_len"),
-                               b.get(k, "rq_mask"))
-        pos = b.and_(b.add(head, n), mask)
-        b.store(t, b.gep(ring, [pos]))
-        b.put(k, "rq_len", b.add(n, c64(1)))
+        tail = b.get(k, "rq_tail")
+        pos = b.and_(tail, b.get(k, "rq_mask"))
+        b.store_as(t, b.gep(b.get(k, "ready"), [pos]), "ring")
+        b.put(k, "rq_tail", b.add(tail, c64(1)))
         b.put(t, "state", L.READY)
         b.ret_void()
 
+        # rq_pick(k): the next task; the queue must not be empty
         fn, b = self._fn("rq_pick", self.T, [self.K], "always")
         (k,) = fn.args
-        ring, head, n, mask = (b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_len"),
-                               b.get(k, "rq_mask"))
-        with b.when(b.cmp("==", n, 0)):
-            b.ret(b.null(self.T))
+        ring, count, mask = b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_mask")
+        head = b.and_(count, mask)
         seed = b.get(k, "seed")
         with b.when(b.cmp("!=", seed, 0)):
             # splitmix64; the k-th task swaps places with the head
@@ -148,15 +148,14 @@ class KernelIR:
             z = b.mul(b.xor(st, b.lshr(st, c64(30))), c64(0xBF58476D1CE4E5B9))
             z = b.mul(b.xor(z, b.lshr(z, c64(27))), c64(0x94D049BB133111EB))
             z = b.xor(z, b.lshr(z, c64(31)))
-            kk = b.urem(z, n)
+            kk = b.urem(z, b.sub(b.get(k, "rq_tail"), count))
             pa = b.gep(ring, [head])
             pb = b.gep(ring, [b.and_(b.add(head, kk), mask)])
-            ta, tb = b.load(pa), b.load(pb)
-            b.store(tb, pa)
-            b.store(ta, pb)
-        t = b.load(b.gep(ring, [head]))
-        b.put(k, "rq_head", b.and_(b.add(head, c64(1)), mask))
-        b.put(k, "rq_len", b.sub(n, c64(1)))
+            ta, tb = b.load_as(pa, "ring"), b.load_as(pb, "ring")
+            b.store_as(tb, pa, "ring")
+            b.store_as(ta, pb, "ring")
+        t = b.load_as(b.gep(ring, [head]), "ring")
+        b.put(k, "rq_head", b.add(count, c64(1)))
         b.ret(t)
 
     def _wake(self):
@@ -176,7 +175,9 @@ class KernelIR:
 
     # -- memory for kernel objects ------------------------------------------------------
     def _alloc(self):
-        """kalloc(k, size): zeroed memory freed with the run (a list through a header word)."""
+        """kalloc(k, size): zeroed memory freed with the run (a list through a header word),
+        16-byte aligned as calloc's is (a chandle slot keeps its kind in a connection's
+        low address bits)."""
         fn, b = self._fn("kalloc", I8P, [self.K, I64], "never")
         k, size = fn.args
         p = b.call(self.calloc, [c64(1), b.add(size, c64(16))])
@@ -280,15 +281,16 @@ class KernelIR:
         t, s = fn.args
         b.put(t, "ch_used", b.and_(b.get(t, "ch_used"), b.not_(b.shl(c64(1), s))))
         slot = b.gep(b.fp(t, "ch"), [c64(0), s])
-        b.put(slot, "kind", L.K_FREE)
         b.put(slot, "chan", b.null(self.Ch))
-        b.put(slot, "conn", b.null(self.Cn))
+        b.put(slot, "word", L.K_FREE)
         b.ret_void()
         fn, b = self._fn("mh_free", ir.VoidType(), [self.T, I64], "always")
         t, s = fn.args
         b.put(t, "mh_used", b.and_(b.get(t, "mh_used"), b.not_(b.shl(c64(1), s))))
-        slot = b.gep(b.fp(t, "mh"), [c64(0), s])
-        b.put(slot, "gen", b.and_(b.add(b.get(slot, "gen"), c64(1)), c64(abi.GEN_MASK)))
+        slot = b.gep(b.get(t, "mh"), [s])
+        # the next message in this slot has the next generation and waits for nothing yet
+        gen = b.and_(b.add(b.lshr(b.get(slot, "word"), c64(1)), c64(1)), c64(abi.GEN_MASK))
+        b.put(slot, "word", b.shl(gen, c64(1)))
         b.ret_void()
 
         # hkind(t, h): 0 not a handle, K_ONE/K_SERVER/K_CLIENT a chandle, 4 an mhandle
@@ -298,25 +300,63 @@ class KernelIR:
             used = b.and_(b.lshr(b.get(t, "ch_used"), h), c64(1))
             with b.when(b.cmp("==", used, 0)):
                 b.ret(c64(0))
-            b.ret(b.get(b.gep(b.fp(t, "ch"), [c64(0), h]), "kind"))
+            b.ret(self.kind(b, b.gep(b.fp(t, "ch"), [c64(0), h])))
         ok = b.and_(b.cmp("<", h, (abi.GEN_MASK + 1) << abi.GEN_SHIFT, signed=False),
                     b.cmp("!=", b.and_(h, c64(abi.MH_TAG)), 0))
         with b.when(b.not_(ok)):
             b.ret(c64(0))
         s = b.and_(h, c64(abi.MH_SLOTS - 1))
-        gen = b.and_(b.lshr(h, c64(abi.GEN_SHIFT)), c64(abi.GEN_MASK))
+        # a slot in use implies the table exists (a task without one has none in use)
         used = b.and_(b.lshr(b.get(t, "mh_used"), s), c64(1))
-        same = b.cmp("==", b.get(b.gep(b.fp(t, "mh"), [c64(0), s]), "gen"), gen)
-        b.ret(b.select(b.and_(b.cmp("!=", used, 0), same), c64(4), c64(0)))
+        with b.when(b.cmp("==", used, 0)):
+            b.ret(c64(0))
+        gen = b.and_(b.lshr(h, c64(abi.GEN_SHIFT)), c64(abi.GEN_MASK))
+        same = b.cmp("==", b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1)), gen)
+        b.ret(b.select(same, c64(4), c64(0)))
 
+    # chandle slots: {chan, word}; mhandle slots: {conn, gen << 1 | waits} (layout.py)
     def slot(self, b: B, t, h):
         return b.gep(b.fp(t, "ch"), [c64(0), b.and_(h, c64(63))])
 
+    def kind(self, b: B, slot):
+        return b.and_(b.get(slot, "word"), c64(L.K_MASK))
+
+    def end(self, b: B, slot):
+        """The end (0 creator, 1 opener) of a ONE slot."""
+        return b.and_(b.lshr(b.get(slot, "word"), c64(2)), c64(1))
+
+    def conn(self, b: B, slot):
+        """The connection of a MANY client slot."""
+        return b.inttoptr(b.and_(b.get(slot, "word"), c64(~L.PTR_LOW)), self.Cn)
+
+    def set_slot(self, b: B, slot, chan, kind, end=None, conn=None):
+        b.put(slot, "chan", chan)
+        if conn is not None:
+            word = b.or_(b.ptrtoint(conn, I64), c64(kind))
+        elif end is not None:
+            word = b.or_(c64(kind), b.shl(end, c64(2))) if isinstance(end, ir.Value) \
+                else c64(kind | end << 2)
+        else:
+            word = kind if isinstance(kind, ir.Value) else c64(kind)
+        b.put(slot, "word", word)
+
     def mslot(self, b: B, t, h):
-        return b.gep(b.fp(t, "mh"), [c64(0), b.and_(h, c64(63))])
+        return b.gep(b.get(t, "mh"), [b.and_(h, c64(63))])
+
+    def mwaits(self, b: B, ms):
+        return b.and_(b.get(ms, "word"), c64(1))
+
+    def msender(self, b: B, ms):
+        return b.get(b.get(ms, "conn"), "client")
+
+    def mfill(self, b: B, ms, conn, waits):
+        """A new message in mhandle slot ms: through conn, waits (i64 0/1) for a reply."""
+        b.put(ms, "conn", conn)
+        word = b.get(ms, "word")
+        b.put(ms, "word", b.or_(word, waits if isinstance(waits, ir.Value) else c64(waits)))
 
     def mhandle(self, b: B, t, s):
-        gen = b.get(b.gep(b.fp(t, "mh"), [c64(0), s]), "gen")
+        gen = b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1))
         return b.or_(b.or_(b.shl(gen, c64(abi.GEN_SHIFT)), c64(abi.MH_TAG)), s)
 
     def peer(self, b: B, c, end):
@@ -339,9 +379,10 @@ class KernelIR:
 
     # -- call chains ----------------------------------------------------------------------
     def _chain(self):
-        """walk(k, t, fp): return addresses of the call chain into t.chain (docs/vm.md)."""
-        fn, b = self._fn("mk_walk", ir.VoidType(), [self.K, self.T, I64], "never")
-        k, t, fp0 = fn.args
+        """mk_walk(k, t, fp, out) -> n: the return addresses of t's call chain from frame
+        pointer fp (docs/vm.md), at most CHAIN_MAX, written to out[0..n-1]."""
+        fn, b = self._fn("mk_walk", I64, [self.K, self.T, I64, I64P], "never")
+        k, t, fp0, out = fn.args
         mw = b.get(k, "mem_words")
         mem = b.get(t, "mem")
         fp, n = b.var(fp0), b.var(0)
@@ -362,14 +403,25 @@ class KernelIR:
         more = b.block()
         b.cbranch(b.icmp_unsigned("!=", site, ir.Constant(I8, 0)), more, done)
         b.position_at_end(more)
-        b.put(t, "chain", ra, nv)
+        b.store(ra, b.gep(out, [nv]))
         b.store(b.add(nv, c64(1)), n)
         b.store(b.load(b.gep(mem, [b.add(f, c64(1))])), fp)
         b.branch(head)
         b.position_at_end(done)
-        b.put(t, "chain_len", b.load(n))
-        b.ret_void()
+        b.ret(b.load(n))
         fn.linkage = "external"
+
+        # chain_keep(k, t, fp): t's call chain appended to Kernel.chains, t.chain_off and
+        # t.chain_len saying where (an empty chain when the system refuses the memory)
+        fn, b = self._fn("chain_keep", ir.VoidType(), [self.K, self.T, I64], "never")
+        k, t, fp0 = fn.args
+        at = self._grow(b, k, "chains", "chains_len", "chains_cap", c64(8 * L.CHAIN_MAX))
+        out = b.bitcast(b.gep(b.get(k, "chains"), [at]), I64P)
+        n = b.call(self.f["mk_walk"], [k, t, fp0, out])
+        b.put(t, "chain_off", b.udiv(at, c64(8)))
+        b.put(t, "chain_len", n)
+        b.put(k, "chains_len", b.add(at, b.mul(n, c64(8))))
+        b.ret_void()
 
     # -- closing handles --------------------------------------------------------------------
     def _unregister(self, b: B, k, c):
@@ -381,9 +433,9 @@ class KernelIR:
         wake = self.f["wake"]
         fn, b = self._fn("drop_mh", ir.VoidType(), [self.K, self.T, I64], "never")
         k, t, s = fn.args
-        ms = b.gep(b.fp(t, "mh"), [c64(0), s])
-        with b.when(b.cmp("!=", b.get(ms, "waits"), 0)):
-            snd = b.get(ms, "sender")
+        ms = b.gep(b.get(t, "mh"), [s])
+        with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
+            snd = self.msender(b, ms)
             with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
                 b.call(wake, [k, snd, c64(E["E_CLOSED"])])
         b.call(self.f["mh_free"], [t, s])
@@ -392,12 +444,12 @@ class KernelIR:
         fn, b = self._fn("close_ch", ir.VoidType(), [self.K, self.T, I64], "never")
         k, t, s = fn.args
         slot = b.gep(b.fp(t, "ch"), [c64(0), s])
-        kind, c = b.get(slot, "kind"), b.get(slot, "chan")
+        kind, c = self.kind(b, slot), b.get(slot, "chan")
         dead = b.cmp("!=", b.get(c, "dead"), 0)
         with b.when(b.and_(b.cmp("==", kind, L.K_ONE), b.not_(dead))):
             b.put(c, "dead", 1)
             self._unregister(b, k, c)
-            pt, ps = self.peer(b, c, b.get(slot, "end"))
+            pt, ps = self.peer(b, c, self.end(b, slot))
             w = self.waits(b, pt, (L.ST_RECV, L.ST_SEND, L.ST_CALL_SEND, L.ST_CALL_REPLY), ps)
             with b.when(w):
                 b.call(wake, [k, pt, c64(E["E_CLOSED"])])
@@ -422,16 +474,16 @@ class KernelIR:
             conns = b.get(c, "conns")
 
             def each(i):
-                cn = b.load(b.gep(conns, [b.add(i, c64(1))]))
+                cn = b.load_as(b.gep(conns, [b.add(i, c64(1))]), "conns")
                 with b.when(b.not_(b.isnull(cn))):
                     cl = b.get(cn, "client")
                     with b.when(self.waits(b, cl, (L.ST_RECV,), b.get(cn, "slot"))):
                         b.call(wake, [k, cl, c64(E["E_CLOSED"])])
             b.loop_range(b.get(c, "nconns"), each)
         with b.when(b.cmp("==", kind, L.K_CLIENT)):
-            cn = b.get(slot, "conn")
+            cn = self.conn(b, slot)
             b.put(cn, "open", 0)
-            b.store(b.null(self.Cn), b.gep(b.get(c, "conns"), [b.get(cn, "id")]))
+            b.store_as(b.null(self.Cn), b.gep(b.get(c, "conns"), [b.get(cn, "id")]), "conns")
             pu = b.get(cn, "pusher")
             with b.when(b.not_(b.isnull(pu))):
                 b.put(cn, "pusher", b.null(self.T))
@@ -452,6 +504,8 @@ class KernelIR:
             with b.when(b.cmp("!=", b.and_(b.lshr(b.get(t, "mh_used"), i), c64(1)), 0)):
                 b.call(self.f["drop_mh"], [k, t, i])
         b.loop_range(c64(abi.MH_SLOTS), drop)
+        b.call(self.free, [b.bitcast(b.get(t, "mh"), I8P)])
+        b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
         with b.when(b.cmp(">", b.get(t, "line_items"), 0)):
             b.call(self.f["line_flush"], [k, t])
         b.call(self.free, [b.get(t, "line")])
@@ -464,23 +518,14 @@ class KernelIR:
         b.put(t, "end_seq", seq)
         b.put(k, "cur", b.null(self.T))
         # the record of the ended task, then its slot is free for a new task
-        coff = b.var(0)
-        with b.when(b.cmp("==", b.get(t, "end_kind"), 2)):
-            nbytes = b.mul(b.get(t, "chain_len"), c64(8))
-            at = self._grow(b, k, "chains", "chains_len", "chains_cap", nbytes)
-            b.call(self.memcpy, [b.gep(b.get(k, "chains"), [at]),
-                                 b.bitcast(b.fp(t, "chain", c64(0)), I8P), nbytes])
-            b.put(k, "chains_len", b.add(at, nbytes))
-            b.store(b.udiv(at, c64(8)), coff)
         rec = len(L.LOG_FIELDS) * 8
         at = self._grow(b, k, "log", "log_len", "log_cap", c64(rec))
         words = b.bitcast(b.gep(b.get(k, "log"), [at]), I64P)
         for j, name in enumerate(L.LOG_FIELDS):
-            v = b.load(coff) if name == "chain_off" else b.get(t, name)
-            b.store(v, b.gep(words, [c64(j)]))
+            b.store(b.get(t, name), b.gep(words, [c64(j)]))
         b.put(k, "log_len", b.add(at, c64(rec)))
         nf = b.get(k, "nfree")
-        b.store(b.get(t, "slot"), b.gep(b.get(k, "free"), [nf]))
+        b.store_as(b.get(t, "slot"), b.gep(b.get(k, "free"), [nf]), "free")
         b.put(k, "nfree", b.add(nf, c64(1)))
         # the slot's memory must read zero for its next task: whole pages go back to the
         # system; the partial pages at either end (shared with the neighbouring slots when
@@ -511,39 +556,45 @@ class KernelIR:
         b.put(t, "fault_c", fc)
         b.put(t, "fault_pc", pc)
         b.put(t, "end_kind", 2)
-        b.call(self.f["mk_walk"], [k, t, fp])
+        b.call(self.f["chain_keep"], [k, t, fp])
         b.call(self.f["task_end"], [k, t])
         b.ret_void()
 
     # -- syscalls -------------------------------------------------------------------------
-    SYS_RET = ir.LiteralStructType([I64] * 7)
+    NOUT = 6        # out[0] the status, out[1..5] the results
 
     def _syscalls(self):
-        """sys_NAME(k, t, args) -> {action, status, results...}: the results travel as
-        values (not through memory), so once inlined they are SSA values."""
+        """sys_NAME(k, t, out, args) -> action. The caller's `out` is a local array and
+        the hot syscalls are inlined, so once optimised the status and results are SSA
+        values and the action a constant on each path (which LLVM threads into the
+        caller's dispatch; an aggregate return value kept it from doing so)."""
         for sc in abi.SYSCALLS:
             hot = sc.name in ("send", "call", "recv", "reply")
-            fn, b = self._fn(f"sys_{sc.name}", self.SYS_RET, [self.K, self.T] + [I64] * sc.nargs,
+            fn, b = self._fn(f"sys_{sc.name}", I64, [self.K, self.T, I64P] + [I64] * sc.nargs,
                              "always" if hot else None)
-            k, t, *a = fn.args
-            self.resv = b.var(None, ir.ArrayType(I64, 6))
-            for i in range(6):
+            k, t, self.out, *a = fn.args
+            for i in range(self.NOUT):
                 self.setres(b, 0, i)
+            self.errblk = None
             getattr(self, f"_sys_{sc.name}")(b, k, t, a)
 
     def setres(self, b: B, v, i):
-        b.store(c64(v) if isinstance(v, int) else v, b.gep(self.resv, [c64(0), c64(i)]))
+        b.store(c64(v) if isinstance(v, int) else v, b.gep(self.out, [c64(i)]))
 
     def ret(self, b: B, act):
-        agg = ir.Constant(self.SYS_RET, None)
-        agg = b.insert_value(agg, c64(act), 0)
-        for i in range(6):
-            agg = b.insert_value(agg, b.load(b.gep(self.resv, [c64(0), c64(i)])), i + 1)
-        b.ret(agg)
+        b.ret(c64(act))
 
     def err(self, b: B, t, code: str):
-        self.setres(b, E[code], 0)
-        self.ret(b, ACT_DONE)
+        """Fail with `code`: every error of a syscall leaves through one block, which sets
+        the status, so the checks on its hot path stay plain branches."""
+        if self.errblk is None:
+            self.errblk = b.block("error")
+            with b.goto_block(self.errblk):
+                self.errcode = b.phi(I64)
+                self.setres(b, self.errcode, 0)
+                b.ret(c64(ACT_DONE))
+        self.errcode.add_incoming(c64(E[code]), b.b.block)
+        b.branch(self.errblk)
 
     def block_on(self, b: B, t, state, h):
         b.put(t, "state", state)
@@ -557,13 +608,13 @@ class KernelIR:
         self.ret(b, ACT_END)
 
     def _sys_spawn(self, b, k, t, a):
-        with b.when(b.cmp(">=", a[0], self.ntypes, signed=False)):
+        with b.when(b.cmp(">=", a[0], self.ntypes, signed=False), likely=False):
             self.err(b, t, "E_INVAL")
         nfree = b.get(k, "nfree")
         nslots = b.get(k, "nslots")
         full = b.or_(b.cmp(">=", b.get(k, "alive"), b.get(k, "max_alive")),
                      b.and_(b.cmp("==", nfree, 0), b.cmp(">=", nslots, b.get(k, "task_cap"))))
-        with b.when(full):
+        with b.when(full, likely=False):
             self.err(b, t, "E_NOSPACE")
         # a slot of a dead task is reused (zeroed), else the next fresh (zero) one
         idx = b.var(0)
@@ -571,7 +622,7 @@ class KernelIR:
             with reuse:
                 nf = b.sub(nfree, c64(1))
                 b.put(k, "nfree", nf)
-                i = b.load(b.gep(b.get(k, "free"), [nf]))
+                i = b.load_as(b.gep(b.get(k, "free"), [nf]), "free")
                 b.store(i, idx)
                 b.call(self.memset, [b.bitcast(b.gep(b.get(k, "tasks"), [i]), I8P),
                                      ir.Constant(I32, 0), c64(ctypes.sizeof(L.CTask))])
@@ -608,7 +659,7 @@ class KernelIR:
 
     def _name(self, b, t, s):
         """Registry index of string s (E_INVAL when s is not a string index)."""
-        with b.when(b.cmp(">=", s, self.nstrings, signed=False)):
+        with b.when(b.cmp(">=", s, self.nstrings, signed=False), likely=False):
             self.err(b, t, "E_INVAL")
         return self._elem(b, self.g_names, s)
 
@@ -621,11 +672,9 @@ class KernelIR:
         with b.when(b.cmp("==", b.get(c, "kind"), abi.ONE)):
             s = b.call(self.f["ch_alloc"], [w])
             slot = b.gep(b.fp(w, "ch"), [c64(0), s])
-            b.put(slot, "chan", c)
+            self.set_slot(b, slot, c, L.K_ONE, end=1)
             b.put(c, "t1", w)
             b.put(c, "s1", s)
-            b.put(slot, "kind", L.K_ONE)
-            b.put(slot, "end", 1)
             b.ret(s)
         # memory the system refuses counts as a full table
         raw = b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Conn"]))])
@@ -647,30 +696,36 @@ class KernelIR:
         b.put(c, "nconns", cid)
         s = b.call(self.f["ch_alloc"], [w])
         slot = b.gep(b.fp(w, "ch"), [c64(0), s])
-        b.put(slot, "chan", c)
-        b.store(cn, b.gep(b.get(c, "conns"), [cid]))
+        b.store_as(cn, b.gep(b.get(c, "conns"), [cid]), "conns")
         b.put(cn, "id", cid)
         b.put(cn, "client", w)
         b.put(cn, "slot", s)
         b.put(cn, "chan", c)
         b.put(cn, "open", 1)
-        b.put(slot, "kind", L.K_CLIENT)
-        b.put(slot, "conn", cn)
+        self.set_slot(b, slot, c, L.K_CLIENT, conn=cn)
         b.ret(s)
 
     def _sys_channel(self, b, k, t, a):
         name, kind = a
         bad = b.and_(b.cmp("!=", kind, abi.ONE), b.cmp("!=", kind, abi.MANY))
-        with b.when(bad):
+        with b.when(bad, likely=False):
             self.err(b, t, "E_INVAL")
         nm = self._name(b, t, name)
-        with b.when(b.cmp("==", b.get(t, "ch_used"), -1)):
+        with b.when(b.cmp("==", b.get(t, "ch_used"), -1), likely=False):
             self.err(b, t, "E_NOSPACE")
         reg = b.gep(b.get(k, "reg"), [nm])
-        with b.when(b.not_(b.isnull(b.get(reg, "chan")))):
+        with b.when(b.not_(b.isnull(b.get(reg, "chan"))), likely=False):
             self.err(b, t, "E_EXISTS")
+        # the creator of a MANY channel receives mhandles: its table, made on first need
+        MH = self.lay.ptr("MhSlot")
+        need = b.and_(b.cmp("==", kind, abi.MANY), b.isnull(b.get(t, "mh")))
+        with b.when(need):
+            tab = b.call(self.calloc, [c64(abi.MH_SLOTS), c64(L.MH_TABLE_BYTES // abi.MH_SLOTS)])
+            with b.when(b.isnull(tab), likely=False):
+                self.err(b, t, "E_NOSPACE")
+            b.put(t, "mh", b.bitcast(tab, MH))
         raw = b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Chan"]))])
-        with b.when(b.isnull(raw)):
+        with b.when(b.isnull(raw), likely=False):
             self.err(b, t, "E_NOSPACE")
         c = b.bitcast(raw, self.Ch)
         s = b.call(self.f["ch_alloc"], [t])
@@ -679,9 +734,8 @@ class KernelIR:
         b.put(c, "kind", kind)
         b.put(c, "t0", t)
         b.put(c, "s0", s)
-        b.put(slot, "chan", c)
-        b.put(slot, "end", 0)
-        b.put(slot, "kind", b.select(b.cmp("==", kind, abi.ONE), c64(L.K_ONE), c64(L.K_SERVER)))
+        self.set_slot(b, slot, c, b.select(b.cmp("==", kind, abi.ONE), c64(L.K_ONE),
+                                           c64(L.K_SERVER)))
         b.put(reg, "chan", c)
         # openers waiting for the name, in FIFO order
         w = b.var(b.get(reg, "whead"), self.T)
@@ -715,13 +769,13 @@ class KernelIR:
 
     def _sys_open(self, b, k, t, a):
         nm = self._name(b, t, a[0])
-        with b.when(b.cmp("==", b.get(t, "ch_used"), -1)):
+        with b.when(b.cmp("==", b.get(t, "ch_used"), -1), likely=False):
             self.err(b, t, "E_NOSPACE")
         reg = b.gep(b.get(k, "reg"), [nm])
         c = b.get(reg, "chan")
         with b.when(b.not_(b.isnull(c))):
             one = b.cmp("==", b.get(c, "kind"), abi.ONE)
-            with b.when(b.and_(one, b.not_(b.isnull(b.get(c, "t1"))))):
+            with b.when(b.and_(one, b.not_(b.isnull(b.get(c, "t1")))), likely=False):
                 self.err(b, t, "E_BUSY")
             s = b.call(self.f["connect"], [k, c, t])
             self.setres(b, s, 1)
@@ -745,17 +799,19 @@ class KernelIR:
     def _send(self, b, k, t, a, is_call):
         h, words = a[0], a[1:5]
         kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("==", kind, 0)):
-            self.err(b, t, "E_BADHANDLE")
-        with b.when(b.or_(b.cmp("==", kind, L.K_SERVER), b.cmp("==", kind, 4))):
+        # one test on the way of a good handle: K_ONE and K_CLIENT are the odd kinds
+        assert L.K_ONE & 1 and L.K_CLIENT & 1 and not L.K_SERVER & 1
+        with b.when(b.cmp("==", b.and_(kind, c64(1)), 0), likely=False):
+            with b.when(b.cmp("==", kind, 0)):
+                self.err(b, t, "E_BADHANDLE")
             self.err(b, t, "E_INVAL")
         slot = self.slot(b, t, h)
         c = b.get(slot, "chan")
-        with b.when(b.cmp("!=", b.get(c, "dead"), 0)):
+        with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
             self.err(b, t, "E_CLOSED")
         after = (L.ST_CALL_REPLY if is_call else None)
         with b.when(b.cmp("==", kind, L.K_ONE)):
-            pt, ps = self.peer(b, c, b.get(slot, "end"))
+            pt, ps = self.peer(b, c, self.end(b, slot))
             with b.when(self.waits(b, pt, (L.ST_RECV,), ps)):
                 b.put(pt, "regs", ps, A0 + 1)
                 for i, w in enumerate(words):
@@ -771,10 +827,7 @@ class KernelIR:
         srv, ss = b.get(c, "t0"), b.get(c, "s0")
         with b.when(self.waits(b, srv, (L.ST_RECV,), ss)):
             m = b.call(self.f["mh_alloc"], [srv])
-            ms = b.gep(b.fp(srv, "mh"), [c64(0), m])
-            b.put(ms, "conn", b.get(slot, "conn"))
-            b.put(ms, "sender", t)
-            b.put(ms, "waits", 1 if is_call else 0)
+            self.mfill(b, b.gep(b.get(srv, "mh"), [m]), self.conn(b, slot), 1 if is_call else 0)
             b.put(srv, "regs", self.mhandle(b, srv, m), A0 + 1)
             for i, w in enumerate(words):
                 b.put(srv, "regs", w, A0 + 2 + i)
@@ -809,14 +862,15 @@ class KernelIR:
     def _sys_recv(self, b, k, t, a):
         h = a[0]
         kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("==", kind, 0)):
-            self.err(b, t, "E_BADHANDLE")
-        with b.when(b.cmp("==", kind, 4)):
+        # one test on the way of a good handle: a chandle's kind is 1..3
+        with b.when(b.cmp(">", b.sub(kind, c64(1)), 2, signed=False), likely=False):
+            with b.when(b.cmp("==", kind, 0)):
+                self.err(b, t, "E_BADHANDLE")
             self.err(b, t, "E_INVAL")
         slot = self.slot(b, t, h)
         c = b.get(slot, "chan")
         with b.when(b.cmp("==", kind, L.K_SERVER)):
-            with b.when(b.cmp("==", b.get(t, "mh_used"), -1)):
+            with b.when(b.cmp("==", b.get(t, "mh_used"), -1), likely=False):
                 self.err(b, t, "E_NOSPACE")
             q = b.get(c, "qhead")
             with b.when(b.not_(b.isnull(q))):
@@ -826,12 +880,10 @@ class KernelIR:
                     b.put(c, "qtail", b.null(self.T))
                 b.put(q, "qnext", b.null(self.T))
                 m = b.call(self.f["mh_alloc"], [t])
-                ms = b.gep(b.fp(t, "mh"), [c64(0), m])
                 qslot = self.slot(b, q, b.get(q, "wait_handle"))
                 is_call = b.cmp("==", b.get(q, "state"), L.ST_CALL_SEND)
-                b.put(ms, "conn", b.get(qslot, "conn"))
-                b.put(ms, "sender", q)
-                b.put(ms, "waits", b.zext(is_call, I64))
+                self.mfill(b, b.gep(b.get(t, "mh"), [m]), self.conn(b, qslot),
+                           b.zext(is_call, I64))
                 self._take(b, k, t, q, self.mhandle(b, t, m), A0 + 1)
                 with b.if_else(is_call) as (then, other):
                     with then:
@@ -840,10 +892,10 @@ class KernelIR:
                         b.call(self.f["wake"], [k, q, c64(0)])
                 self.ret(b, ACT_DONE)
             self.block_on(b, t, L.ST_RECV, h)
-        with b.when(b.cmp("!=", b.get(c, "dead"), 0)):
+        with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
             self.err(b, t, "E_CLOSED")
         with b.when(b.cmp("==", kind, L.K_ONE)):
-            pt, ps = self.peer(b, c, b.get(slot, "end"))
+            pt, ps = self.peer(b, c, self.end(b, slot))
             with b.when(self.waits(b, pt, (L.ST_SEND, L.ST_CALL_SEND), ps)):
                 self._take(b, k, t, pt, h, A0 + 1)
                 is_call = b.cmp("==", b.get(pt, "state"), L.ST_CALL_SEND)
@@ -854,7 +906,7 @@ class KernelIR:
                         b.call(self.f["wake"], [k, pt, c64(0)])
                 self.ret(b, ACT_DONE)
             self.block_on(b, t, L.ST_RECV, h)
-        cn = b.get(slot, "conn")
+        cn = self.conn(b, slot)
         pu = b.get(cn, "pusher")
         with b.when(b.not_(b.isnull(pu))):
             self._take(b, k, t, pu, h, A0 + 2)
@@ -871,13 +923,13 @@ class KernelIR:
     def _sys_reply(self, b, k, t, a):
         h, words = a[0], a[1:5]
         kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("==", kind, 0)):
+        with b.when(b.cmp("==", kind, 0), likely=False):
             self.err(b, t, "E_BADHANDLE")
         with b.when(b.cmp("==", kind, 4)):
             s = b.and_(h, c64(63))
             ms = self.mslot(b, t, h)
-            with b.when(b.cmp("!=", b.get(ms, "waits"), 0)):
-                snd = b.get(ms, "sender")
+            with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
+                snd = self.msender(b, ms)
                 with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
                     self._answer(b, k, snd, words)
             b.call(self.f["mh_free"], [t, s])
@@ -885,7 +937,7 @@ class KernelIR:
         with b.when(b.cmp("==", kind, L.K_ONE)):
             slot = self.slot(b, t, h)
             c = b.get(slot, "chan")
-            pt, ps = self.peer(b, c, b.get(slot, "end"))
+            pt, ps = self.peer(b, c, self.end(b, slot))
             ok = b.and_(b.cmp("==", b.get(c, "dead"), 0),
                         self.waits(b, pt, (L.ST_CALL_REPLY,), ps))
             with b.when(ok):
@@ -896,7 +948,7 @@ class KernelIR:
     def _sys_close(self, b, k, t, a):
         h = a[0]
         kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("==", kind, 0)):
+        with b.when(b.cmp("==", kind, 0), likely=False):
             self.err(b, t, "E_BADHANDLE")
         with b.when(b.cmp("==", kind, 4)):
             b.call(self.f["drop_mh"], [k, t, b.and_(h, c64(63))])
@@ -906,7 +958,7 @@ class KernelIR:
 
     def _mh_conn(self, b, t, h):
         kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("!=", kind, 4)):
+        with b.when(b.cmp("!=", kind, 4), likely=False):
             self.err(b, t, "E_BADHANDLE")
         return b.get(self.mslot(b, t, h), "conn")
 
@@ -928,16 +980,16 @@ class KernelIR:
     def _sys_push(self, b, k, t, a):
         h, cid, words = a[0], a[1], a[2:6]
         kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("==", kind, 0)):
+        with b.when(b.cmp("==", kind, 0), likely=False):
             self.err(b, t, "E_BADHANDLE")
-        with b.when(b.cmp("!=", kind, L.K_SERVER)):
+        with b.when(b.cmp("!=", kind, L.K_SERVER), likely=False):
             self.err(b, t, "E_INVAL")
         c = b.get(self.slot(b, t, h), "chan")
         bad = b.or_(b.cmp("<", cid, 1), b.cmp(">", cid, b.get(c, "nconns")))
-        with b.when(bad):
+        with b.when(bad, likely=False):
             self.err(b, t, "E_NOCONN")
-        cn = b.load(b.gep(b.get(c, "conns"), [cid]))
-        with b.when(b.isnull(cn)):
+        cn = b.load_as(b.gep(b.get(c, "conns"), [cid]), "conns")
+        with b.when(b.isnull(cn), likely=False):
             self.err(b, t, "E_NOCONN")
         cl = b.get(cn, "client")
         cs = b.get(cn, "slot")
@@ -954,7 +1006,7 @@ class KernelIR:
 
     def _sys_puts(self, b, k, t, a):
         s = a[0]
-        with b.when(b.cmp(">=", s, self.nstrings, signed=False)):
+        with b.when(b.cmp(">=", s, self.nstrings, signed=False), likely=False):
             self.err(b, t, "E_INVAL")
         off = self._elem(b, self.g_soff, s)
         n = self._elem(b, self.g_slen, s)
@@ -971,7 +1023,7 @@ class KernelIR:
 
     # -- entry points for Python ------------------------------------------------------------
     def _exports(self):
-        """mk_free(k): free kernel objects, line buffers and the output buffer."""
+        """mk_free(k): free kernel objects, line buffers, mhandle tables and the output."""
         fn, b = self._fn("mk_free", ir.VoidType(), [self.K], "never")
         (k,) = fn.args
         tasks = b.get(k, "tasks")
@@ -980,6 +1032,8 @@ class KernelIR:
             t = b.gep(tasks, [i])
             b.call(self.free, [b.get(t, "line")])
             b.put(t, "line", b.null(I8P))
+            b.call(self.free, [b.bitcast(b.get(t, "mh"), I8P)])
+            b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
         b.loop_range(b.get(k, "nslots"), each)
         p = b.var(b.get(k, "allocs"), I8P)
         head, body, done = b.block(), b.block(), b.block()

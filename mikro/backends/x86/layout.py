@@ -2,7 +2,20 @@
 
 Every scalar field is 64 bits wide and every pointer is a pointer, so LLVM's natural
 layout and ctypes' agree without padding rules. Python reads the tables through the
-ctypes view (for the run result and tests); the IR reaches fields by name through `F`.
+ctypes view (for the run result and tests); the IR reaches fields by name (irb.B.get/put).
+
+A task structure holds what every task needs: its saved registers, its fixed array of
+CH_SLOTS chandle slots (16 bytes each) and its bookkeeping. The MH_SLOTS mhandle slots
+(16 bytes each) are a table of their own, allocated when the task creates its first MANY
+channel (only the creator of a MANY channel receives mhandles) and freed when it ends.
+Call chains for reports are not kept per task: a fault's chain is walked straight into
+Kernel.chains, and Python walks a waiting task's chain into a scratch buffer.
+
+A chandle slot is {chan, word}: `chan` the channel; `word` the slot kind (bits 0-1) and,
+for a ONE channel, the end (bit 2: 0 the creator's, 1 the opener's), or for a MANY client,
+the connection's address with the kind in its low bits (kernel objects are 16-byte
+aligned). An mhandle slot is {conn, word}: the connection the message came through (its
+client is the sender) and gen << 1 | waits (the sender waits for a reply).
 """
 from __future__ import annotations
 
@@ -17,14 +30,16 @@ I64 = "i64"
 # Task states (internal; waiter states are derived from them in run.py)
 READY, RUNNING, DEAD, ST_RECV, ST_SEND, ST_CALL_SEND, ST_CALL_REPLY, ST_OPEN, ST_PUSH = range(9)
 
-# Chandle slot kinds
+# Chandle slot kinds (bits 0-1 of a slot's word), the end bit of a ONE slot, and the low
+# bits a connection's address leaves free
 K_FREE, K_ONE, K_SERVER, K_CLIENT = range(4)
+K_MASK, END_BIT, PTR_LOW = 3, 4, 15
 
 # Fault codes recorded by native code; run.py turns them into the docs/vm.md reasons.
 (F_NONE, F_DIV0, F_MEM, F_BADARR, F_INDEX, F_NEGSIZE, F_OOM, F_STACK, F_BADRET, F_TRAP,
  F_SYS) = range(11)
 
-CHAIN_MAX = 64
+CHAIN_MAX = 64          # return addresses in a reported call chain, at most
 # one record per ended task in Kernel.log; fault chains go to Kernel.chains
 LOG_FIELDS = ("id", "type", "end_kind", "exit_code", "fault_code", "fault_a", "fault_b",
               "fault_c", "fault_pc", "chain_off", "chain_len", "end_seq")
@@ -32,18 +47,17 @@ LOG_FIELDS = ("id", "type", "end_kind", "exit_code", "fault_code", "fault_a", "f
 # name -> list of (field, type, count); type is I64 or the name of a struct (pointer to it),
 # or ("inline", struct) for an embedded array of structs. "i8*" is a byte pointer.
 STRUCTS: dict[str, list[tuple]] = {
-    "ChSlot": [("kind", I64, 1), ("end", I64, 1), ("chan", "Chan", 1), ("conn", "Conn", 1)],
-    "MhSlot": [("gen", I64, 1), ("conn", "Conn", 1), ("sender", "Task", 1), ("waits", I64, 1)],
+    "ChSlot": [("chan", "Chan", 1), ("word", I64, 1)],
+    "MhSlot": [("conn", "Conn", 1), ("word", I64, 1)],
     "Task": [
-        ("regs", I64, isa.NREGS), ("key", I64, 1), ("resume", "i8*", 1), ("slice", I64, 1), ("state", I64, 1),
+        ("regs", I64, isa.NREGS), ("key", I64, 1), ("slice", I64, 1), ("state", I64, 1),
         ("wait_handle", I64, 1), ("wait_conn", "Conn", 1), ("qnext", "Task", 1),
         ("id", I64, 1), ("type", I64, 1), ("slot", I64, 1), ("mem", "i64*", 1), ("heap_top", I64, 1),
         ("ch_used", I64, 1), ("mh_used", I64, 1), ("exit_code", I64, 1), ("end_kind", I64, 1),
         ("end_seq", I64, 1), ("fault_code", I64, 1), ("fault_a", I64, 1), ("fault_b", I64, 1),
-        ("fault_c", I64, 1), ("fault_pc", I64, 1), ("chain_len", I64, 1),
-        ("chain", I64, CHAIN_MAX), ("line", "i8*", 1), ("line_len", I64, 1),
-        ("line_cap", I64, 1), ("line_items", I64, 1),
-        ("ch", ("inline", "ChSlot"), abi.CH_SLOTS), ("mh", ("inline", "MhSlot"), abi.MH_SLOTS),
+        ("fault_c", I64, 1), ("fault_pc", I64, 1), ("chain_off", I64, 1), ("chain_len", I64, 1),
+        ("line", "i8*", 1), ("line_len", I64, 1), ("line_cap", I64, 1), ("line_items", I64, 1),
+        ("mh", "MhSlot", 1), ("ch", ("inline", "ChSlot"), abi.CH_SLOTS),
     ],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
              ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),
@@ -61,7 +75,7 @@ STRUCTS: dict[str, list[tuple]] = {
         ("chains", "i8*", 1), ("chains_len", I64, 1), ("chains_cap", I64, 1),
         ("budget", I64, 1),
         ("max_alive", I64, 1), ("mem_base", "i64*", 1), ("mem_words", I64, 1),
-        ("ready", "Task*", 1), ("rq_head", I64, 1), ("rq_len", I64, 1), ("rq_mask", I64, 1),
+        ("ready", "Task*", 1), ("rq_head", I64, 1), ("rq_tail", I64, 1), ("rq_mask", I64, 1),
         ("cur", "Task", 1), ("fuel", I64, 1), ("seed", I64, 1), ("rng", I64, 1),
         ("out", "i8*", 1), ("out_len", I64, 1), ("out_cap", I64, 1),
         ("reg", "Reg", 1), ("end_seq", I64, 1), ("allocs", "i8*", 1), ("oom", I64, 1),
@@ -122,3 +136,4 @@ def _ctypes_structs() -> dict[str, type]:
 
 C = _ctypes_structs()
 CTask, CKernel, CChan, CConn = C["Task"], C["Kernel"], C["Chan"], C["Conn"]
+MH_TABLE_BYTES = ctypes.sizeof(C["MhSlot"]) * abi.MH_SLOTS   # a MANY server's mhandle table

@@ -2,12 +2,13 @@
 
 VM registers are allocas (SSA after mem2reg) of the running task; they are written to its
 task structure only when it blocks, yields, is preempted or the run pauses. A task resumes
-through a switch on its saved key: a pc (task entry, fuel point or its destination) or
-`len(code) + pc` for the point just after the blocking `sys` at pc, where its status is
-checked. `mk_run(kernel)` returns RUN_IDLE when no task is ready, RUN_PAUSE when the fuel
-given for this call is used up (the task stays at its fuel point), RUN_BUDGET after
-`kernel.budget` task switches (so Python can check the clock even when no fuel is used),
-RUN_BADKEY on an internal error.
+through a table of block addresses indexed by its saved key: a pc (task entry, fuel point
+or its destination) or `len(code) + pc` for the point just after the blocking `sys` at pc,
+where its status is checked. `mk_run(kernel)` returns RUN_IDLE when no task is ready,
+RUN_PAUSE when the fuel given for this call is used up (the task stays at its fuel point),
+RUN_BUDGET after `kernel.budget` task switches (so Python can check the clock even when no
+fuel is used), RUN_BADKEY on an internal error. Faults, pauses and preemptions are marked
+unlikely, so LLVM keeps them off the straight path.
 """
 from __future__ import annotations
 
@@ -103,6 +104,25 @@ def liveness(program) -> list[int]:
     return live
 
 
+def fp_dirty(program) -> list[bool]:
+    """dirty[pc]: some path from a task's start to pc writes fp. Where none does, fp still
+    holds its value at the start (mem_words, set by spawn and boot), so it needs neither
+    saving nor restoring there."""
+    n = len(program.code)
+    sites = sorted(s for s in program.return_sites() if s < n)
+    succ = [_succ(program, pc, sites) for pc in range(n)]
+    dirty = [False] * (n + 1)
+    work = [pc for pc, ins in enumerate(program.code) if _use_def(ins)[1] >> isa.FP & 1]
+    while work:
+        pc = work.pop()
+        for q in succ[pc]:
+            if not dirty[q]:
+                dirty[q] = True
+                if q < n:
+                    work.append(q)
+    return dirty
+
+
 def regs_of(mask: int) -> list[int]:
     return [r for r in range(1, isa.NREGS) if mask >> r & 1]
 
@@ -134,6 +154,7 @@ class Lowering:
             if ins.info.name == "sys":
                 self.post[pc] = fn.append_basic_block(f"sys{pc}.resume")
         self.live = liveness(self.p)
+        self.fp_dirty = fp_dirty(self.p)
         self.sites = sorted(s for s in self.p.return_sites() if s < self.n)
         self.ret_saved = 1 << isa.FP
         for site in self.sites:
@@ -142,55 +163,59 @@ class Lowering:
         self.sched = sched
         idle, badkey = b.block("idle"), b.block("badkey")
 
+        # the budget of task switches is spent when the ready queue's head count reaches
+        # budget_end (rq_head counts the tasks taken)
+        self.budget_end = b.add(b.get(self.K, "rq_head"), b.get(self.K, "budget"))
         cur = b.get(self.K, "cur")
         b.put(self.K, "cur", b.null(T))
         b.store(cur, self.tv)
         b.cbranch(b.isnull(cur), sched, resume)
 
         b.position_at_end(sched)
-        spent, pick = b.block("budget.spent"), b.block("pick")
-        budget = b.get(self.K, "budget")
-        b.cbranch(b.cmp("==", budget, 0), spent, pick)
+        spent, nonempty, pick = b.block("budget.spent"), b.block("nonempty"), b.block("pick")
+        count = b.get(self.K, "rq_head")
+        b.cbranch(b.cmp("==", count, b.get(self.K, "rq_tail")), idle, nonempty)
+        b.position_at_end(nonempty)
+        b.cbranch(b.cmp("==", count, self.budget_end), spent, pick)
         b.position_at_end(spent)
-        b.put(self.K, "fuel", b.load(self.fuelv))
-        b.ret(c64(RUN_BUDGET))
+        self._leave(RUN_BUDGET)
         b.position_at_end(pick)
-        b.put(self.K, "budget", b.sub(budget, c64(1)))
-        t = b.call(self.k.f["rq_pick"], [self.K])
-        b.store(t, self.tv)
-        b.cbranch(b.isnull(t), idle, resume)
+        b.store(b.call(self.k.f["rq_pick"], [self.K]), self.tv)
+        b.branch(resume)
 
         b.position_at_end(idle)
-        b.put(self.K, "fuel", b.load(self.fuelv))
-        b.ret(c64(RUN_IDLE))
+        self._leave(RUN_IDLE)
 
         b.position_at_end(badkey)
-        b.put(self.K, "fuel", b.load(self.fuelv))
-        b.ret(c64(RUN_BADKEY))
+        self._leave(RUN_BADKEY)
 
         b.position_at_end(resume)
         t = b.load(self.tv)
         b.store(b.get(t, "mem"), self.memv)
         b.store(b.get(t, "slice"), self.slicev)
         keys = sorted(self._resume_keys())
-        # a task suspended by native code resumes through its saved block address; one
-        # set up by spawn or by Python through a switch on its key
-        addr = b.get(t, "resume")
-        byaddr, bykey = b.block("resume.addr"), b.block("resume.key")
-        b.cbranch(b.isnull(addr), bykey, byaddr)
-        b.position_at_end(byaddr)
-        ibr = b.branch_indirect(addr)
-        b.position_at_end(bykey)
-        sw = b.switch(b.get(t, "key"), badkey)
-        self.rblocks = {}
+        # a task resumes through a table of block addresses indexed by its key
+        key = b.get(t, "key")
+        jump = b.block("resume.jump")
+        b.cbranch(b.cmp("<", key, 2 * self.n, signed=False), jump, badkey)
+        b.position_at_end(jump)
+        self.rblocks = {k: b.block(f"resume{k}") for k in keys}
+        addr = [ir.BlockAddress(fn, self.rblocks.get(k, badkey)) for k in range(2 * self.n)]
+        tab = ir.GlobalVariable(self.m, ir.ArrayType(I8P, len(addr)), "mk.resume")
+        tab.global_constant = True
+        tab.linkage = "internal"
+        tab.initializer = ir.Constant(ir.ArrayType(I8P, len(addr)), addr)
+        ibr = b.branch_indirect(b.load(b.gep(tab, [c64(0), key], inbounds=True)))
+        ibr.add_destination(badkey)
         for key in keys:
             # only the registers live at the resume point come back from the task
-            blk = self.rblocks[key] = b.block(f"resume{key}")
-            sw.add_case(c64(key), blk)
+            blk = self.rblocks[key]
             ibr.add_destination(blk)
             b.position_at_end(blk)
             for r in regs_of(self.saved(key)):
                 b.store(b.get(t, "regs", r), self.regs[r])
+            if not self._fp_dirty(key):
+                self.W(isa.FP, self.mw)
             b.branch(self.blocks[key] if key < self.n else self.post[key - self.n])
 
         for pc, ins in enumerate(self.p.code):
@@ -202,6 +227,13 @@ class Lowering:
             b.position_at_end(blk)
             self._post_sys(pc, self.p.code[pc])
         return fn
+
+    def _leave(self, code: int):
+        """Return `code` to Python, the fuel and the budget of switches left written back."""
+        b = self.b
+        b.put(self.K, "fuel", b.load(self.fuelv))
+        b.put(self.K, "budget", b.sub(self.budget_end, b.get(self.K, "rq_head")))
+        b.ret(c64(code))
 
     def _resume_keys(self) -> set[int]:
         keys = {t.entry for t in self.p.tasks}
@@ -215,15 +247,18 @@ class Lowering:
             keys.update(self.sites)
         return {k for k in keys if 0 <= k < 2 * self.n}
 
+    def _fp_dirty(self, key: int) -> bool:
+        return self.fp_dirty[key if key < self.n else key - self.n]
+
     def saved(self, key: int) -> int:
         """Registers kept in the task structure while it waits to resume at `key`: those live
-        there, the frame pointer (reports walk the call chain from it) and, after a `sys`,
-        a0 (the status, written by whoever wakes the task). Message words of a waiting
-        sender are stored by the syscall itself."""
+        there, the frame pointer (reports walk the call chain from it) unless it still has
+        its value from the task's start (fp_dirty), and, after a `sys`, a0 (the status,
+        written by whoever wakes the task). Message words of a waiting sender are stored by
+        the syscall itself."""
         fp = 1 << isa.FP
-        if key < self.n:
-            return self.live[key] | fp
-        return self.live[key - self.n + 1] | fp | 1 << isa.A0
+        regs = self.live[key] if key < self.n else self.live[key - self.n + 1] | 1 << isa.A0
+        return regs | fp if self._fp_dirty(key) else regs & ~fp
 
     def stored(self, key: int) -> int:
         """Registers to write when suspending for `key`: those saved, less the results of a
@@ -242,7 +277,6 @@ class Lowering:
         for r in regs_of(self.stored(key)):
             b.put(t, "regs", self.R(r), r)
         b.put(t, "key", c64(key))
-        b.put(t, "resume", ir.BlockAddress(self.fn, self.rblocks[key]))
         b.put(t, "slice", b.load(self.slicev))
         if pause:
             b.put(self.K, "cur", t)
@@ -268,11 +302,16 @@ class Lowering:
                                         self.R(isa.FP)])
         b.branch(self.sched)
 
+    @staticmethod
+    def _unlikely(br):
+        """Faults, pauses and preemptions are the rare way out of a branch."""
+        br.set_weights([1, 2000])
+
     def _check(self, cond, pc, code, *ops):
         """If cond: fault at pc with `code`; continue in a fresh block otherwise."""
         b = self.b
         bad, ok = b.block(f"pc{pc}.fault"), b.block(f"pc{pc}.ok")
-        b.cbranch(cond, bad, ok)
+        self._unlikely(b.cbranch(cond, bad, ok))
         b.position_at_end(bad)
         self._fault(pc, code, *ops)
         b.position_at_end(ok)
@@ -285,7 +324,7 @@ class Lowering:
             return
         f = b.load(self.fuelv)
         stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
-        b.cbranch(b.cmp("==", f, 0), stop, go)
+        self._unlikely(b.cbranch(b.cmp("==", f, 0), stop, go))
         b.position_at_end(stop)
         self._suspend(pc, pause=True)
         b.position_at_end(go)
@@ -294,7 +333,7 @@ class Lowering:
         b.store(b.sub(f, c64(1)), self.fuelv)
         s = b.sub(b.load(self.slicev), c64(1))
         pre, cont = b.block(f"pc{pc}.preempt"), b.block(f"pc{pc}.cont")
-        b.cbranch(b.cmp("==", s, 0), pre, cont)
+        self._unlikely(b.cbranch(b.cmp("==", s, 0), pre, cont))
         b.position_at_end(pre)
         b.store(c64(abi.QUANTUM), self.slicev)
         b.call(self.k.f["rq_push"], [self.K, b.load(self.tv)])
@@ -504,14 +543,14 @@ class Lowering:
         b.position_at_end(ok)
         f = b.load(self.fuelv)
         stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
-        b.cbranch(b.cmp("==", f, 0), stop, go)
+        self._unlikely(b.cbranch(b.cmp("==", f, 0), stop, go))
         b.position_at_end(stop)
         self._suspend(pc, pause=True)
         b.position_at_end(go)
         b.store(b.sub(f, c64(1)), self.fuelv)
         sl = b.sub(b.load(self.slicev), c64(1))
         pre, cont = b.block(f"pc{pc}.preempt"), b.block(f"pc{pc}.cont")
-        b.cbranch(b.cmp("==", sl, 0), pre, cont)
+        self._unlikely(b.cbranch(b.cmp("==", sl, 0), pre, cont))
         b.position_at_end(pre)
         b.store(c64(abi.QUANTUM), self.slicev)
         t = b.load(self.tv)
@@ -520,7 +559,6 @@ class Lowering:
         for r in regs_of(self.ret_saved):
             b.put(t, "regs", self.R(r), r)
         b.put(t, "key", lr)
-        b.put(t, "resume", b.null(I8P))
         b.put(t, "slice", b.load(self.slicev))
         b.branch(self.sched)
         b.position_at_end(cont)
@@ -551,8 +589,11 @@ class Lowering:
         args = [self.R(isa.A0 + j) for j in range(sc.nargs)]
         h = self.R(isa.A0)
         t = b.load(self.tv)
-        ret = b.call(self.k.f["sys_" + sc.name], [self.K, t] + args)
-        act = b.extract_value(ret, 0)
+        # the status and results (kernel_ir: out), an array of each call site's own, so
+        # that one passed to a syscall not inlined does not keep the others in memory
+        sysout = b.var(None, ir.ArrayType(I64, KernelIR.NOUT), name=f"out{pc}")
+        act = b.call(self.k.f["sys_" + sc.name], [self.K, t, b.gep(sysout, [c64(0), c64(0)])]
+                     + args)
         done = b.block(f"pc{pc}.done")
         sw = b.switch(act, done)
         if sc.blocks:
@@ -570,7 +611,7 @@ class Lowering:
             self._suspend(self.n + pc)
         b.position_at_end(done)
         for j in range(sc.nres + 1):
-            self.W(isa.A0 + j, b.extract_value(ret, 1 + j))
+            self.W(isa.A0 + j, b.load(b.gep(sysout, [c64(0), c64(j)])))
         self._status(pc, i, sc, h)
 
     def _status(self, pc, i, sc, h):

@@ -78,7 +78,8 @@ class CompiledProgram:
         self.program = program
         self.engine = Engine(obj)
         self._run = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)(self.engine.address("mk_run"))
-        self._walk = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)(
+        self._walk = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
+                                      ctypes.c_int64, ctypes.c_void_p)(
             self.engine.address("mk_walk"))
         self._free = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.engine.address("mk_free"))
         self.nnames = max(name_ids(program), default=-1) + 1
@@ -179,8 +180,8 @@ class Machine:
         t.key = p.tasks[ttype].entry
         t.slice = abi.QUANTUM
         t.state = L.READY
-        ring[(k.rq_head + k.rq_len) & k.rq_mask] = self.k.tasks + n * self.tsize
-        k.rq_len += 1
+        ring[k.rq_tail & k.rq_mask] = self.k.tasks + n * self.tsize
+        k.rq_tail += 1
         k.ntasks += 1
         k.alive += 1
         return t.id
@@ -305,19 +306,20 @@ class Machine:
         n = len(p.code)
         live = []
         # the task table read in bulk: key .. type are consecutive fields of a task
-        head = struct.Struct("<9q")
-        assert [f[0] for f in L.STRUCTS["Task"][1:10]] == [
-            "key", "resume", "slice", "state", "wait_handle", "wait_conn", "qnext", "id", "type"]
+        head = struct.Struct("<8q")
+        assert [f[0] for f in L.STRUCTS["Task"][1:9]] == [
+            "key", "slice", "state", "wait_handle", "wait_conn", "qnext", "id", "type"]
         head_off = L.CTask.key.offset
         fp_off = L.CTask.regs.offset + 8 * isa.FP
         table = memoryview((ctypes.c_char * (k.nslots * self.tsize)).from_address(k.tasks)) \
             if k.nslots else memoryview(b"")
         for i in range(k.nslots):
             base = i * self.tsize
-            key, _, _, state, wait_handle, _, _, tid, ttype = head.unpack_from(table, base + head_off)
+            key, _, state, wait_handle, _, _, tid, ttype = head.unpack_from(table, base + head_off)
             if state != L.DEAD and tid:
                 live.append((tid, i, key, state, wait_handle, ttype))
         mw = k.mem_words
+        scratch = (ctypes.c_int64 * L.CHAIN_MAX)()
         for tid, i, key, state_code, wait_handle, ttype in sorted(live):
             state = WAIT_STATE.get(state_code, "ready")
             if state != "recv":
@@ -326,9 +328,9 @@ class Machine:
             chain: tuple[int, ...] = ()
             (fp,) = struct.unpack_from("<q", table, i * self.tsize + fp_off)
             if 0 <= fp and fp + 1 < mw:
-                t = self.task(i)
-                self.cp._walk(ctypes.addressof(k), ctypes.addressof(t), fp)
-                chain = tuple(t.chain[:t.chain_len])
+                n_ = self.cp._walk(ctypes.addressof(k), k.tasks + i * self.tsize, fp,
+                                   ctypes.addressof(scratch))
+                chain = tuple(scratch[:n_])
             handle = None if state in ("open", "ready") else wait_handle
             res.waiting.append(Waiter(tid, name_of(ttype), state, handle, Where(pc, chain)))
         res.faults = [f for _, f in sorted(faults, key=lambda x: x[0])]
