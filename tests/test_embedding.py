@@ -75,7 +75,6 @@ def test_spawn_from_python_with_arguments(mikro):
         k.spawn("counter")
 
 
-@pytest.mark.mikro(backends=["interp"])
 def test_a_host_task_serves_a_channel(mikro):
     program = mikro.compile(SERVED)
     k = mikro.kernel(program, trace=True)
@@ -92,7 +91,6 @@ def test_a_host_task_serves_a_channel(mikro):
     assert kinds.count("recv") == 3 and kinds.count("reply") == 3
 
 
-@pytest.mark.mikro(backends=["interp"])
 def test_a_host_handler_that_raises_faults_its_task_only(mikro):
     program = mikro.compile(SERVED)
     k = mikro.kernel(program)
@@ -110,7 +108,6 @@ def test_a_host_handler_that_raises_faults_its_task_only(mikro):
     assert "fault in task client#1 at <test>:6: call(0) failed: E_CLOSED" in report
 
 
-@pytest.mark.mikro(backends=["interp"])
 def test_host_per_client_data_and_bad_replies(mikro):
     program = mikro.compile('''
 task client(id) {
@@ -136,7 +133,6 @@ spawn client(2)
     assert "handler returned 'three'" in r.report(program)
 
 
-@pytest.mark.mikro(backends=["interp"])
 def test_host_needs_a_channel_the_program_names(mikro):
     k = mikro.kernel(mikro.compile(SERVED))
     with pytest.raises(ValueError, match="no task of the program names the channel 'dsik'"):
@@ -211,3 +207,9 @@ def test_cli_trace_lists_events_and_writes_both_charts(tmp_path):
     assert "client 1 done\nclient 2 done\n" in result.stderr
     assert (tmp_path / "echo.mmd").read_text().startswith("sequenceDiagram")
     assert (tmp_path / "echo.svg").read_text().startswith("<svg")
+
+
+def test_the_embedding_page_shows_the_example_the_suite_runs():
+    page = (ROOT / "docs" / "embedding.md").read_text()
+    example = (ROOT / "tests" / "test_embedding_example.py").read_text()
+    assert "```python\n" + example + "```\n" in page

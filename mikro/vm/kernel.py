@@ -243,6 +243,9 @@ class Kernel:
         open it) or the channel cannot be made."""
         if name not in self.name_index:
             raise ValueError(f"no task of the program names the channel {name!r}")
+        entry = self.registry.find(name)
+        if entry is not None and entry[0] is not None:
+            raise ValueError(f"cannot serve {name!r}: the channel exists already")
         if len(self.tasks) >= self.max_tasks:
             raise ValueError("the task table is full")
         self.spawned += 1
@@ -251,14 +254,8 @@ class Kernel:
         self.tasks[t.id] = t
         self.record("spawn", 0, peer=t, a=-1)
         t.state = RUNNING
-        out = self.sys_channel(t, self.name_index[name], abi.MANY)
-        if out[0] != abi.OK:
-            self.spawned -= 1
-            del self.tasks[t.id]
-            raise ValueError(f"cannot serve {name!r}: {abi.ERROR_NAME[out[0]]} "
-                             f"({abi.ERROR_TEXT[out[0]]})")
-        t.host_ch = out[1]
-        self.sys_recv(t, out[1])
+        t.host_ch = self.sys_channel(t, self.name_index[name], abi.MANY)[1]
+        self.sys_recv(t, t.host_ch)
         return t
 
     def serve_host(self, t: Task) -> None:

@@ -7,7 +7,9 @@ or its destination) or `len(code) + pc` for the point just after the blocking `s
 where its status is checked. `mk_run(kernel)` returns RUN_IDLE when no task is ready,
 RUN_PAUSE when the fuel given for this call is used up (the task stays at its fuel point),
 RUN_BUDGET after `kernel.budget` task switches (so Python can check the clock even when no
-fuel is used), RUN_BADKEY on an internal error. Faults, pauses and preemptions are marked
+fuel is used), RUN_HOST when it picks a host task (its key is host_key(program): Python
+answers its messages; kernel.cur is that task), RUN_BADKEY on an internal error. A traced
+build writes the fuel left to kernel.fuel before each syscall and fault, the trace's clock. Faults, pauses and preemptions are marked
 unlikely, so LLVM keeps them off the straight path.
 """
 from __future__ import annotations
@@ -19,7 +21,12 @@ from . import layout as L
 from .irb import B, I8P, I64, I128, I32, c64
 from .kernel_ir import ACT_BLOCK, ACT_END, ACT_YIELD, KernelIR
 
-RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY = 0, 1, 2, 3
+RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY, RUN_HOST = 0, 1, 2, 3, 4
+
+
+def host_key(program) -> int:
+    """The resume key of a host task: past every key of the program's code."""
+    return 2 * len(program.code)
 
 
 def fuel_points(program) -> list[tuple[int, int]]:
@@ -196,8 +203,13 @@ class Lowering:
         keys = sorted(self._resume_keys())
         # a task resumes through a table of block addresses indexed by its key
         key = b.get(t, "key")
-        jump = b.block("resume.jump")
-        b.cbranch(b.cmp("<", key, 2 * self.n, signed=False), jump, badkey)
+        jump, other, host = b.block("resume.jump"), b.block("resume.other"), b.block("host")
+        b.cbranch(b.cmp("<", key, 2 * self.n, signed=False), jump, other)
+        b.position_at_end(other)
+        b.cbranch(b.cmp("==", key, host_key(self.p)), host, badkey)
+        b.position_at_end(host)
+        b.put(self.K, "cur", t)
+        self._leave(RUN_HOST)
         b.position_at_end(jump)
         self.rblocks = {k: b.block(f"resume{k}") for k in keys}
         addr = [ir.BlockAddress(fn, self.rblocks.get(k, badkey)) for k in range(2 * self.n)]
@@ -296,8 +308,14 @@ class Lowering:
     def next(self, pc):
         self.b.branch(self.blocks[pc + 1])
 
+    def _clock(self):
+        """A traced build: the fuel left, for the time of the events the next call records."""
+        if self.k.traced:
+            self.b.put(self.K, "fuel", self.b.load(self.fuelv))
+
     def _fault(self, pc, code, a=c64(0), bb=c64(0), c=c64(0)):
         b = self.b
+        self._clock()
         b.call(self.k.f["task_fault"], [self.K, b.load(self.tv), c64(code), a, bb, c, c64(pc),
                                         self.R(isa.FP)])
         b.branch(self.sched)
@@ -592,6 +610,7 @@ class Lowering:
         # the status and results (kernel_ir: out), an array of each call site's own, so
         # that one passed to a syscall not inlined does not keep the others in memory
         sysout = b.var(None, ir.ArrayType(I64, KernelIR.NOUT), name=f"out{pc}")
+        self._clock()
         act = b.call(self.k.f["sys_" + sc.name], [self.K, t, b.gep(sysout, [c64(0), c64(0)])]
                      + args)
         done = b.block(f"pc{pc}.done")
