@@ -56,12 +56,20 @@ class Session:
     def explore(self, program: Program | None = None, schedules: int = 100, **options) -> Exploration:
         return explore(program or self.program, schedules, backend=self.backend, **options)
 
-    def expect_clean(self, result: RunResult, program: Program | None = None) -> None:
-        """Fail the test with the run's report unless it ended clean."""
+    def expect_clean(self, result: RunResult, program: Program | None = None,
+                     trace_tail: int = 12) -> None:
+        """Fail the test with the run's report (and the last IPC events, when the run was
+        traced) unless it ended clean."""
         if result.status != "clean":
-            report = result.report(program or self.program)
-            pytest.fail(f"mikro run on {self.backend} ended {result.status}:\n{report}"
-                        f"output:\n{result.output}", pytrace=False)
+            program = program or self.program
+            text = (f"mikro run on {self.backend} ended {result.status}:\n"
+                    f"{result.report(program)}output:\n{result.output}")
+            if result.trace:
+                from .tracechart import format_trace
+                lines = format_trace(result.trace, program).splitlines()[-trace_tail:]
+                text += f"last {len(lines)} of {len(result.trace)} IPC events:\n"
+                text += "".join(f"  {line}\n" for line in lines)
+            pytest.fail(text, pytrace=False)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

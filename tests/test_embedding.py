@@ -213,3 +213,15 @@ def test_the_embedding_page_shows_the_example_the_suite_runs():
     page = (ROOT / "docs" / "embedding.md").read_text()
     example = (ROOT / "tests" / "test_embedding_example.py").read_text()
     assert "```python\n" + example + "```\n" in page
+
+
+def test_expect_clean_shows_the_report_and_the_trace_tail(mikro):
+    program = mikro.compile(SERVED)
+    k = mikro.kernel(program, trace=True)
+    k.host("disk", lambda msg: 1 // msg.words[0])
+    with pytest.raises(pytest.fail.Exception) as failed:
+        mikro.expect_clean(k.run())
+    text = str(failed.value)
+    assert f"mikro run on {mikro.backend} ended fault:" in text
+    assert "host handler raised ZeroDivisionError: integer division or modulo by zero" in text
+    assert "IPC events:" in text and text.rstrip().splitlines()[-1].split()[1:3] == ["client#1", "fault"]
