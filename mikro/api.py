@@ -7,6 +7,9 @@ The CLI is a thin layer over these functions, and test suites use them directly:
     result = mikro.run(program, backend="interp", seed=3)
     assert result.status == "clean"
     print(result.output, result.report(program))
+
+`Kernel` drives one run step by step, with host tasks (Python handlers serving channels)
+and extra tasks; docs/embedding.md shows it all.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from .vm.image import ImageError, Program
+from .vm.kernel import HostMessage
 from .vm.options import RunOptions
 from .vm.result import RunResult
 
@@ -53,18 +57,104 @@ def load(path: str | Path) -> Program:
     return program
 
 
+def compile(source: str | Path, path: str = "<string>") -> Program:
+    """A program from `.mk` source text (a str) or from a file (a Path); raises CompileError."""
+    if isinstance(source, Path):
+        return compile_file(source)
+    return compile_source(source, path)
+
+
 def run(program: Program, *, backend: str = DEFAULT_BACKEND, seed: int = 0,
         fuel: int | None = None, time_limit: float | None = None,
         mem_words: int | None = None, on_output: Callable[[str], None] | None = None,
-        cache: bool = True) -> RunResult:
+        cache: bool = True, trace: bool = False) -> RunResult:
     """Run a program to its end on a backend ("x86" or "interp")."""
-    options = RunOptions(seed=seed, fuel=fuel, time_limit=time_limit, on_output=on_output)
-    if mem_words is not None:
-        options.mem_words = mem_words
-    if backend == "interp":
-        from .vm import interp
-        return interp.run(program, options)
-    if backend == "x86":
-        from .backends import x86
-        return x86.run(program, options, cache=cache)
-    raise ValueError(f"unknown backend {backend!r} (expected one of {', '.join(BACKENDS)})")
+    with Kernel(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
+                mem_words=mem_words, on_output=on_output, cache=cache, trace=trace) as k:
+        return k.run()
+
+
+class Kernel:
+    """One run of a program on one backend, driven from Python.
+
+        k = mikro.Kernel(program, backend="x86", seed=1, trace=True)
+        k.host("disk", lambda msg: msg.words[0] * 2)    # a Python function serves "disk"
+        k.spawn("client", 7)                            # a task of the program, with arguments
+        partial = k.run(fuel=1000)                      # a slice: status "running" if not ended
+        result = k.run()                                # on to the end
+
+    The boot list is spawned at once unless `boot=False`; tasks get ids in the order they
+    are made. `fuel` and `time_limit` bound the whole run (status "limit"); `run(fuel=N)`
+    returns after N more units with the run paused, and may be called again. A host
+    handler gets a HostMessage (words, sender, conn, data, set_data) and returns the reply:
+    None, an int or up to four ints; if it raises, its host task faults and the run goes on.
+    """
+
+    def __init__(self, program: Program, *, backend: str = DEFAULT_BACKEND, seed: int = 0,
+                 fuel: int | None = None, time_limit: float | None = None,
+                 mem_words: int | None = None, max_tasks: int | None = None,
+                 trace: bool = False, boot: bool = True,
+                 on_output: Callable[[str], None] | None = None, cache: bool = True):
+        options = RunOptions(seed=seed, fuel=fuel, time_limit=time_limit, on_output=on_output,
+                             trace=trace)
+        if mem_words is not None:
+            options.mem_words = mem_words
+        if max_tasks is not None:
+            options.max_tasks = max_tasks
+        self.program = program
+        self.backend = backend
+        if backend == "interp":
+            from .vm import interp
+            from .vm.verify import verify
+            verify(program)
+            self._machine = interp.Machine(program, options, boot=boot)
+        elif backend == "x86":
+            from .backends import x86
+            self._machine = x86.machine(program, options, boot=boot, cache=cache)
+        else:
+            raise ValueError(f"unknown backend {backend!r} (expected one of {', '.join(BACKENDS)})")
+
+    def spawn(self, task: str, *args: int) -> int:
+        """Start a task of the program's task type `task` with arguments; its task id."""
+        types = [t.name for t in self.program.tasks]
+        if task not in types:
+            raise ValueError(f"the program has no task {task!r} (it has {', '.join(types) or 'none'})")
+        tt = self.program.tasks[types.index(task)]
+        if len(args) != tt.nparams:
+            raise ValueError(f"task {task} takes {tt.nparams} argument(s), got {len(args)}")
+        return self._machine.spawn(types.index(task), [_word(a) for a in args])
+
+    def host(self, name: str, handler: Callable | None = None):
+        """Serve the channel `name` with a Python handler (a host task); its task id.
+        Without a handler, a decorator: `@k.host("clock")`."""
+        if handler is None:
+            return lambda fn: (self.host(name, fn), fn)[1]
+        return self._machine.host(name, handler)
+
+    def run(self, fuel: int | None = None) -> RunResult:
+        """Run to the end, or for `fuel` more units; the result so far."""
+        self._machine.advance(fuel)
+        return self._machine.result()
+
+    @property
+    def result(self) -> RunResult:
+        """The result so far (status "running" while the run can go on)."""
+        return self._machine.result()
+
+    def close(self) -> None:
+        """Free the run's native memory now rather than when the Kernel is dropped."""
+        close = getattr(self._machine, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> "Kernel":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _word(v: int) -> int:
+    if not isinstance(v, int) or not -(1 << 63) <= v < 1 << 64:
+        raise ValueError(f"{v!r} is not a 64-bit integer")
+    return v - (1 << 64) if v >= 1 << 63 else v

@@ -44,9 +44,7 @@ def run(file: Path = FileArg,
         no_cache: bool = typer.Option(False, "--no-cache", help="Compile again, bypassing the object cache."),
         stats: bool = typer.Option(False, help="Print run statistics to stderr.")) -> None:
     """Run a program (.mk or .mko) and print its output; the report goes to stderr."""
-    if backend not in api.BACKENDS:
-        sys.stderr.write(f"error: unknown backend '{backend}' (expected x86 or interp)\n")
-        raise typer.Exit(EXIT_CODES["usage"])
+    _backend_ok(backend)
     program = _load(file)
 
     def echo(line: str) -> None:
@@ -64,16 +62,38 @@ def run(file: Path = FileArg,
 
 
 @app.command()
-def test(files: list[Path] = typer.Argument(..., help="The .mk programs to test."),
-         schedules: int = typer.Option(100, help="How many interleavings to try per program."),
+def test(files: list[Path] = typer.Argument(..., help="The .mk programs or test files."),
+         schedules: int = typer.Option(100, help="How many interleavings to try per program or test."),
          first_seed: int = typer.Option(0, "--first-seed", help="The first seed (0 is FIFO)."),
          backend: str = typer.Option(api.DEFAULT_BACKEND, "--backend", "-b"),
          fuel: Optional[int] = typer.Option(None, help="Fuel limit of each run.")) -> None:
-    """Run each program under many reproducible schedules; stop at the first failing one
-    and print the seed that replays it."""
+    """Run each `test "NAME" { ... }` block of the files (or each program without test
+    blocks) under many reproducible schedules; stop at the first failing one and print the
+    seed that replays it."""
     from .explore import explore
+    from .lang import CompileError
+    from .testing import collect, explain, run_test
+    _backend_ok(backend)
+    failed = 0
     for f in files:
-        program = _load(f)
+        try:
+            program, tests = collect(f)
+        except CompileError as e:
+            sys.stderr.write(e.render())
+            raise typer.Exit(EXIT_CODES["compile_error"])
+        if tests:
+            for t in tests:
+                outcome = run_test(program, t, backend=backend, schedules=schedules,
+                                   first_seed=first_seed, fuel=fuel)
+                if outcome.ok:
+                    sys.stdout.write(f'ok    {f}:{t.line} test "{t.name}"\n')
+                    continue
+                failed += 1
+                sys.stdout.write(f'FAIL  {f}:{t.line} test "{t.name}"\n')
+                sys.stdout.write(explain(program, outcome, backend))
+                sys.stdout.write(f"replay with: mikro test --backend {backend} --schedules 1 "
+                                 f"--first-seed {outcome.seed} {f}\n")
+            continue
         found = explore(program, schedules, backend=backend, first_seed=first_seed, fuel=fuel)
         if found.ok:
             sys.stdout.write(f"{f}: {found.schedules} schedules, all clean\n")
@@ -85,6 +105,50 @@ def test(files: list[Path] = typer.Argument(..., help="The .mk programs to test.
         sys.stdout.write(result.report(program))
         sys.stdout.write(f"replay with: mikro run --backend {backend} --seed {seed} {f}\n")
         raise typer.Exit(result.exit_code)
+    if failed:
+        raise typer.Exit(EXIT_CODES["fault"])
+
+
+def _backend_ok(backend: str) -> None:
+    if backend not in api.BACKENDS:
+        sys.stderr.write(f"error: unknown backend '{backend}' (expected x86 or interp)\n")
+        raise typer.Exit(EXIT_CODES["usage"])
+
+
+@app.command()
+def trace(file: Path = FileArg,
+          backend: str = typer.Option(api.DEFAULT_BACKEND, "--backend", "-b",
+                                      help="x86 (JIT, native kernel) or interp (reference)."),
+          seed: int = typer.Option(0, help="Scheduling seed: 0 is FIFO, others a reproducible shuffle."),
+          fuel: Optional[int] = typer.Option(None, help="Stop after this many fuel units."),
+          time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
+          limit: int = typer.Option(1000, help="List at most this many events."),
+          chart: int = typer.Option(200, help="Draw at most this many events in the charts."),
+          out: Path = typer.Option(Path("."), "--out", "-o", help="Where to write the charts."),
+          no_chart: bool = typer.Option(False, "--no-chart", help="Only list the events.")) -> None:
+    """Run a program with its IPC events traced: list them and write a message sequence
+    chart as Mermaid text (NAME.mmd) and as an SVG picture (NAME.svg)."""
+    from . import tracechart
+    _backend_ok(backend)
+    program = _load(file)
+    result = api.run(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
+                     trace=True)
+    listing = tracechart.format_trace(result.trace, program, limit=limit)
+    sys.stdout.write(listing + "\n" if listing and not listing.endswith("\n") else listing)
+    sys.stderr.write(result.output)
+    sys.stderr.write(result.report(program))
+    if not no_chart:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for suffix, text in ((".mmd", tracechart.mermaid(result.trace, program, limit=chart)),
+                                 (".svg", tracechart.svg(result.trace, program, limit=chart))):
+                path = out / (file.stem + suffix)
+                path.write_text(text)
+                sys.stderr.write(f"wrote {path}\n")
+        except OSError as e:
+            sys.stderr.write(f"error: cannot write the charts: {e.strerror or e}\n")
+            raise typer.Exit(EXIT_CODES["io_error"])
+    raise typer.Exit(result.exit_code)
 
 
 @app.command()

@@ -191,6 +191,36 @@ CASES = {
         '  = help: rename one of them\n'
         '\n'
         'error: could not compile due to 1 error\n'),
+    'duplicate_test': (
+        'test "a" { }\ntest "a" { }\n',
+        'error[E0204]: the test `a` is defined twice\n'
+        ' --> bad.mk:2:6\n'
+        '  |\n'
+        '2 | test "a" { }\n'
+        '  |      ^^^ defined again here\n'
+        '  = help: rename one of them\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'test_without_a_name': (
+        'test a { }\n',
+        'error[E0104]: unexpected name `a`\n'
+        ' --> bad.mk:1:6\n'
+        '  |\n'
+        '1 | test a { }\n'
+        '  |      ^ expected a string\n'
+        '  = help: a test is named by a string: `test "NAME" { ... }`\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'test_inside_a_block': (
+        'task t {\n    test "a" { }\n}\n',
+        'error[E0104]: unexpected string\n'
+        ' --> bad.mk:2:10\n'
+        '  |\n'
+        '2 |     test "a" { }\n'
+        '  |          ^^^ expected a newline or `;`\n'
+        '  = help: a test block stands at the top level of a file, not inside a block\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
     'duplicate_parameter': (
         'fn f(a, a) { }\n',
         'error[E0205]: the parameter `a` appears twice\n'

@@ -4,6 +4,7 @@ are also checked against a small model of the integer rules of docs/vm.md, so th
 the lowering even where the interpreter is absent."""
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 from pathlib import Path
@@ -45,16 +46,26 @@ def paused(program: Program, **kw):
         native.CHUNK, native.BUDGET = saved
 
 
-def same(program: Program, **kw):
-    """Run on both backends (when the interpreter exists) and compare every field."""
+FIELDS = ("status", "output", "faults", "waiting", "exits", "limit", "fuel_used",
+          "tasks_spawned", "switches", "trace")
+
+
+def same(program: Program, traced: bool = False, **kw):
+    """Run on both backends (when the interpreter exists) and compare every field; traced,
+    also the IPC events, and tracing must not change the run."""
     got = x86.run(program, RunOptions(**kw))
     assert paused(program, **kw) == got
     interp = _interp()
     if interp is not None:
         want = interp.run(program, RunOptions(**kw))
-        for field in ("status", "output", "faults", "waiting", "exits", "limit", "fuel_used",
-                      "tasks_spawned"):
+        for field in FIELDS:
             assert getattr(got, field) == getattr(want, field), field
+    if traced:
+        events = x86.run(program, RunOptions(trace=True, **kw))
+        assert events.trace and dataclasses.replace(events, trace=[]) == got
+        assert paused(program, trace=True, **kw) == events
+        if interp is not None:
+            assert events.trace == interp.run(program, RunOptions(trace=True, **kw)).trace
     return got
 
 
@@ -228,7 +239,7 @@ HAND = {
 @pytest.mark.parametrize("name", sorted(HAND))
 @pytest.mark.parametrize("seed", [0, 1, 7, 123456789])
 def test_hand_written(name, seed):
-    same(asm(HAND[name]), seed=seed)
+    same(asm(HAND[name]), traced=True, seed=seed)
 
 
 @pytest.mark.parametrize("fuel", [0, 1, 999, 1000, 1001, 2500])
@@ -254,7 +265,7 @@ def test_examples(path):
         pytest.skip("no compiler")
     program = compile_source(path.read_text(), str(path))
     for seed in (0, 3):
-        same(program, seed=seed, fuel=2_000_000)
+        same(program, traced=True, seed=seed, fuel=2_000_000)
 
 
 # -- generated .mk programs (tests/progen.py), compiled ------------------------------------
@@ -290,7 +301,7 @@ def test_generated_compute_programs(data):
 def test_generated_ipc_programs(data):
     program = _compiled(data.draw(_progen().ipc_programs()))
     for seed in (0, 3, 12345):
-        same(program, seed=seed, fuel=200_000)
+        same(program, traced=True, seed=seed, fuel=200_000)
 
 
 RET_LOOP = '''

@@ -152,6 +152,7 @@ class TaskDef:
     body: Block
     span: Span
     name_span: Span
+    test: bool = False          # a `test "NAME" { ... }` block: a task named `test "NAME"`
 
 
 @dataclass

@@ -79,6 +79,8 @@ def _compile(source: str, path: str) -> Program:
     lowered = []                                 # bodies, placed once all are error-free
     for u in units:
         for item in u.module.items:
+            if isinstance(item, ast.TaskDef) and item.test and not u.main:
+                continue
             if isinstance(item, (ast.TaskDef, ast.FnDef)):
                 kind = "task" if isinstance(item, ast.TaskDef) else "fn"
                 low = Lowerer(u, tables, files[u.path], kind, prog, errors[u.path])

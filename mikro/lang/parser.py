@@ -47,6 +47,11 @@ class _Bad(Exception):
         self.diag = diag
 
 
+def test_task_name(name: str) -> str:
+    """The task type a `test "NAME"` block compiles to (no identifier looks like it)."""
+    return f'test "{name}"'
+
+
 def _span(meta) -> ast.Span:
     return ast.Span(meta.line, meta.column, meta.end_line, meta.end_column)
 
@@ -81,6 +86,11 @@ class _ToAst:
     def task_def(self, meta, c):
         name, params, body = c
         return ast.TaskDef(str(name), params or [], body, _span(meta), _tspan(name))
+
+    def test_def(self, meta, c):
+        _, name, body = c
+        return ast.TaskDef(test_task_name(self._string(name)), [], body, _span(meta),
+                           _tspan(name), test=True)
 
     def fn_def(self, meta, c):
         name, params, body = c

@@ -51,6 +51,9 @@ class Newlines(PostLex):
                 depth += 1
             elif tok.value in (")", "]"):
                 depth = max(0, depth - 1)
+            if (tok.type == "NAME" and tok.value == "test" and self.braces == 0 and depth == 0
+                    and (self.last is None or self.last.type == "_SEP")):
+                tok = Token.new_borrow_pos("TEST", tok.value, tok)   # `test "NAME" { ... }`
             if tok.value == "{":
                 self.braces += 1
             elif tok.value == "}":

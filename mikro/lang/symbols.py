@@ -130,9 +130,12 @@ def collect(unit: Unit, tables: dict[int, Tables], task_count: int, errors: list
 
     for item in unit.module.items:
         if isinstance(item, ast.TaskDef):
+            if item.test and not unit.main:
+                continue                     # a module's tests run when it is the main file
             params(item, abi.MAX_TASK_PARAMS, "task")
             if item.name in t.tasks:
-                dup("task", item.name, item.name_span)
+                dup("test" if item.test else "task", item.name[6:-1] if item.test else item.name,
+                    item.name_span)
                 continue
             t.tasks[item.name] = TaskSym(unit.prefix + item.name, task_count, item, unit)
             task_count += 1

@@ -139,6 +139,10 @@ def _classify(tok: Token, prev: Token | None, expected: set[str], lexer_state):
         closing = "`)`" if "RPAR" in expected else "`]`" if "RSQB" in expected else ""
         label = "expected `,`" + (f" or {closing}" if closing else "")
         return unexpected, label, "put a `,` between two arguments" if tok.type in EXPR_START else ""
+    if prev is not None and prev.type == "NAME" and prev.value == "test" and tok.type == "STRING" \
+            and lexer_state.braces > 0:
+        return unexpected, "expected a newline or `;`", \
+            "a test block stands at the top level of a file, not inside a block"
     if "_SEP" in expected and tok.type in STMT_START:
         if prev is not None and prev.type == "NAME" and tok.type in ("STRING", "INT", "NAME") \
                 and tok.line == prev.line:
@@ -147,4 +151,6 @@ def _classify(tok: Token, prev: Token | None, expected: set[str], lexer_state):
         return unexpected, "expected a newline or `;`", "put a newline or `;` between two statements"
     if expected == {"LBRACE"}:
         return unexpected, "expected `{`", "a block is written `{ ... }`"
+    if prev is not None and prev.type == "TEST":
+        return unexpected, "expected a string", 'a test is named by a string: `test "NAME" { ... }`'
     return unexpected, expected_text(expected), ""

@@ -35,46 +35,83 @@ def wrap(v: int) -> int:
 def run(program, options: RunOptions | None = None) -> RunResult:
     """Run a program to its end (clean, fault, deadlock, limit or interrupted)."""
     verify(program)
-    return _Run(program, options or RunOptions()).go()
+    m = Machine(program, options or RunOptions())
+    m.advance()
+    return m.result()
 
 
-class _Run:
-    def __init__(self, program, opts: RunOptions):
+class Machine:
+    """One run of a verified program, driven from Python: `spawn` and `host` add tasks,
+    `advance` runs until the end or until a slice of fuel is used, `result` reports.
+    The same shape as the x86 backend's Machine (mikro.backends.x86.run)."""
+
+    def __init__(self, program, opts: RunOptions, boot: bool = True):
         self.program = program
         self.opts = opts
         self.code = program.code
         self.mem_words = int(opts.mem_words)
         self.sites = program.return_sites()
         self.kernel = Kernel(program, seed=int(opts.seed), mem_words=self.mem_words,
-                             max_tasks=int(opts.max_tasks), on_output=opts.on_output)
+                             max_tasks=int(opts.max_tasks), on_output=opts.on_output,
+                             trace=[] if opts.trace else None, clock=lambda: self.fuel_used)
         self.fuel_left = None if opts.fuel is None else max(int(opts.fuel), 0)
         self.fuel_used = 0
+        self.slice_left: int | None = None     # fuel left in this call of advance()
         self.deadline = None
+        self.elapsed = 0.0                     # seconds spent in advance() so far
         self.stopped: str | None = None        # why the run stopped early ("limit" text)
-        self.current: Task | None = None
+        self.status: str | None = None         # None while the run can go on
+        self.current: Task | None = None       # a task paused at a fuel point resumes first
+        self.running: Task | None = None
+        self.switches = 0
+        if boot:
+            self.kernel.boot()
+
+    # -- tasks from Python ------------------------------------------------------------------
+    def spawn(self, ttype: int, args=()) -> int:
+        """Start a task of type ttype (at the tail of the ready queue); its id."""
+        if len(self.kernel.tasks) >= self.kernel.max_tasks:
+            raise ValueError("the task table is full")
+        return self.kernel.new_task(ttype, tuple(args)).id
+
+    def host(self, name: str, handler) -> int:
+        """A host task serving channel `name` with handler; its id."""
+        return self.kernel.new_host(name, handler).id
 
     # -- the run --------------------------------------------------------------------------
-    def go(self) -> RunResult:
+    def advance(self, fuel: int | None = None) -> str | None:
+        """Run until the run ends (its status) or `fuel` more units are used (None)."""
+        if self.status is not None:
+            return self.status
         k = self.kernel
-        status = None
+        self.slice_left = None if fuel is None else max(int(fuel), 0)
+        start = time.monotonic()
+        if self.opts.time_limit is not None:
+            self.deadline = start + self.opts.time_limit - self.elapsed
         try:
-            if self.opts.time_limit is not None:
-                self.deadline = time.monotonic() + self.opts.time_limit
-            k.boot()
             while self.stopped is None:
-                t = k.pick()
+                t, self.current = self.current, None
                 if t is None:
-                    break
-                self.current = t
+                    t = k.pick()
+                    if t is None:
+                        break
+                    self.switches += 1
+                if t.host is not None:
+                    k.serve_host(t)
+                    continue
                 self.slice(t)
-            if self.stopped is not None:
-                status = "limit"
+                if self.current is not None:
+                    return None                # the slice of fuel is used up
+            self.status = "limit" if self.stopped is not None else "ended"
         except KeyboardInterrupt:
-            status, self.stopped = "interrupted", "keyboard interrupt"
-        return self.result(status)
+            self.status, self.stopped = "interrupted", "keyboard interrupt"
+        finally:
+            self.elapsed += time.monotonic() - start
+        return self.status
 
     def slice(self, t: Task) -> None:
         """Run t until it leaves the processor."""
+        self.running = t
         if t.resume_sys:
             t.resume_sys = False
             ins = self.code[t.pc]
@@ -86,10 +123,12 @@ class _Run:
             if ops[ins.op](self, t, ins):
                 return
 
-    def result(self, status: str | None) -> RunResult:
+    def result(self) -> RunResult:
+        """What the run gave so far; status "running" while it can go on."""
         k = self.kernel
         res = RunResult(status="clean", fuel_used=self.fuel_used, tasks_spawned=k.spawned,
-                        faults=list(k.faults), exits=dict(k.exits), limit=self.stopped or "")
+                        faults=list(k.faults), exits=dict(k.exits), limit=self.stopped or "",
+                        switches=self.switches, trace=list(k.trace or ()))
         stuck = False
         for tid in sorted(k.tasks):
             t = k.tasks[tid]
@@ -99,10 +138,13 @@ class _Run:
             else:
                 state, handle = "ready", None
             stuck = stuck or state != "recv"
-            res.waiting.append(Waiter(t.id, t.name, state, handle, self.where(t, t.pc)))
+            where = self.where(t, t.pc) if t.host is None else Where(-1)
+            res.waiting.append(Waiter(t.id, t.name, state, handle, where))
         res.output = "".join(line + "\n" for line in k.output)
-        if status is not None:
-            res.status = status
+        if self.status is None:
+            res.status = "running"
+        elif self.status in ("limit", "interrupted"):
+            res.status = self.status
         elif stuck:
             res.status = "deadlock"
         elif res.faults:
@@ -134,6 +176,9 @@ class _Run:
         if self.fuel_left is not None and self.fuel_left == 0:
             self.stopped = f"fuel exhausted ({self.opts.fuel} units)"
             return True
+        if self.slice_left == 0:
+            self.current = self.running        # it stays at this fuel point, resumes first
+            return True
         if (self.deadline is not None and not self.fuel_used & TIME_CHECK
                 and time.monotonic() >= self.deadline):
             self.stopped = f"time limit of {self.opts.time_limit:g} s reached"
@@ -144,6 +189,8 @@ class _Run:
         """Take one unit of fuel and jump; preempt the task when its slice is used up."""
         if self.fuel_left is not None:
             self.fuel_left -= 1
+        if self.slice_left is not None:
+            self.slice_left -= 1
         self.fuel_used += 1
         t.pc = dest
         t.slice -= 1

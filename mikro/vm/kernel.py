@@ -11,6 +11,10 @@ The data structures are those of the design: a fixed array of CH_SLOTS chandle s
 MH_SLOTS mhandle slots in each task (a handle is an index), a channel object reached from a
 slot, a MANY channel's connections indexed by id, a FIFO ready queue, and an ordered name
 registry (binary search over sorted names). Plain and simple over fast and clever.
+
+A traced kernel (`trace=[]`) appends an Event (mikro.vm.trace) at each point that table
+names. A host task is a task whose code is a Python function: it serves a MANY channel, and
+when the scheduler picks it, it answers every message queued for it (`serve_host`).
 """
 from __future__ import annotations
 
@@ -18,7 +22,8 @@ from bisect import bisect_left
 from collections import deque
 
 from . import abi, isa
-from .result import Fault
+from .result import Fault, Where
+from .trace import Event
 
 BLOCK, SWITCH, END = "block", "switch", "end"      # what a syscall did with its caller
 
@@ -113,6 +118,44 @@ class Task:
         self.ch: list[End | None] = [None] * abi.CH_SLOTS
         self.mh = [MSlot() for _ in range(abi.MH_SLOTS)]
         self.line: list[str] = []
+        self.host = None                         # a host task's handler (HostMessage -> reply)
+        self.host_ch = 0                         # ... and its server chandle
+
+
+class HostMessage:
+    """What a host task's handler gets: the message words, the sending task's id, the id of
+    the connection it came through and the server's per-client word for that connection.
+    `set_data(v)` changes that word (as `set_data(m, v)` does in a task)."""
+    __slots__ = ("words", "sender", "conn", "data", "_set")
+
+    def __init__(self, words, sender: int, conn: int, data: int, set_data):
+        self.words: tuple[int, ...] = tuple(words)
+        self.sender = sender
+        self.conn = conn
+        self.data = data
+        self._set = set_data
+
+    def set_data(self, v: int) -> None:
+        self._set(v)
+        self.data = v
+
+    def __repr__(self) -> str:
+        return f"HostMessage(words={self.words}, sender={self.sender}, conn={self.conn}, data={self.data})"
+
+
+def host_reply(out) -> tuple[int, ...]:
+    """The reply words of a handler's return value: None (no words), an int or a sequence of
+    at most MSG_WORDS ints, each a signed 64-bit value. Raises ValueError otherwise."""
+    if out is None:
+        return ()
+    words = (out,) if isinstance(out, int) else tuple(out) if isinstance(out, (tuple, list)) else None
+    if words is None or len(words) > abi.MSG_WORDS or not all(isinstance(w, int) for w in words):
+        raise ValueError(f"handler returned {out!r}: expected None, an int or up to "
+                         f"{abi.MSG_WORDS} ints")
+    for w in words:
+        if not -(1 << 63) <= w < 1 << 63:
+            raise ValueError(f"handler returned {w}, which is not a 64-bit integer")
+    return words
 
 
 class Registry:
@@ -148,7 +191,8 @@ class Registry:
 
 class Kernel:
     def __init__(self, program, *, seed: int = 0, mem_words: int = abi.MEM_WORDS,
-                 max_tasks: int = abi.MAX_TASKS, on_output=None):
+                 max_tasks: int = abi.MAX_TASKS, on_output=None, trace: list | None = None,
+                 clock=lambda: 0):
         self.program = program
         self.mem_words = mem_words
         self.max_tasks = max_tasks
@@ -163,6 +207,19 @@ class Kernel:
         self.faults: list[Fault] = []
         self.exits: dict[int, tuple[str, int]] = {}
         self._dispatch = [getattr(self, "sys_" + sc.name) for sc in abi.SYSCALLS]
+        self.trace = trace                       # None: not traced
+        self.clock = clock                       # the run's fuel used, the trace's time
+        # a name's event field is the first string of that text (the same on every backend)
+        self.name_index: dict[str, int] = {}
+        for i, s in enumerate(program.strings):
+            self.name_index.setdefault(s, i)
+
+    def record(self, kind: str, t: "Task | int", handle: int = 0, peer: "Task | int" = 0,
+               a: int = 0, b: int = 0, words: tuple[int, ...] = ()) -> None:
+        if self.trace is not None:
+            words = tuple(words[:abi.MSG_WORDS]) + (0,) * (abi.MSG_WORDS - len(words[:abi.MSG_WORDS]))
+            self.trace.append(Event(self.clock(), kind, getattr(t, "id", t), handle,
+                                    getattr(peer, "id", peer), a, b, words))
 
     # -- scheduling ---------------------------------------------------------------------
     def boot(self) -> None:
@@ -171,13 +228,62 @@ class Kernel:
             if len(self.tasks) < self.max_tasks:
                 self.new_task(b.task, b.args)
 
-    def new_task(self, ttype: int, args) -> Task:
+    def new_task(self, ttype: int, args, parent: int = 0) -> Task:
         tt = self.program.tasks[ttype]
         self.spawned += 1
         t = Task(self.spawned, ttype, tt.name, tt.entry, args, self.mem_words)
         self.tasks[t.id] = t
+        self.record("spawn", parent, peer=t, a=ttype, words=tuple(args))
         self.make_ready(t)
         return t
+
+    def new_host(self, name: str, handler) -> Task:
+        """A host task serving the MANY channel `name` with `handler`; it waits in recv at
+        once. Raises ValueError when no string of the program is that name (no task could
+        open it) or the channel cannot be made."""
+        if name not in self.name_index:
+            raise ValueError(f"no task of the program names the channel {name!r}")
+        entry = self.registry.find(name)
+        if entry is not None and entry[0] is not None:
+            raise ValueError(f"cannot serve {name!r}: the channel exists already")
+        if len(self.tasks) >= self.max_tasks:
+            raise ValueError("the task table is full")
+        self.spawned += 1
+        t = Task(self.spawned, -1, "host:" + name, -1, (), 0)
+        t.host = handler
+        self.tasks[t.id] = t
+        self.record("spawn", 0, peer=t, a=-1)
+        t.state = RUNNING
+        t.host_ch = self.sys_channel(t, self.name_index[name], abi.MANY)[1]
+        self.sys_recv(t, t.host_ch)
+        return t
+
+    def serve_host(self, t: Task) -> None:
+        """Run host task t, picked with a message: answer it and every message queued after
+        it through the handler, then wait in recv again. A handler that raises or returns
+        something that is not a reply faults the host task (docs/kernel.md, host tasks)."""
+        ch = t.host_ch
+        got = (abi.OK,) + tuple(t.regs[isa.A0 + 1:isa.A0 + 6])
+        while got is not BLOCK:
+            if got[0] != abi.OK:
+                reason = syscall_failure("recv", ch, got[0])
+                self.end_task(t, fault=Fault(t.id, t.name, reason, Where(-1)))
+                return
+            m, words = got[1], got[2:]
+            ms = self.mslot_of(t, m)
+            conn = ms.conn
+
+            def set_data(v, conn=conn):
+                conn.word = int(v)
+            msg = HostMessage(words, ms.sender.id, conn.id, conn.word, set_data)
+            try:
+                reply = host_reply(t.host(msg))
+            except Exception as e:               # the handler's bug ends its task only
+                reason = f"host handler raised {type(e).__name__}: {e}"
+                self.end_task(t, fault=Fault(t.id, t.name, reason, Where(-1)))
+                return
+            self.sys_reply(t, m, *reply, *(0,) * (abi.MSG_WORDS - len(reply)))
+            got = self.sys_recv(t, ch)
 
     def make_ready(self, t: Task) -> None:
         t.state = READY
@@ -332,6 +438,10 @@ class Kernel:
     def end_task(self, t: Task, code: int | None = None, fault: Fault | None = None) -> None:
         """Close its chandles in slot order, drop its mhandles in slot order, write out an
         unfinished line; record the exit code or the fault."""
+        if fault is not None:
+            self.record("fault", t)
+        else:
+            self.record("exit", t, a=code)
         for s in range(abi.CH_SLOTS):
             if t.ch[s] is not None:
                 self.close_end(t, s)
@@ -367,7 +477,7 @@ class Kernel:
             return (E["E_INVAL"],)
         if len(self.tasks) >= self.max_tasks:
             return (E["E_NOSPACE"],)
-        return (abi.OK, self.new_task(ttype, args).id)
+        return (abi.OK, self.new_task(ttype, args, parent=t.id).id)
 
     def sys_self(self, t: Task):
         """The caller's id (kernel.md `self`)."""
@@ -395,6 +505,8 @@ class Kernel:
         c = Channel(text, kind, t, s)
         t.ch[s] = End("one" if kind == abi.ONE else "server", c, side=0)
         entry[0] = c
+        name = self.name_index[text]
+        self.record("channel", t, s, a=name, b=kind)
         openers, entry[1] = entry[1], deque()
         for w in openers:
             if kind == abi.ONE and c.ends[1] is not None:
@@ -404,8 +516,14 @@ class Kernel:
             if ws is None:
                 self.wake(w, E["E_NOSPACE"])
             else:
+                self.record_open(w, ws, name)
                 self.wake(w, abi.OK, (ws,))
         return (abi.OK, s)
+
+    def record_open(self, w: Task, s: int, name: int) -> None:
+        e = w.ch[s]
+        self.record("open", w, s, peer=e.chan.ends[0][0], a=name,
+                    b=e.conn.id if e.conn is not None else 0)
 
     def sys_open(self, t: Task, name: int):
         """Connect to a named channel, waiting until it exists (kernel.md `open`)."""
@@ -419,7 +537,9 @@ class Kernel:
         if c is not None:
             if c.kind == abi.ONE and c.ends[1] is not None:
                 return (E["E_BUSY"],)
-            return (abi.OK, self.connect(c, t))
+            s = self.connect(c, t)
+            self.record_open(t, s, self.name_index[text])
+            return (abi.OK, s)
         entry[1].append(t)
         return self.block(t, "open", None)
 
@@ -432,15 +552,20 @@ class Kernel:
         c = e.chan
         if c.dead:
             return (E["E_CLOSED"],)
+        kind = "call" if is_call else "send"
         if e.kind == "one":
             peer = c.ends[1 - e.side]
+            self.record(kind, t, h, peer=peer[0] if peer else 0, words=words)
             if peer is not None and self.waits(peer[0], ("recv",), peer[1]):
+                self.record("recv", peer[0], peer[1], peer=t, a=int(is_call), words=words)
                 self.wake(peer[0], abi.OK, (peer[1],) + words)
                 return self.block(t, "reply", h) if is_call else (abi.OK,)
-            return self.block(t, "call" if is_call else "send", h)
+            return self.block(t, kind, h)
         server, ss = c.ends[0]
+        self.record(kind, t, h, peer=server, words=words)
         if self.waits(server, ("recv",), ss):
             m = self.new_mhandle(server, e.conn, t, is_call)
+            self.record("recv", server, m, peer=t, a=int(is_call), b=e.conn.id, words=words)
             self.wake(server, abi.OK, (m,) + words)
             return self.block(t, "reply", h) if is_call else (abi.OK,)
         c.queue.append(t)
@@ -472,8 +597,10 @@ class Kernel:
                 return self.block(t, "recv", h)
             q = c.queue.popleft()
             is_call = q.wait == "call"
-            m = self.new_mhandle(t, q.ch[q.wait_handle].conn, q, is_call)
+            conn = q.ch[q.wait_handle].conn
+            m = self.new_mhandle(t, conn, q, is_call)
             words = self._words(q, isa.A0 + 1)
+            self.record("recv", t, m, peer=q, a=int(is_call), b=conn.id, words=words)
             if is_call:
                 q.wait = "reply"
             else:
@@ -486,6 +613,7 @@ class Kernel:
             if not self.waits(pt, ("send", "call"), ps):
                 return self.block(t, "recv", h)
             words = self._words(pt, isa.A0 + 1)
+            self.record("recv", t, h, peer=pt, a=int(pt.wait == "call"), words=words)
             if pt.wait == "call":
                 pt.wait = "reply"
             else:
@@ -496,6 +624,7 @@ class Kernel:
             return self.block(t, "recv", h)
         pusher, cn.pusher = cn.pusher, None
         words = self._words(pusher, isa.A0 + 2)
+        self.record("recv", t, h, peer=pusher, words=words)
         self.wake(pusher, abi.OK)
         return (abi.OK, h) + words
 
@@ -503,7 +632,9 @@ class Kernel:
         """Answer a message, never blocking (kernel.md `reply`)."""
         ms = self.mslot_of(t, h)
         if ms is not None:
-            if ms.waits and self.in_reply(ms.sender):
+            woken = ms.waits and self.in_reply(ms.sender)
+            self.record("reply", t, h, peer=ms.sender if woken else 0, words=words)
+            if woken:
                 self.wake(ms.sender, abi.OK, words)
             ms.waits = False
             self.drop_mhandle(t, ms)
@@ -514,6 +645,7 @@ class Kernel:
         if e.kind == "one" and not e.chan.dead:
             peer = e.chan.ends[1 - e.side]
             if peer is not None and self.waits(peer[0], ("reply",), peer[1]):
+                self.record("reply", t, h, peer=peer[0], words=words)
                 self.wake(peer[0], abi.OK, words)
                 return (abi.OK,)
         return (E["E_INVAL"],)
@@ -522,10 +654,13 @@ class Kernel:
         """Close a chandle or drop an mhandle (kernel.md `close`)."""
         ms = self.mslot_of(t, h)
         if ms is not None:
+            waiting = ms.waits and self.in_reply(ms.sender)
+            self.record("close", t, h, peer=ms.sender if waiting else 0)
             self.drop_mhandle(t, ms)
             return (abi.OK,)
         if self.end_of(t, h) is None:
             return (E["E_BADHANDLE"],)
+        self.record("close", t, h)
         self.close_end(t, h)
         return (abi.OK,)
 
@@ -562,7 +697,9 @@ class Kernel:
         if not 1 <= cid < len(conns) or conns[cid] is None:
             return (E["E_NOCONN"],)
         cn = conns[cid]
+        self.record("push", t, h, peer=cn.client, a=cid, words=words)
         if self.waits(cn.client, ("recv",), cn.slot):
+            self.record("recv", cn.client, cn.slot, peer=t, words=words)
             self.wake(cn.client, abi.OK, (cn.slot,) + words)
             return (abi.OK,)
         cn.pusher = t

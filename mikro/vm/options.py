@@ -15,3 +15,4 @@ class RunOptions:
     mem_words: int = abi.MEM_WORDS       # memory of each task, in 64-bit words
     max_tasks: int = abi.MAX_TASKS       # tasks alive at once
     on_output: Callable[[str], None] | None = None   # called with each output line as printed
+    trace: bool = False                  # record IPC events (mikro.vm.trace) in the result

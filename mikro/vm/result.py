@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 
 from .abi import EXIT_CODES
 from .image import Program
+from .trace import Event
 
 
 @dataclass(frozen=True)
 class Where:
-    """A point in a task: the pc, and the return addresses of its call chain, innermost first."""
+    """A point in a task: the pc, and the return addresses of its call chain, innermost first.
+    A host task (Python code) is at pc -1."""
     pc: int
     chain: tuple[int, ...] = ()
 
@@ -39,7 +41,8 @@ class Waiter:
 
 @dataclass
 class RunResult:
-    status: str                               # clean, fault, deadlock, limit, interrupted
+    status: str                               # clean, fault, deadlock, limit, interrupted,
+                                              # or running (a run paused between slices)
     output: str = ""
     faults: list[Fault] = field(default_factory=list)
     waiting: list[Waiter] = field(default_factory=list)
@@ -47,6 +50,17 @@ class RunResult:
     limit: str = ""                           # what limit ended the run
     fuel_used: int = 0
     tasks_spawned: int = 0
+    switches: int = 0                         # times the scheduler picked a task
+    trace: list[Event] = field(default_factory=list)   # IPC events, when traced
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counts of the run: fuel used, tasks spawned, task switches, trace events by kind."""
+        out = {"fuel_used": self.fuel_used, "tasks_spawned": self.tasks_spawned,
+               "switches": self.switches, "faults": len(self.faults)}
+        for e in self.trace:
+            out[e.kind] = out.get(e.kind, 0) + 1
+        return out
 
     @property
     def exit_code(self) -> int:
@@ -56,7 +70,7 @@ class RunResult:
         """The end-of-run report (empty for a clean run with nothing to say)."""
         out: list[str] = []
         for f in self.faults:
-            out.append(f"fault in task {f.name}#{f.task} at {program.where(f.where.pc)}: {f.reason}")
+            out.append(f"fault in task {f.name}#{f.task} at {_at(program, f.where)}: {f.reason}")
             out.extend(_chain(program, f.where))
         if self.status == "deadlock":
             out.append("deadlock: no task can run")
@@ -80,8 +94,12 @@ def _waiter(program: Program, w: Waiter) -> list[str]:
         what = f"waits in {w.state}"
     else:
         what = f"waits in {w.state}({w.handle})"
-    return [f"  {w.name}#{w.task} {what} at {program.where(w.where.pc)}"] + \
+    return [f"  {w.name}#{w.task} {what} at {_at(program, w.where)}"] + \
         ["  " + line for line in _chain(program, w.where)]
+
+
+def _at(program: Program, where: Where) -> str:
+    return "(host)" if where.pc < 0 else program.where(where.pc)
 
 
 def _chain(program: Program, where: Where) -> list[str]:

@@ -23,6 +23,13 @@ How a run goes:
   log Python reads at the end.
 - Native code records a fault as a code and its operands; Python formats the reason
   strings of docs/vm.md, so both backends print the same report.
+- A traced run uses a second build of the program whose kernel appends each IPC event to
+  a buffer in native memory (mikro.vm.trace); Python reads it whenever native code returns.
+  The untraced build, the one `mikro run` uses, has no trace code at all.
+- A host task (a Python handler serving a channel) is a task slot whose resume key is past
+  the program's code: when the scheduler picks it, `mk_run` returns RUN_HOST and Python
+  answers its queued messages through `mk_sys` (the same syscall functions), then calls
+  back into native code. Only host tasks bring control back to Python.
 
 Limits of this backend the interpreter does not have: task memories are reserved up front,
 at most 2^45 bytes in all, so with large `mem_words` fewer tasks can be alive at once
@@ -39,34 +46,49 @@ from ...vm.verify import verify
 from ...vm.options import RunOptions
 from ...vm.result import RunResult
 from . import engine
-from .run import CompiledProgram
+from .run import CompiledProgram, Machine
 
-__all__ = ["CompiledProgram", "compile", "inspect_asm", "inspect_ir", "run"]
+__all__ = ["CompiledProgram", "Machine", "compile", "inspect_asm", "inspect_ir", "machine", "run"]
 
 
 _recent: OrderedDict[str, CompiledProgram] = OrderedDict()
 _RECENT = 8
 
 
-def compile(program: Program, cache: bool = True) -> CompiledProgram:
+def compile(program: Program, cache: bool = True, traced: bool = False) -> CompiledProgram:
     """Verify and compile (or load from the object cache) a program; raises VerifyError as
-    the interpreter does. `cache=False` neither reads nor writes the on-disk cache."""
+    the interpreter does. `cache=False` neither reads nor writes the on-disk cache;
+    `traced` builds the variant that records IPC events (RunOptions.trace)."""
     verify(program)
-    return CompiledProgram(program, engine.object_code(program, cache=cache))
+    return CompiledProgram(program, engine.object_code(program, cache=cache, traced=traced),
+                           traced=traced)
 
 
-def run(program: Program, options: RunOptions | None = None, cache: bool = True) -> RunResult:
-    """Run a verified program to its end on the native kernel. The last few programs stay
-    compiled in the process, so running one program under many seeds compiles it once."""
+def _compiled(program: Program, cache: bool, traced: bool) -> CompiledProgram:
+    """The program compiled; the last few stay compiled in the process, so running one
+    program under many seeds compiles it once."""
     if not cache:
-        return compile(program, cache=False).run(options)
+        return compile(program, cache=False, traced=traced)
     verify(program)
-    key = engine.cache_key(program)
-    compiled = _recent.pop(key, None) or compile(program)
+    key = engine.cache_key(program, traced)
+    compiled = _recent.pop(key, None) or compile(program, traced=traced)
     _recent[key] = compiled
     while len(_recent) > _RECENT:
         _recent.popitem(last=False)
-    return compiled.run(options)
+    return compiled
+
+
+def run(program: Program, options: RunOptions | None = None, cache: bool = True) -> RunResult:
+    """Run a verified program to its end on the native kernel."""
+    options = options or RunOptions()
+    return _compiled(program, cache, options.trace).run(options)
+
+
+def machine(program: Program, options: RunOptions | None = None, boot: bool = True,
+            cache: bool = True) -> Machine:
+    """A run of the program that Python drives (spawn, host, advance, result)."""
+    options = options or RunOptions()
+    return Machine(_compiled(program, cache, options.trace), options, boot=boot)
 
 
 def inspect_ir(program: Program) -> str:

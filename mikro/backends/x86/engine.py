@@ -70,7 +70,7 @@ def check(program) -> None:
             raise ValueError(f"boot entry names task type {b.task}, which does not exist")
 
 
-def build_module(program, triple: str | None = None) -> ir.Module:
+def build_module(program, triple: str | None = None, traced: bool = False) -> ir.Module:
     check(program)
     enabled = gc.isenabled()
     gc.disable()        # the GC makes building large IR super-linear
@@ -80,7 +80,7 @@ def build_module(program, triple: str | None = None) -> ir.Module:
         if triple:
             mod.triple = triple
         lay = L.Layout(ctx)
-        kir = KernelIR(mod, lay, program, name_ids(program), resume_keys(program))
+        kir = KernelIR(mod, lay, program, name_ids(program), resume_keys(program), traced)
         kir.build()
         Lowering(program, mod, lay, kir).build()
         return mod
@@ -140,23 +140,25 @@ def _backend_salt() -> bytes:
     return _salt
 
 
-def cache_key(program) -> str:
+def cache_key(program, traced: bool = False) -> str:
     h = hashlib.sha256(_backend_salt())
     h.update(program.to_bytes())
+    h.update(b"traced" if traced else b"")
     return h.hexdigest()[:32]
 
 
-def object_code(program, cache: bool = True) -> bytes:
-    """Machine code of the program for this host, from the cache when possible."""
+def object_code(program, cache: bool = True, traced: bool = False) -> bytes:
+    """Machine code of the program for this host (a build that records the trace when
+    `traced`), from the cache when possible."""
     init()
-    path = cache_dir() / f"{cache_key(program)}.o" if cache else None
+    path = cache_dir() / f"{cache_key(program, traced)}.o" if cache else None
     if path is not None and path.exists():
         try:
             return path.read_bytes()
         except OSError:
             pass
     tm = _target_machine()
-    mod = optimise(str(build_module(program, llvm.get_process_triple())), tm)
+    mod = optimise(str(build_module(program, llvm.get_process_triple(), traced)), tm)
     obj = tm.emit_object(mod)
     if path is not None:
         try:

@@ -6,6 +6,10 @@ the action saying what the caller does next (ACT_*). A task that blocks is saved
 returns; whoever wakes it writes its status and results into its saved registers, and a
 waiting sender's message words wait in its saved argument registers. docs/kernel.md is the
 specification; mikro/vm/kernel.py its reference form.
+
+A traced build (`traced=True`) also appends an event record (mikro.vm.trace) at each point
+the reference kernel records one; an untraced build has no trace code at all. `mk_sys` and
+`mk_fault` let Python act for a host task (a task whose code is a Python handler).
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import ctypes
 
 from llvmlite import ir
 
-from ...vm import abi, isa
+from ...vm import abi, isa, trace
 from . import layout as L
 from .irb import B, I8, I8P, I32, I64, I64P, c64
 
@@ -31,10 +35,11 @@ LINE_MAX = 1 << 26
 
 class KernelIR:
     def __init__(self, module: ir.Module, lay: L.Layout, program, names: list[int],
-                 keys: list[int]):
+                 keys: list[int], traced: bool = False):
         """keys: the resume keys of the program (lower.resume_keys)."""
         self.m = module
         self.keys = keys
+        self.traced = traced
         self.lay = lay
         self.p = program
         self.K = lay.ptr("Kernel")
@@ -124,6 +129,7 @@ class KernelIR:
         self._wake()
         self._alloc()
         self._text()
+        self._trace()
         self._slots()
         self._chain()
         self._close()
@@ -200,9 +206,10 @@ class KernelIR:
         b.ret(b.gep(p, [c64(16)]))
 
     # -- text: per-task lines and the run's output ---------------------------------------
-    def _grow(self, b: B, obj, pf, lf, cf, extra):
+    def _grow(self, b: B, obj, pf, lf, cf, extra, refused=None):
         """Make room for `extra` more bytes in the buffer (pf, lf, cf) of obj. When the
-        system refuses the memory, the calling function returns (void) with nothing done."""
+        system refuses the memory, the calling function returns (void) with nothing done
+        (after `refused()` emits what else to do)."""
         ln, cap = b.get(obj, lf), b.get(obj, cf)
         need = b.add(ln, extra)
         with b.when(b.cmp(">", need, cap)):
@@ -210,6 +217,8 @@ class KernelIR:
                           b.mul(cap, c64(2)))
             np_ = b.call(self.realloc, [b.get(obj, pf), nc])
             with b.when(b.isnull(np_)):
+                if refused is not None:
+                    refused()
                 b.ret_void()
             b.put(obj, pf, np_)
             b.put(obj, cf, nc)
@@ -277,6 +286,43 @@ class KernelIR:
         b.branch(done)
         b.position_at_end(done)
         b.ret_void()
+
+    # -- the trace ------------------------------------------------------------------------
+    def _trace(self):
+        """trace_rec(k, kind, t, handle, peer, a, b, w0..w3): one record of TRACE fields,
+        time first; peer may be null (0). A record the system has no memory for is
+        counted in trace_lost."""
+        if not self.traced:
+            return
+        T = self.T
+        fn, b = self._fn("trace_rec", ir.VoidType(), [self.K, I64, T, I64, T] + [I64] * 6,
+                         "never")
+        k, kind, t, h, peer, a, bb, *w = fn.args
+        size = 8 * len(trace.FIELDS)
+        at = self._grow(b, k, "trace", "trace_len", "trace_cap", c64(size),
+                        refused=lambda: b.put(k, "trace_lost", b.add(b.get(k, "trace_lost"),
+                                                                    c64(1))))
+        pid = b.var(0)
+        with b.when(b.not_(b.isnull(peer))):
+            b.store(b.get(peer, "id"), pid)
+        rec = b.bitcast(b.gep(b.get(k, "trace"), [at]), I64P)
+        values = [b.sub(b.get(k, "trace_base"), b.get(k, "fuel")), kind, b.get(t, "id"), h,
+                  b.load(pid), a, bb] + list(w)
+        for j, v in enumerate(values):
+            b.store(v, b.gep(rec, [c64(j)]))
+        b.put(k, "trace_len", b.add(at, c64(size)))
+        b.ret_void()
+
+    def rec(self, b: B, k, kind: str, t, h=0, peer=None, a=0, bb=0, words=()):
+        """Record an event (traced builds only): the same point and fields as
+        mikro.vm.kernel's `record`."""
+        if not self.traced:
+            return
+        val = (lambda v: c64(v) if isinstance(v, int) else v)
+        words = [val(w) for w in words] + [c64(0)] * (abi.MSG_WORDS - len(words))
+        b.call(self.f["trace_rec"], [k, c64(trace.KIND[kind]), t, val(h),
+                                     b.null(self.T) if peer is None else peer, val(a), val(bb)]
+               + words)
 
     # -- handle slots -----------------------------------------------------------------------
     def _slots(self):
@@ -565,6 +611,7 @@ class KernelIR:
         b.put(t, "fault_c", fc)
         b.put(t, "fault_pc", pc)
         b.put(t, "end_kind", 2)
+        self.rec(b, k, "fault", t)
         b.call(self.f["chain_keep"], [k, t, fp])
         b.call(self.f["task_end"], [k, t])
         b.ret_void()
@@ -613,6 +660,7 @@ class KernelIR:
     def _sys_exit(self, b, k, t, a):
         b.put(t, "exit_code", a[0])
         b.put(t, "end_kind", 1)
+        self.rec(b, k, "exit", t, a=a[0])
         b.call(self.f["task_end"], [k, t])
         self.ret(b, ACT_END)
 
@@ -654,6 +702,7 @@ class KernelIR:
         b.put(nt, "regs", mw, isa.FP)
         b.put(nt, "resume", self._elem(b, self.g_entries, a[0]))
         b.put(nt, "slice", abi.QUANTUM)
+        self.rec(b, k, "spawn", t, peer=nt, a=a[0], words=a[1:1 + abi.MSG_WORDS])
         b.call(self.f["rq_push"], [k, nt])
         self.setres(b, tid, 1)
         self.ret(b, ACT_DONE)
@@ -749,6 +798,7 @@ class KernelIR:
         self.set_slot(b, slot, c, b.select(b.cmp("==", kind, abi.ONE), c64(L.K_ONE),
                                            c64(L.K_SERVER)))
         b.put(reg, "chan", c)
+        self.rec(b, k, "channel", t, s, a=nm, bb=kind)
         # openers waiting for the name, in FIFO order
         w = b.var(b.get(reg, "whead"), self.T)
         b.put(reg, "whead", b.null(self.T))
@@ -772,6 +822,9 @@ class KernelIR:
                     with full:
                         b.call(self.f["wake"], [k, wt, c64(E["E_NOSPACE"])])
                     with ok:
+                        many = b.cmp("==", kind, abi.MANY)
+                        self.rec(b, k, "open", wt, ns, t, a=nm,
+                                 bb=b.select(many, b.get(c, "nconns"), c64(0)))
                         b.put(wt, "regs", ns, A0 + 1)
                         b.call(self.f["wake"], [k, wt, c64(0)])
         b.branch(head)
@@ -790,6 +843,8 @@ class KernelIR:
             with b.when(b.and_(one, b.not_(b.isnull(b.get(c, "t1")))), likely=False):
                 self.err(b, t, "E_BUSY")
             s = b.call(self.f["connect"], [k, c, t])
+            self.rec(b, k, "open", t, s, b.get(c, "t0"), a=nm,
+                     bb=b.select(one, c64(0), b.get(c, "nconns")))
             self.setres(b, s, 1)
             self.ret(b, ACT_DONE)
         tail = b.get(reg, "wtail")
@@ -822,9 +877,12 @@ class KernelIR:
         with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
             self.err(b, t, "E_CLOSED")
         after = (L.ST_CALL_REPLY if is_call else None)
+        ev = "call" if is_call else "send"
         with b.when(b.cmp("==", kind, L.K_ONE)):
             pt, ps = self.peer(b, c, self.end(b, slot))
+            self.rec(b, k, ev, t, h, pt, words=words)
             with b.when(self.waits(b, pt, (L.ST_RECV,), ps)):
+                self.rec(b, k, "recv", pt, ps, t, a=int(is_call), words=words)
                 b.put(pt, "regs", ps, A0 + 1)
                 for i, w in enumerate(words):
                     b.put(pt, "regs", w, A0 + 2 + i)
@@ -837,9 +895,12 @@ class KernelIR:
             self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
         # a connection of a MANY channel: the server is the channel's creator
         srv, ss = b.get(c, "t0"), b.get(c, "s0")
+        self.rec(b, k, ev, t, h, srv, words=words)
         with b.when(self.waits(b, srv, (L.ST_RECV,), ss, nonnull=True)):
             m = b.call(self.f["mh_alloc"], [srv])
             self.mfill(b, b.gep(b.get(srv, "mh"), [m]), self.conn(b, slot), 1 if is_call else 0)
+            self.rec(b, k, "recv", srv, self.mhandle(b, srv, m), t, a=int(is_call),
+                     bb=b.get(self.conn(b, slot), "id"), words=words)
             b.put(srv, "regs", self.mhandle(b, srv, m), A0 + 1)
             for i, w in enumerate(words):
                 b.put(srv, "regs", w, A0 + 2 + i)
@@ -896,6 +957,9 @@ class KernelIR:
                 is_call = b.cmp("==", b.get(q, "state"), L.ST_CALL_SEND)
                 self.mfill(b, b.gep(b.get(t, "mh"), [m]), self.conn(b, qslot),
                            b.zext(is_call, I64))
+                self.rec(b, k, "recv", t, self.mhandle(b, t, m), q, a=b.zext(is_call, I64),
+                         bb=b.get(self.conn(b, qslot), "id"),
+                         words=[b.get(q, "regs", A0 + 1 + i) for i in range(abi.MSG_WORDS)])
                 self._take(b, k, t, q, self.mhandle(b, t, m), A0 + 1)
                 with b.if_else(is_call) as (then, other):
                     with then:
@@ -909,8 +973,10 @@ class KernelIR:
         with b.when(b.cmp("==", kind, L.K_ONE)):
             pt, ps = self.peer(b, c, self.end(b, slot))
             with b.when(self.waits(b, pt, (L.ST_SEND, L.ST_CALL_SEND), ps)):
-                self._take(b, k, t, pt, h, A0 + 1)
                 is_call = b.cmp("==", b.get(pt, "state"), L.ST_CALL_SEND)
+                self.rec(b, k, "recv", t, h, pt, a=b.zext(is_call, I64),
+                         words=[b.get(pt, "regs", A0 + 1 + i) for i in range(abi.MSG_WORDS)])
+                self._take(b, k, t, pt, h, A0 + 1)
                 with b.if_else(is_call) as (then, other):
                     with then:
                         b.put(pt, "state", L.ST_CALL_REPLY)
@@ -921,6 +987,8 @@ class KernelIR:
         cn = self.conn(b, slot)
         pu = b.get(cn, "pusher")
         with b.when(b.not_(b.isnull(pu))):
+            self.rec(b, k, "recv", t, h, pu,
+                     words=[b.get(pu, "regs", A0 + 2 + i) for i in range(abi.MSG_WORDS)])
             self._take(b, k, t, pu, h, A0 + 2)
             b.put(cn, "pusher", b.null(self.T))
             b.call(self.f["wake"], [k, pu, c64(0)])
@@ -940,6 +1008,11 @@ class KernelIR:
         with b.when(b.cmp("==", kind, 4)):
             s = b.and_(h, c64(63))
             ms = self.mslot(b, t, h)
+            if self.traced:
+                snd = self.msender(b, ms)
+                woken = b.and_(b.cmp("!=", self.mwaits(b, ms), 0),
+                               b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY))
+                self.rec(b, k, "reply", t, h, b.select(woken, snd, b.null(self.T)), words=words)
             with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
                 snd = self.msender(b, ms)
                 with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
@@ -953,6 +1026,7 @@ class KernelIR:
             ok = b.and_(b.cmp("==", b.get(c, "dead"), 0),
                         self.waits(b, pt, (L.ST_CALL_REPLY,), ps))
             with b.when(ok):
+                self.rec(b, k, "reply", t, h, pt, words=words)
                 self._answer(b, k, pt, words)
                 self.ret(b, ACT_DONE)
         self.err(b, t, "E_INVAL")
@@ -963,8 +1037,15 @@ class KernelIR:
         with b.when(b.cmp("==", kind, 0), likely=False):
             self.err(b, t, "E_BADHANDLE")
         with b.when(b.cmp("==", kind, 4)):
+            if self.traced:
+                ms = self.mslot(b, t, h)
+                snd = self.msender(b, ms)
+                waiting = b.and_(b.cmp("!=", self.mwaits(b, ms), 0),
+                                 b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY))
+                self.rec(b, k, "close", t, h, b.select(waiting, snd, b.null(self.T)))
             b.call(self.f["drop_mh"], [k, t, b.and_(h, c64(63))])
             self.ret(b, ACT_DONE)
+        self.rec(b, k, "close", t, h)
         b.call(self.f["close_ch"], [k, t, h])
         self.ret(b, ACT_DONE)
 
@@ -1005,7 +1086,9 @@ class KernelIR:
             self.err(b, t, "E_NOCONN")
         cl = b.get(cn, "client")
         cs = b.get(cn, "slot")
+        self.rec(b, k, "push", t, h, cl, a=cid, words=words)
         with b.when(self.waits(b, cl, (L.ST_RECV,), cs)):
+            self.rec(b, k, "recv", cl, cs, t, words=words)
             b.put(cl, "regs", cs, A0 + 1)
             for i, w in enumerate(words):
                 b.put(cl, "regs", w, A0 + 2 + i)
@@ -1059,8 +1142,31 @@ class KernelIR:
         b.branch(head)
         b.position_at_end(done)
         b.put(k, "allocs", b.null(I8P))
-        for buf in ("out", "log", "chains"):
+        for buf in ("out", "log", "chains", "trace"):
             b.call(self.free, [b.get(k, buf)])
             b.put(k, buf, b.null(I8P))
+        b.ret_void()
+        fn.linkage = "external"
+
+        # mk_sys(k, t, num, args, out) -> action: syscall num made by task t with args[0..]
+        # (for a host task, whose code is Python); status and results go to out[0..5]
+        fn, b = self._fn("mk_sys", I64, [self.K, self.T, I64, I64P, I64P], "never")
+        k, t, num, args, out = fn.args
+        bad = b.block("bad")
+        sw = b.switch(num, bad)
+        for sc in abi.SYSCALLS:
+            blk = b.block(sc.name)
+            sw.add_case(c64(sc.num), blk)
+            b.position_at_end(blk)
+            a = [b.load(b.gep(args, [c64(i)])) for i in range(sc.nargs)]
+            b.ret(b.call(self.f[f"sys_{sc.name}"], [k, t, out] + a))
+        b.position_at_end(bad)
+        b.ret(c64(-1))
+        fn.linkage = "external"
+
+        # mk_fault(k, t, code, a): fault task t (a host task: no pc, no call chain)
+        fn, b = self._fn("mk_fault", ir.VoidType(), [self.K, self.T, I64, I64], "never")
+        k, t, code, a = fn.args
+        b.call(self.f["task_fault"], [k, t, code, a, c64(0), c64(0), c64(-1), c64(-1)])
         b.ret_void()
         fn.linkage = "external"

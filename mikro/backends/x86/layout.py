@@ -39,7 +39,9 @@ K_MASK, END_BIT, PTR_LOW = 3, 4, 15
 
 # Fault codes recorded by native code; run.py turns them into the docs/vm.md reasons.
 (F_NONE, F_DIV0, F_MEM, F_BADARR, F_INDEX, F_NEGSIZE, F_OOM, F_STACK, F_BADRET, F_TRAP,
- F_SYS) = range(11)
+ F_SYS, F_HOST) = range(12)
+
+HOST_TYPE = -1          # the task type of a host task (its code is a Python handler)
 
 CHAIN_MAX = 64          # return addresses in a reported call chain, at most
 # one record per ended task in Kernel.log; fault chains go to Kernel.chains
@@ -81,6 +83,10 @@ STRUCTS: dict[str, list[tuple]] = {
         ("cur", "Task", 1), ("fuel", I64, 1), ("seed", I64, 1), ("rng", I64, 1),
         ("out", "i8*", 1), ("out_len", I64, 1), ("out_cap", I64, 1),
         ("reg", "Reg", 1), ("end_seq", I64, 1), ("allocs", "i8*", 1), ("oom", I64, 1),
+        # a traced build appends TRACE_FIELDS records here; an event's time is
+        # trace_base - fuel (Python sets trace_base for each call into native code)
+        ("trace", "i8*", 1), ("trace_len", I64, 1), ("trace_cap", I64, 1),
+        ("trace_base", I64, 1), ("trace_lost", I64, 1),
     ],
 }
 

@@ -4,10 +4,14 @@ VM registers are allocas (SSA after mem2reg) of the running task; they are writt
 task structure only when it blocks, yields, is preempted or the run pauses. A task resumes
 through a table of block addresses, one per resume key (resume_keys): a pc (task entry,
 fuel point or its destination) or `len(code) + pc` for the point just after the blocking
-`sys` at pc, where its status is checked; the task keeps the index of its key. `mk_run(kernel)` returns RUN_IDLE when no task is ready,
-RUN_PAUSE when the fuel given for this call is used up (the task stays at its fuel point),
-RUN_BUDGET after `kernel.budget` task switches (so Python can check the clock even when no
-fuel is used), RUN_BADKEY on an internal error. Faults, pauses and preemptions are marked
+`sys` at pc, where its status is checked; the task keeps the index of its key
+(Task.resume). `mk_run(kernel)` returns RUN_IDLE when no task is ready, RUN_PAUSE when the
+fuel given for this call is used up (the task stays at its fuel point), RUN_BUDGET after
+`kernel.budget` task switches (so Python can check the clock even when no fuel is used),
+RUN_HOST when it picks a host task (its resume index is one past the program's keys,
+len(resume_keys(program)): Python answers its messages; kernel.cur is that task),
+RUN_BADKEY on an internal error. A traced build writes the fuel left to kernel.fuel before
+each syscall and fault, the trace's clock. Faults, pauses and preemptions are marked
 unlikely, so LLVM keeps them off the straight path.
 """
 from __future__ import annotations
@@ -19,7 +23,7 @@ from . import layout as L
 from .irb import B, I8P, I64, I128, I32, c64
 from .kernel_ir import ACT_BLOCK, ACT_END, ACT_YIELD, KernelIR
 
-RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY = 0, 1, 2, 3
+RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY, RUN_HOST = 0, 1, 2, 3, 4
 
 
 def fuel_points(program) -> list[tuple[int, int]]:
@@ -213,10 +217,16 @@ class Lowering:
         b.store(b.get(t, "slice"), self.slicev)
         keys = self.k.keys                      # resume_keys(program)
         self.kidx = {k: i for i, k in enumerate(keys)}
-        # a task resumes through a table of block addresses, one per resume key
+        # a task resumes through a table of block addresses, one per resume key; a host
+        # task's index is one past them (host_resume)
         idx = b.get(t, "resume")
-        jump = b.block("resume.jump")
-        b.cbranch(b.cmp("<", idx, len(keys), signed=False), jump, badkey)
+        jump, other, host = b.block("resume.jump"), b.block("resume.other"), b.block("host")
+        b.cbranch(b.cmp("<", idx, len(keys), signed=False), jump, other)
+        b.position_at_end(other)
+        b.cbranch(b.cmp("==", idx, len(keys)), host, badkey)
+        b.position_at_end(host)
+        b.put(self.K, "cur", t)
+        self._leave(RUN_HOST)
         b.position_at_end(jump)
         self.rblocks = {k: b.block(f"resume{k}") for k in keys}
         addr = [ir.BlockAddress(fn, self.rblocks[k]) for k in keys]
@@ -321,8 +331,14 @@ class Lowering:
     def next(self, pc):
         self.b.branch(self.blocks[pc + 1])
 
+    def _clock(self):
+        """A traced build: the fuel left, for the time of the events the next call records."""
+        if self.k.traced:
+            self.b.put(self.K, "fuel", self.b.load(self.fuelv))
+
     def _fault(self, pc, code, a=c64(0), bb=c64(0), c=c64(0)):
         b = self.b
+        self._clock()
         b.call(self.k.f["task_fault"], [self.K, b.load(self.tv), c64(code), a, bb, c, c64(pc),
                                         self.R(isa.FP)])
         b.branch(self.sched)
@@ -617,6 +633,7 @@ class Lowering:
         # the status and results (kernel_ir: out), an array of each call site's own, so
         # that one passed to a syscall not inlined does not keep the others in memory
         sysout = b.var(None, ir.ArrayType(I64, KernelIR.NOUT), name=f"out{pc}")
+        self._clock()
         act = b.call(self.k.f["sys_" + sc.name], [self.K, t, b.gep(sysout, [c64(0), c64(0)])]
                      + args)
         done = b.block(f"pc{pc}.done")

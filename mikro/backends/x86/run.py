@@ -1,5 +1,6 @@
 """The Python side of a native run: allocate the kernel, boot, call native code per slice,
-drain output, and read the tables back into a RunResult."""
+drain output and trace events, answer host tasks' messages, and read the tables back into a
+RunResult."""
 from __future__ import annotations
 
 import ctypes
@@ -8,11 +9,15 @@ import struct
 import time
 
 from ...vm import abi, isa
+from ...vm.kernel import HostMessage, host_reply, syscall_failure
 from ...vm.options import RunOptions
 from ...vm.result import Fault, RunResult, Waiter, Where
+from ...vm.trace import FIELDS as TRACE_FIELDS
+from ...vm.trace import KIND, Event
 from . import layout as L
 from .engine import Engine, name_ids
-from .lower import RUN_BUDGET, RUN_IDLE, RUN_PAUSE
+from .kernel_ir import ACT_BLOCK, KernelIR
+from .lower import RUN_BUDGET, RUN_HOST, RUN_IDLE, RUN_PAUSE
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
@@ -74,32 +79,57 @@ def fault_reason(program, e: dict) -> str:
 class CompiledProgram:
     """A program compiled to machine code; `run` may be called any number of times."""
 
-    def __init__(self, program, obj: bytes):
+    def __init__(self, program, obj: bytes, traced: bool = False):
         self.program = program
+        self.traced = traced
         self.engine = Engine(obj)
         self._run = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)(self.engine.address("mk_run"))
         self._walk = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
                                       ctypes.c_int64, ctypes.c_void_p)(
             self.engine.address("mk_walk"))
         self._free = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.engine.address("mk_free"))
-        self.nnames = max(name_ids(program), default=-1) + 1
+        self._sys = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
+                                     ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)(
+            self.engine.address("mk_sys"))
+        self._fault = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                                       ctypes.c_int64)(self.engine.address("mk_fault"))
+        ids = name_ids(program)
+        self.nnames = max(ids, default=-1) + 1
+        # a name's registry index -> the first string of that text (the trace's name field)
+        self.first_string: dict[int, int] = {}
+        for i, nid in enumerate(ids):
+            self.first_string.setdefault(nid, i)
         # Task.resume is an index into the program's resume keys (lower.resume_keys), which
         # the compiled code holds as mk_keys = [count, keys...]; a task type's entry index
-        # is mk_entry_resume[type]
+        # is mk_entry_resume[type]; a host task's is one past the keys
         at = self.engine.global_address("mk_keys")
         count = ctypes.c_int64.from_address(at).value
         self.keys = list((ctypes.c_int64 * count).from_address(at + 8))
         self.entry_resume = list((ctypes.c_int64 * max(len(program.tasks), 1)).from_address(
             self.engine.global_address("mk_entry_resume")))
+        self.host_resume = count
         self.native_seconds = 0.0
 
     def run(self, options: RunOptions | None = None) -> RunResult:
         self.native_seconds = 0.0      # time spent in native code by the last run
-        return _Run(self, options or RunOptions()).go()
+        options = options or RunOptions()
+        if options.trace and not self.traced:
+            raise ValueError("a traced run needs the traced build (x86.compile(traced=True))")
+        m = Machine(self, options)
+        try:
+            m.advance()
+            return m.result()
+        finally:
+            m.close()
 
 
-class _Run:
-    def __init__(self, cp: CompiledProgram, opts: RunOptions):
+class Machine:
+    """One run in native memory, driven from Python: `spawn` and `host` add tasks, `advance`
+    runs until the end or until a slice of fuel is used, `result` reads the tables back,
+    `close` frees the native memory (also when the Machine is dropped). The same shape as
+    the interpreter's Machine (mikro.vm.interp)."""
+
+    def __init__(self, cp: CompiledProgram, opts: RunOptions, boot: bool = True):
         self.cp, self.p, self.opts = cp, cp.program, opts
         mw = max(int(opts.mem_words), 0)
         self.mem_bytes = max(mw * 8, 8)
@@ -135,6 +165,24 @@ class _Run:
         k.reg = ctypes.addressof(self.reg)
         self.output: list[str] = []
         self.pending = ""
+        self.left = None if opts.fuel is None else max(int(opts.fuel), 0)
+        self.used = 0
+        self.elapsed = 0.0
+        self.status: str | None = None         # None while the run can go on
+        self.limit = ""
+        self.first = opts.time_limit is not None
+        self.trace: list[Event] | None = [] if opts.trace else None
+        self.hosts: dict[int, tuple] = {}        # task slot -> (handler, server chandle)
+        self.host_names: dict[int, str] = {}     # task id -> name
+        self.host_reasons: list[str] = []        # host fault reasons, by fault_a
+        self.sysargs = (ctypes.c_int64 * 8)()
+        self.sysout = (ctypes.c_int64 * KernelIR.NOUT)()
+        self.closed = False
+        if boot:
+            for b in self.p.boot:
+                if self.k.alive >= self.k.max_alive:
+                    break
+                self._new_task(b.task, b.args)
 
     def _map(self, size: int) -> int:
         addr = _reserve(size)
@@ -149,27 +197,123 @@ class _Run:
     def task(self, i: int):
         return L.CTask.from_address(self.k.tasks + i * self.tsize)
 
-    def _boot(self):
-        k, p = self.k, self.p
-        ring = (ctypes.c_void_p * (k.rq_mask + 1)).from_address(k.ready)
-        for boot in p.boot:
-            if k.alive >= k.max_alive:
-                break
+    def _new_task(self, ttype: int, args, ready: bool = True):
+        """A task slot set up as spawn does (a dead task's slot reused, zeroed), at the tail
+        of the ready queue unless not `ready`; its task structure."""
+        k = self.k
+        if k.nfree:
+            k.nfree -= 1
+            n = ctypes.c_int64.from_address(k.free + 8 * k.nfree).value
+            ctypes.memset(k.tasks + n * self.tsize, 0, self.tsize)
+        else:
             n = k.nslots
-            t = self.task(n)
-            t.id, t.type, t.slot = k.ntasks + 1, boot.task, n
             k.nslots += 1
-            t.mem = k.mem_base + n * self.mem_bytes
-            for j, v in enumerate(boot.args[:abi.MAX_TASK_PARAMS]):
-                t.regs[isa.A0 + j] = v
-            t.regs[isa.SP] = t.regs[isa.FP] = k.mem_words
-            t.resume = self.cp.entry_resume[boot.task]
-            t.slice = abi.QUANTUM
+        t = self.task(n)
+        t.id, t.type, t.slot = k.ntasks + 1, ttype, n
+        t.mem = k.mem_base + n * self.mem_bytes
+        args = list(args)[:abi.MAX_TASK_PARAMS]
+        for j, v in enumerate(args):
+            t.regs[isa.A0 + j] = v
+        t.regs[isa.SP] = t.regs[isa.FP] = k.mem_words
+        t.slice = abi.QUANTUM
+        k.ntasks += 1
+        k.alive += 1
+        self._event("spawn", 0, peer=t.id, a=ttype, words=tuple(args[:abi.MSG_WORDS]))
+        if ready:
+            t.resume = self.cp.entry_resume[ttype]
             t.state = L.READY
+            ring = (ctypes.c_void_p * (k.rq_mask + 1)).from_address(k.ready)
             ring[k.rq_tail & k.rq_mask] = self.k.tasks + n * self.tsize
             k.rq_tail += 1
-            k.ntasks += 1
-            k.alive += 1
+        return t
+
+    def spawn(self, ttype: int, args=()) -> int:
+        """Start a task of type ttype (at the tail of the ready queue); its id."""
+        if self.k.alive >= self.k.max_alive:
+            raise ValueError("the task table is full")
+        return self._new_task(ttype, args).id
+
+    # -- host tasks: Python acts for them through mk_sys ----------------------------------
+    def host(self, name: str, handler) -> int:
+        """A host task serving channel `name` with handler (docs/kernel.md); its id."""
+        if name not in self.p.strings:
+            raise ValueError(f"no task of the program names the channel {name!r}")
+        string = self.p.strings.index(name)
+        nid = name_ids(self.p)[string]
+        if self.reg[nid].chan:
+            raise ValueError(f"cannot serve {name!r}: the channel exists already")
+        if self.k.alive >= self.k.max_alive:
+            raise ValueError("the task table is full")
+        t = self._new_task(L.HOST_TYPE, (), ready=False)
+        self.host_names[t.id] = "host:" + name
+        status, ch = self._syscall(t, "channel", string, abi.MANY)[:2]
+        if status != abi.OK:
+            raise RuntimeError(f"cannot serve {name!r}: {abi.ERROR_NAME[status]}")
+        self.hosts[t.slot] = (handler, ch)
+        self._serve(t, self._syscall(t, "recv", ch))
+        return t.id
+
+    def _syscall(self, t, name: str, *args: int):
+        """Syscall `name` made by task t (a host task); (status, results...) or ACT_BLOCK."""
+        for i, v in enumerate(args):
+            self.sysargs[i] = v
+        act = self.cp._sys(ctypes.addressof(self.k), ctypes.addressof(t), abi.SYS[name].num,
+                           ctypes.addressof(self.sysargs), ctypes.addressof(self.sysout))
+        self._drain_trace()
+        return ACT_BLOCK if act == ACT_BLOCK else tuple(self.sysout)
+
+    def _serve(self, t, got) -> None:
+        """Host task t answers the message `got` (status, mhandle, words) and each one queued
+        after it, then waits in recv (the reference kernel's serve_host)."""
+        handler, ch = self.hosts[t.slot]
+        while got != ACT_BLOCK:
+            if got[0] != abi.OK:
+                self._host_fault(t, syscall_failure("recv", ch, got[0]))
+                return
+            m, words = got[1], got[2:2 + abi.MSG_WORDS]
+            ms = L.C["MhSlot"].from_address(t.mh + (m & (abi.MH_SLOTS - 1)) * ctypes.sizeof(L.C["MhSlot"]))
+            conn = L.CConn.from_address(ms.conn)
+
+            def set_data(v, conn=conn):
+                conn.word = int(v)
+            msg = HostMessage(words, L.CTask.from_address(conn.client).id, conn.id, conn.word,
+                              set_data)
+            try:
+                reply = host_reply(handler(msg))
+            except Exception as e:               # the handler's bug ends its task only
+                self._host_fault(t, f"host handler raised {type(e).__name__}: {e}")
+                return
+            self._syscall(t, "reply", m, *reply, *(0,) * (abi.MSG_WORDS - len(reply)))
+            got = self._syscall(t, "recv", ch)
+        t.resume = self.cp.host_resume
+
+    def _host_fault(self, t, reason: str) -> None:
+        self.host_reasons.append(reason)
+        self.cp._fault(ctypes.addressof(self.k), ctypes.addressof(t), L.F_HOST,
+                       len(self.host_reasons) - 1)
+        self._drain_trace()
+
+    # -- the trace ----------------------------------------------------------------------
+    def _event(self, kind: str, task: int, handle=0, peer=0, a=0, b=0, words=()) -> None:
+        """An event Python makes (a spawn from Python), after those native code recorded."""
+        if self.trace is not None:
+            self._drain_trace()
+            words = tuple(words) + (0,) * (abi.MSG_WORDS - len(words))
+            self.trace.append(Event(self.used, kind, task, handle, peer, a, b, words))
+
+    def _drain_trace(self) -> None:
+        k = self.k
+        if self.trace is None or not k.trace_len:
+            return
+        if k.trace_lost:
+            raise MemoryError(f"the system refused memory for {k.trace_lost} trace events")
+        first, names = self.cp.first_string, (KIND["channel"], KIND["open"])
+        raw = ctypes.string_at(k.trace, k.trace_len)
+        k.trace_len = 0
+        for rec in struct.iter_unpack(f"<{len(TRACE_FIELDS)}q", raw):
+            if rec[1] in names:
+                rec = rec[:5] + (first[rec[5]],) + rec[6:]
+            self.trace.append(Event.from_record(rec))
 
     def _drain(self):
         k = self.k
@@ -182,61 +326,97 @@ class _Run:
                 if self.opts.on_output is not None:
                     self.opts.on_output(line)
 
-    def go(self) -> RunResult:
-        try:
-            return self._go()
-        finally:
+    def close(self) -> None:
+        """Free the run's native memory; the Machine can no longer run or report."""
+        if not self.closed:
+            self.closed = True
             self.cp._free(ctypes.addressof(self.k))
             self._unmap()
 
-    def _go(self) -> RunResult:
+    def __del__(self):
+        if getattr(self, "closed", True) is False:
+            self.close()
+
+    def advance(self, fuel: int | None = None) -> str | None:
+        """Run until the run ends (its status) or `fuel` more units are used (None)."""
+        if self.status is not None:
+            return self.status
         opts, k = self.opts, self.k
-        self._boot()
-        left = None if opts.fuel is None else max(int(opts.fuel), 0)
-        used = 0
+        stint = None if fuel is None else max(int(fuel), 0)
         start = time.monotonic()
-        status, limit = None, ""
         chunk_max = CHUNK_TIMED if opts.time_limit is not None else CHUNK
-        # the clock is read at the first fuel point too: the first call stops there
-        first = opts.time_limit is not None
         try:
             while True:
-                chunk = chunk_max if left is None else min(left, chunk_max)
-                if first:
-                    chunk, first = 0, False
+                chunk = chunk_max
+                for bound in (self.left, stint):
+                    if bound is not None:
+                        chunk = min(chunk, bound)
+                if self.first:
+                    # the clock is read at the first fuel point too: the first call stops there
+                    chunk, self.first = 0, False
                 k.fuel = chunk
                 k.budget = BUDGET
+                k.trace_base = self.used + chunk
                 t0 = time.perf_counter()
                 rc = self.cp._run(ctypes.addressof(k))
                 self.cp.native_seconds += time.perf_counter() - t0
                 spent = chunk - k.fuel
-                used += spent
-                if left is not None:
-                    left -= spent
+                self.used += spent
+                if self.left is not None:
+                    self.left -= spent
+                if stint is not None:
+                    stint -= spent
                 self._drain()
-                if rc == RUN_IDLE:
+                self._drain_trace()
+                if rc == RUN_HOST:
+                    t = L.CTask.from_address(k.cur)
+                    k.cur = None
+                    self._serve(t, (t.regs[isa.A0],) + tuple(t.regs[isa.A0 + 1:isa.A0 + 6]))
+                    self._drain()
+                elif rc == RUN_IDLE:
+                    self.status = "ended"
                     break
-                if rc not in (RUN_PAUSE, RUN_BUDGET):
+                elif rc not in (RUN_PAUSE, RUN_BUDGET):
                     raise RuntimeError(f"native kernel stopped with code {rc}")
-                if rc == RUN_PAUSE and left == 0:
-                    status, limit = "limit", f"fuel exhausted ({opts.fuel} units)"
+                if rc == RUN_PAUSE and self.left == 0:
+                    self.status, self.limit = "limit", f"fuel exhausted ({opts.fuel} units)"
                     break
-                if opts.time_limit is not None and time.monotonic() - start >= opts.time_limit:
-                    status, limit = "limit", f"time limit of {opts.time_limit:g} s reached"
+                if (opts.time_limit is not None
+                        and self.elapsed + time.monotonic() - start >= opts.time_limit):
+                    self.status = "limit"
+                    self.limit = f"time limit of {opts.time_limit:g} s reached"
+                    break
+                if rc == RUN_PAUSE and stint == 0:
                     break
         except KeyboardInterrupt:
-            status, limit = "interrupted", "keyboard interrupt"
-        return self._result(status, limit, used)
+            self.status, self.limit = "interrupted", "keyboard interrupt"
+        finally:
+            self.elapsed += time.monotonic() - start
+        return self.status
+
+    def result(self) -> RunResult:
+        """What the run gave so far; status "running" while it can go on."""
+        if self.closed:
+            raise RuntimeError("the run's native memory has been freed")
+        status = self.status
+        if status is None:
+            status = "running"
+        elif status == "ended":
+            status = None
+        return self._result(status, self.limit, self.used)
 
     def _result(self, status, limit, used) -> RunResult:
         p, k = self.p, self.k
-        res = RunResult(status="clean", fuel_used=used, tasks_spawned=k.ntasks, limit=limit)
+        res = RunResult(status="clean", fuel_used=used, tasks_spawned=k.ntasks, limit=limit,
+                        switches=k.rq_head, trace=list(self.trace or ()))
         faults = []
         stuck = False
         n = len(p.code)
         names = [t.name for t in p.tasks]
 
-        def name_of(ty):
+        def name_of(ty, tid):
+            if ty == L.HOST_TYPE:
+                return self.host_names.get(tid, "host")
             return names[ty] if 0 <= ty < len(names) else "?"
         nf = len(L.LOG_FIELDS)
         log = ctypes.string_at(k.log, k.log_len) if k.log_len else b""
@@ -247,11 +427,13 @@ class _Run:
         exits = res.exits
         for rec in struct.iter_unpack(f"<{nf}q", log):      # in the order the tasks ended
             if rec[fkind] == 1:
-                exits[rec[fid]] = (name_of(rec[ftype]), rec[fcode])
+                exits[rec[fid]] = (name_of(rec[ftype], rec[fid]), rec[fcode])
             elif rec[fkind] == 2:
                 e = dict(zip(L.LOG_FIELDS, rec))
                 off, n_ = e["chain_off"], e["chain_len"]
-                faults.append((e["end_seq"], Fault(e["id"], name_of(e["type"]), fault_reason(p, e),
+                reason = self.host_reasons[e["fault_a"]] if e["fault_code"] == L.F_HOST \
+                    else fault_reason(p, e)
+                faults.append((e["end_seq"], Fault(e["id"], name_of(e["type"], e["id"]), reason,
                                                    Where(e["fault_pc"], tuple(chains[off:off + n_])))))
         n = len(p.code)
         live = []
@@ -279,16 +461,17 @@ class _Run:
             pc = key - n if key >= n else key
             chain: tuple[int, ...] = ()
             (fp,) = struct.unpack_from("<q", table, i * self.tsize + fp_off)
-            if 0 <= fp and fp + 1 < mw:
+            if ttype == L.HOST_TYPE:
+                pc = -1
+            elif 0 <= fp and fp + 1 < mw:
                 n_ = self.cp._walk(ctypes.addressof(k), k.tasks + i * self.tsize, fp,
                                    ctypes.addressof(scratch))
                 chain = tuple(scratch[:n_])
             handle = None if state in ("open", "ready") else wait_handle
-            res.waiting.append(Waiter(tid, name_of(ttype), state, handle, Where(pc, chain)))
+            res.waiting.append(Waiter(tid, name_of(ttype, tid), state, handle, Where(pc, chain)))
         res.faults = [f for _, f in sorted(faults, key=lambda x: x[0])]
-        if self.pending:
-            self.output.append(self.pending)
-        res.output = "".join(line + "\n" for line in self.output)
+        lines = self.output + [self.pending] if self.pending else self.output
+        res.output = "".join(line + "\n" for line in lines)
         if status is not None:
             res.status = status
         elif stuck:

@@ -1,0 +1,56 @@
+"""IPC trace events: one table of kinds and one record shape for every backend (ORDER EV).
+
+A traced run records an Event at each of the points below, in the order they happen; both
+kernels record the same events in the same order with the same fields, so traces can be
+compared exactly. `time` is the run's logical clock: the fuel units used by the whole run
+before the event (docs/vm.md), which counts the same on every backend. Fields a kind does
+not use are 0. A syscall records only when it succeeds; a syscall's own event comes before
+the events it causes in other tasks (a `send` to a waiting receiver: `send`, then `recv`).
+docs/kernel.md ("Trace") says the same in prose.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import abi
+
+# kind, meaning of task / handle / peer / a / b / words (ORDER EV)
+_EVENTS = [
+    ("spawn",   "task (0: the boot list) started peer, of task type a; words: its first 4 arguments"),
+    ("channel", "task created the channel named S[a], of kind b, as its chandle handle"),
+    ("open",    "task connected to the channel named S[a] as its chandle handle; peer: the "
+                "channel's creator; b: the connection id (MANY) or 0"),
+    ("send",    "task sent words on handle; peer: the task at the other end (0: nobody yet)"),
+    ("call",    "task called with words on handle; peer: as for send"),
+    ("recv",    "task took words from peer, to answer through handle; a: 1 when peer waits for "
+                "a reply; b: the connection id (MANY server) or 0"),
+    ("reply",   "task answered through handle with words; peer: the caller it woke (0: none)"),
+    ("push",    "task pushed words on server chandle handle to connection a; peer: its client"),
+    ("close",   "task closed handle (a chandle, or an mhandle dropped unanswered); peer: the "
+                "caller whose call fails with E_CLOSED (0: none)"),
+    ("exit",    "task ended with code a (return or exit)"),
+    ("fault",   "task faulted (the reason is in the run's faults)"),
+]
+
+KINDS: tuple[str, ...] = tuple(name for name, _ in _EVENTS)
+KIND: dict[str, int] = {name: i for i, name in enumerate(KINDS)}
+DOCS: dict[str, str] = dict(_EVENTS)
+FIELDS = ("time", "kind", "task", "handle", "peer", "a", "b", "w0", "w1", "w2", "w3")
+WORDS = abi.MSG_WORDS
+
+
+@dataclass(frozen=True)
+class Event:
+    time: int                       # fuel units the run had used
+    kind: str                       # one of KINDS
+    task: int                       # the task the event is about
+    handle: int = 0
+    peer: int = 0
+    a: int = 0
+    b: int = 0
+    words: tuple[int, ...] = (0, 0, 0, 0)
+
+    @classmethod
+    def from_record(cls, rec) -> "Event":
+        """An Event from a flat record in FIELDS order (the native trace buffer)."""
+        return cls(rec[0], KINDS[rec[1]], rec[2], rec[3], rec[4], rec[5], rec[6], tuple(rec[7:11]))
