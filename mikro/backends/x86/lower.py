@@ -253,6 +253,7 @@ class Lowering:
             keys.add(pc)
             keys.add(dest)
         keys.update(self.n + pc for pc in self.post)
+        keys.update(self._spawns())
         rets = [pc for pc, ins in enumerate(self.p.code) if ins.info.name == "ret"]
         if rets and self.sites:
             keys.update(rets)
@@ -601,9 +602,23 @@ class Lowering:
     def _lower_trap(self, pc, i):
         self._fault(pc, L.F_TRAP, c64(i.imm))
 
+    def _spawns(self) -> list[int]:
+        """The pcs of `sys spawn`: fuel points too (docs/vm.md)."""
+        return [pc for pc, ins in enumerate(self.p.code) if ins.info.name == "sys"
+                and abi.SYSCALLS[ins.imm & abi.SYS_MASK].name == "spawn"]
+
     def _lower_sys(self, pc, i):
         b = self.b
         sc = abi.SYSCALLS[i.imm & abi.SYS_MASK]
+        if sc.name == "spawn":
+            # one unit of the run's fuel, not of the slice; with none left the task stays here
+            f = b.load(self.fuelv)
+            stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
+            self._unlikely(b.cbranch(b.cmp("==", f, 0), stop, go))
+            b.position_at_end(stop)
+            self._suspend(pc, pause=True)
+            b.position_at_end(go)
+            b.store(b.sub(f, c64(1)), self.fuelv)
         args = [self.R(isa.A0 + j) for j in range(sc.nargs)]
         h = self.R(isa.A0)
         t = b.load(self.tv)
