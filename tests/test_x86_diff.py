@@ -339,3 +339,20 @@ def test_ret_pays_fuel_and_may_be_preempted(fuel, seed):
     r = same(asm(RET_LOOP), fuel=fuel, seed=seed)
     if fuel is None:
         assert r.fuel_used == 1500 * 3 - 1
+
+
+SPAWN_CHAIN = '''
+    task link
+    boot link
+        li a0, 0
+        sys try spawn
+        li a0, 0
+        sys exit
+'''
+
+
+@pytest.mark.parametrize("fuel", [0, 1, 2, 500])
+def test_a_spawn_chain_pays_fuel_and_stops(fuel):
+    """Each task spawns the next and ends, with no back-edge: spawn's unit of fuel bounds it."""
+    r = same(asm(SPAWN_CHAIN), traced=True, fuel=fuel)
+    assert (r.status, r.fuel_used, r.tasks_spawned) == ("limit", fuel, fuel + 1)

@@ -185,13 +185,17 @@ class Machine:
             return True
         return False
 
-    def go_to(self, t: Task, dest: int) -> bool:
-        """Take one unit of fuel and jump; preempt the task when its slice is used up."""
+    def pay(self) -> None:
+        """Take one unit of the run's fuel."""
         if self.fuel_left is not None:
             self.fuel_left -= 1
         if self.slice_left is not None:
             self.slice_left -= 1
         self.fuel_used += 1
+
+    def go_to(self, t: Task, dest: int) -> bool:
+        """Take one unit of fuel and jump; preempt the task when its slice is used up."""
+        self.pay()
         t.pc = dest
         t.slice -= 1
         if t.slice == 0:
@@ -483,6 +487,12 @@ def op_leave(vm, t, i):
 
 def op_sys(vm, t, i):
     sc = _SYS_CALLS[i.imm & abi.SYS_MASK]
+    if sc.name == "spawn":
+        # a spawn costs a unit of the run's fuel (not of the slice): a chain of tasks that
+        # each spawn and end would otherwise run forever without paying (docs/vm.md)
+        if vm.out_of_fuel():
+            return True
+        vm.pay()
     R = t.regs
     t.sys_handle = R[A0]
     out = vm.kernel.syscall(t, sc.num, R[A0:A0 + sc.nargs])

@@ -47,6 +47,9 @@ def resume_keys(program) -> list[int]:
         keys.add(pc)
         keys.add(dest)
     keys.update(n + pc for pc, ins in enumerate(program.code) if ins.info.name == "sys")
+    # a `sys spawn` is a fuel point too (docs/vm.md): with no fuel left the task stays there
+    keys.update(pc for pc, ins in enumerate(program.code) if ins.info.name == "sys"
+                and abi.SYSCALLS[ins.imm & abi.SYS_MASK].name == "spawn")
     sites = [s for s in program.return_sites() if s < n]
     rets = [pc for pc, ins in enumerate(program.code) if ins.info.name == "ret"]
     if rets and sites:
@@ -627,6 +630,15 @@ class Lowering:
     def _lower_sys(self, pc, i):
         b = self.b
         sc = abi.SYSCALLS[i.imm & abi.SYS_MASK]
+        if sc.name == "spawn":
+            # one unit of the run's fuel, not of the slice; with none left the task stays here
+            f = b.load(self.fuelv)
+            stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
+            self._unlikely(b.cbranch(b.cmp("==", f, 0), stop, go))
+            b.position_at_end(stop)
+            self._suspend(pc, pause=True)
+            b.position_at_end(go)
+            b.store(b.sub(f, c64(1)), self.fuelv)
         args = [self.R(isa.A0 + j) for j in range(sc.nargs)]
         h = self.R(isa.A0)
         t = b.load(self.tv)
