@@ -67,9 +67,11 @@ def test(files: list[Path] = typer.Argument(..., help="The .mk programs or test 
          first_seed: int = typer.Option(0, "--first-seed", help="The first seed (0 is FIFO)."),
          backend: str = typer.Option(api.DEFAULT_BACKEND, "--backend", "-b"),
          fuel: Optional[int] = typer.Option(None, help="Fuel limit of each run.")) -> None:
-    """Run each `test "NAME" { ... }` block of the files (or each program without test
-    blocks) under many reproducible schedules; stop at the first failing one and print the
-    seed that replays it."""
+    """Run the test blocks of each file (or the program) under many schedules.
+
+    Each `test "NAME" { ... }` block runs beside the boot list and must end clean with its
+    `# expect:` output; a file without test blocks must run clean. The first failing
+    schedule is printed with the seed that replays it."""
     from .explore import explore
     from .lang import CompileError
     from .testing import collect, explain, run_test
@@ -126,8 +128,9 @@ def trace(file: Path = FileArg,
           chart: int = typer.Option(200, help="Draw at most this many events in the charts."),
           out: Path = typer.Option(Path("."), "--out", "-o", help="Where to write the charts."),
           no_chart: bool = typer.Option(False, "--no-chart", help="Only list the events.")) -> None:
-    """Run a program with its IPC events traced: list them and write a message sequence
-    chart as Mermaid text (NAME.mmd) and as an SVG picture (NAME.svg)."""
+    """Run a program and list its IPC events; draw them as sequence charts.
+
+    The charts are written as Mermaid text (NAME.mmd) and as an SVG picture (NAME.svg)."""
     from . import tracechart
     _backend_ok(backend)
     program = _load(file)
