@@ -116,3 +116,25 @@ def test_memory_guard_and_json_infinity():
         check_memory(10**12)
     check_memory(10)
     assert Stat.of([float("inf"), 1.0]).to_dict()["hi"] is None
+
+
+def test_the_whole_quick_suite_runs_and_reports_every_figure():
+    """The smoke test of `mikro bench --quick`: every benchmark gives a figure (or says
+    why not), every target is judged or says why not. No timing is asserted."""
+    r = CliRunner().invoke(app, ["bench", "--quick", "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["mode"] == "quick"
+    keys = {row["key"] for row in data["rows"]}
+    assert keys >= {"rt.indirect", "rt.mikro.x86", "rt.mikro.interp", "rt.pipe", "rt.socketpair",
+                    "rt.sysv", "rt.posixmq", "py.asyncio", "py.threads", "py.mp_pipe",
+                    "spawn.total", "mem.kernel", "mem.server", "compile.cold", "startup.cached"}
+    for row in data["rows"]:
+        assert row.get("unavailable") or row["stat"]["median"] > 0, row["key"]
+    assert {c["key"] for c in data["curves"]} == {"curve.tasks", "curve.connections",
+                                                  "curve.push", "curve.open"}
+    for c in data["curves"]:
+        assert c["points"] and all(p["stat"]["median"] > 0 for p in c["points"]), c["key"]
+    assert len(data["targets"]) == 8
+    for t in data["targets"]:
+        assert t["met"] in (True, False) or t["why"], t["label"]
