@@ -21,7 +21,9 @@ from ...vm import abi, isa, trace
 from . import layout as L
 from .irb import B, I8, I8P, I32, I64, I64P, c64
 
-ACT_DONE, ACT_BLOCK, ACT_END, ACT_YIELD = 0, 1, 2, 3
+# what the caller does after a syscall: go on (status 0), block, end, yield, or go on
+# with the error status in out[0] (ACT_ERR: the only action with a nonzero status)
+ACT_DONE, ACT_BLOCK, ACT_END, ACT_YIELD, ACT_ERR = 0, 1, 2, 3, 4
 
 A0 = isa.A0
 E = {name: code for name, (code, _) in abi.ERRORS.items()}
@@ -370,6 +372,30 @@ class KernelIR:
         same = b.cmp("==", b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1)), h)
         b.ret(b.select(same, c64(4), c64(0)))
 
+    def is_mhandle(self, b: B, t, h):
+        """i1: h (>= CH_SLOTS) is a live mhandle of t, the test hkind makes."""
+        s = b.and_(h, c64(abi.MH_SLOTS - 1))
+        res = b.var(0, ir.IntType(1))
+        with b.when(b.cmp("!=", b.and_(b.lshr(b.get(t, "mh_used"), s), c64(1)), 0)):
+            b.store(b.cmp("==", b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1)), h),
+                    res)
+        return b.load(res)
+
+    def chandle(self, b: B, t, h):
+        """(slot, kind) of h for a syscall that takes a chandle, the way hkind would give
+        them, with the slot computed once: a live mhandle fails with E_INVAL, any other
+        value that is not a chandle in use with E_BADHANDLE (both cold). A slot in use has
+        a kind (1..3): ch_alloc and set_slot go together."""
+        with b.when(b.cmp(">=", h, abi.CH_SLOTS, signed=False), likely=False):
+            with b.when(self.is_mhandle(b, t, h)):
+                self.err(b, t, "E_INVAL")
+            self.err(b, t, "E_BADHANDLE")
+        with b.when(b.cmp("==", b.and_(b.lshr(b.get(t, "ch_used"), h), c64(1)), 0),
+                    likely=False):
+            self.err(b, t, "E_BADHANDLE")
+        slot = b.gep(b.fp(t, "ch"), [c64(0), h])
+        return slot, self.kind(b, slot)
+
     # chandle slots: {chan, word}; mhandle slots: {conn, handle << 1 | waits} (layout.py)
     def slot(self, b: B, t, h):
         return b.gep(b.fp(t, "ch"), [c64(0), b.and_(h, c64(63))])
@@ -631,7 +657,7 @@ class KernelIR:
             k, t, self.out, *a = fn.args
             for i in range(self.NOUT):
                 self.setres(b, 0, i)
-            self.errblk = None
+            self.errblk = {}
             getattr(self, f"_sys_{sc.name}")(b, k, t, a)
 
     def setres(self, b: B, v, i):
@@ -641,16 +667,16 @@ class KernelIR:
         b.ret(c64(act))
 
     def err(self, b: B, t, code: str):
-        """Fail with `code`: every error of a syscall leaves through one block, which sets
-        the status, so the checks on its hot path stay plain branches."""
-        if self.errblk is None:
-            self.errblk = b.block("error")
-            with b.goto_block(self.errblk):
-                self.errcode = b.phi(I64)
-                self.setres(b, self.errcode, 0)
-                b.ret(c64(ACT_DONE))
-        self.errcode.add_incoming(c64(E[code]), b.b.block)
-        b.branch(self.errblk)
+        """Fail with `code` (ACT_ERR): each error code of a syscall has one exit block,
+        which sets the status, so the checks on its hot path stay plain branches, and the
+        caller's way on from ACT_DONE knows the status is 0 without testing it."""
+        blk = self.errblk.get(code)
+        if blk is None:
+            blk = self.errblk[code] = b.block("error." + code)
+            with b.goto_block(blk):
+                self.setres(b, E[code], 0)
+                b.ret(c64(ACT_ERR))
+        b.branch(blk)
 
     def block_on(self, b: B, t, state, h):
         b.put(t, "state", state)
@@ -865,14 +891,11 @@ class KernelIR:
 
     def _send(self, b, k, t, a, is_call):
         h, words = a[0], a[1:5]
-        kind = b.call(self.f["hkind"], [t, h])
+        slot, kind = self.chandle(b, t, h)
         # one test on the way of a good handle: K_ONE and K_CLIENT are the odd kinds
         assert L.K_ONE & 1 and L.K_CLIENT & 1 and not L.K_SERVER & 1
         with b.when(b.cmp("==", b.and_(kind, c64(1)), 0), likely=False):
-            with b.when(b.cmp("==", kind, 0)):
-                self.err(b, t, "E_BADHANDLE")
             self.err(b, t, "E_INVAL")
-        slot = self.slot(b, t, h)
         c = b.get(slot, "chan")
         with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
             self.err(b, t, "E_CLOSED")
@@ -934,13 +957,7 @@ class KernelIR:
 
     def _sys_recv(self, b, k, t, a):
         h = a[0]
-        kind = b.call(self.f["hkind"], [t, h])
-        # one test on the way of a good handle: a chandle's kind is 1..3
-        with b.when(b.cmp(">", b.sub(kind, c64(1)), 2, signed=False), likely=False):
-            with b.when(b.cmp("==", kind, 0)):
-                self.err(b, t, "E_BADHANDLE")
-            self.err(b, t, "E_INVAL")
-        slot = self.slot(b, t, h)
+        slot, kind = self.chandle(b, t, h)
         c = b.get(slot, "chan")
         with b.when(b.cmp("==", kind, L.K_SERVER)):
             with b.when(b.cmp("==", b.get(t, "mh_used"), -1), likely=False):
@@ -1002,12 +1019,15 @@ class KernelIR:
 
     def _sys_reply(self, b, k, t, a):
         h, words = a[0], a[1:5]
-        kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("==", kind, 0), likely=False):
-            self.err(b, t, "E_BADHANDLE")
-        with b.when(b.cmp("==", kind, 4)):
-            s = b.and_(h, c64(63))
-            ms = self.mslot(b, t, h)
+        # an mhandle first (a MANY server's reply), its slot found once: the tests of hkind
+        with b.when(b.cmp(">=", h, abi.CH_SLOTS, signed=False)):
+            s = b.and_(h, c64(abi.MH_SLOTS - 1))
+            with b.when(b.cmp("==", b.and_(b.lshr(b.get(t, "mh_used"), s), c64(1)), 0),
+                        likely=False):
+                self.err(b, t, "E_BADHANDLE")
+            ms = b.gep(b.get(t, "mh"), [s])
+            with b.when(b.cmp("!=", b.lshr(b.get(ms, "word"), c64(1)), h), likely=False):
+                self.err(b, t, "E_BADHANDLE")
             if self.traced:
                 snd = self.msender(b, ms)
                 woken = b.and_(b.cmp("!=", self.mwaits(b, ms), 0),
@@ -1019,8 +1039,8 @@ class KernelIR:
                     self._answer(b, k, snd, words)
             b.call(self.f["mh_free"], [t, s])
             self.ret(b, ACT_DONE)
+        slot, kind = self.chandle(b, t, h)
         with b.when(b.cmp("==", kind, L.K_ONE)):
-            slot = self.slot(b, t, h)
             c = b.get(slot, "chan")
             pt, ps = self.peer(b, c, self.end(b, slot))
             ok = b.and_(b.cmp("==", b.get(c, "dead"), 0),

@@ -21,7 +21,7 @@ from llvmlite import ir
 from ...vm import abi, isa
 from . import layout as L
 from .irb import B, I8P, I64, I128, I32, c64
-from .kernel_ir import ACT_BLOCK, ACT_END, ACT_YIELD, KernelIR
+from .kernel_ir import ACT_BLOCK, ACT_END, ACT_ERR, ACT_YIELD, KernelIR
 
 RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY, RUN_HOST = 0, 1, 2, 3, 4
 
@@ -663,7 +663,15 @@ class Lowering:
             b.position_at_end(y)
             self.W(isa.A0, c64(0))
             self._suspend(self.n + pc)
+        # ACT_DONE: the status is 0; ACT_ERR: the status in out[0], which faults without TRY
+        err = b.block(f"pc{pc}.err")
+        sw.add_case(c64(ACT_ERR), err)
         b.position_at_end(done)
+        self.W(isa.A0, c64(0))
+        for j in range(1, sc.nres + 1):
+            self.W(isa.A0 + j, b.load(b.gep(sysout, [c64(0), c64(j)])))
+        self.next(pc)
+        b.position_at_end(err)
         for j in range(sc.nres + 1):
             self.W(isa.A0 + j, b.load(b.gep(sysout, [c64(0), c64(j)])))
         self._status(pc, i, sc, h)
