@@ -21,9 +21,15 @@ from ...vm import abi, isa, trace
 from . import layout as L
 from .irb import B, I8, I8P, I32, I64, I64P, c64
 
-# what the caller does after a syscall: go on (status 0), block, end, yield, or go on
+# what the caller does after a syscall: go on (status 0), block, end, yield, go on
 # with the error status in out[0] (ACT_ERR: the only action with a nonzero status)
-ACT_DONE, ACT_BLOCK, ACT_END, ACT_YIELD, ACT_ERR = 0, 1, 2, 3, 4
+# with the error status in out[0] (ACT_ERR: the only action with a nonzero status), or
+# ACT_HANDOFF: block, and the task in out[HANDOFF_OUT], whose wait this call ended, is
+# ready but not yet in the ready queue: the caller queues it, or runs it at once where
+# the scheduler would pick it (lower.py)
+ACT_DONE, ACT_BLOCK, ACT_END, ACT_YIELD, ACT_ERR, ACT_HANDOFF = 0, 1, 2, 3, 4, 5
+HANDOFF_OUT = 6
+SPLITMIX_GAMMA = 0x9E3779B97F4A7C15     # the step of the seeded scheduler's generator
 
 A0 = isa.A0
 E = {name: code for name, (code, _) in abi.ERRORS.items()}
@@ -162,7 +168,7 @@ class KernelIR:
         seed = b.get(k, "seed")
         with b.when(b.cmp("!=", seed, 0)):
             # splitmix64; the k-th task swaps places with the head
-            st = b.add(b.get(k, "rng"), c64(0x9E3779B97F4A7C15))
+            st = b.add(b.get(k, "rng"), c64(SPLITMIX_GAMMA))
             b.put(k, "rng", st)
             z = b.mul(b.xor(st, b.lshr(st, c64(30))), c64(0xBF58476D1CE4E5B9))
             z = b.mul(b.xor(z, b.lshr(z, c64(27))), c64(0x94D049BB133111EB))
@@ -643,7 +649,7 @@ class KernelIR:
         b.ret_void()
 
     # -- syscalls -------------------------------------------------------------------------
-    NOUT = 6        # out[0] the status, out[1..5] the results
+    NOUT = 7        # out[0] the status, out[1..5] the results, out[6] ACT_HANDOFF's task
 
     def _syscalls(self):
         """sys_NAME(k, t, out, args) -> action. The caller's `out` is a local array and
@@ -677,6 +683,15 @@ class KernelIR:
                 self.setres(b, E[code], 0)
                 b.ret(c64(ACT_ERR))
         b.branch(blk)
+
+    def handoff(self, b: B, t, w, state, h):
+        """t blocks in `state` on h after ending w's wait (status 0): ACT_HANDOFF, w for
+        the caller to queue or run (what wake would do, less the push)."""
+        b.put(w, "regs", 0, A0)
+        self.setres(b, b.ptrtoint(w, I64), HANDOFF_OUT)
+        b.put(t, "state", state)
+        b.put(t, "wait_handle", h)
+        self.ret(b, ACT_HANDOFF)
 
     def block_on(self, b: B, t, state, h):
         b.put(t, "state", state)
@@ -909,10 +924,10 @@ class KernelIR:
                 b.put(pt, "regs", ps, A0 + 1)
                 for i, w in enumerate(words):
                     b.put(pt, "regs", w, A0 + 2 + i)
-                b.call(self.f["wake"], [k, pt, c64(0)])
                 if after is not None:
-                    self.block_on(b, t, after, h)
+                    self.handoff(b, t, pt, after, h)
                 else:
+                    b.call(self.f["wake"], [k, pt, c64(0)])
                     self.ret(b, ACT_DONE)
             self._keep_words(b, t, words, A0 + 1)
             self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
@@ -927,10 +942,10 @@ class KernelIR:
             b.put(srv, "regs", self.mhandle(b, srv, m), A0 + 1)
             for i, w in enumerate(words):
                 b.put(srv, "regs", w, A0 + 2 + i)
-            b.call(self.f["wake"], [k, srv, c64(0)])
             if after is not None:
-                self.block_on(b, t, after, h)
+                self.handoff(b, t, srv, after, h)
             else:
+                b.call(self.f["wake"], [k, srv, c64(0)])
                 self.ret(b, ACT_DONE)
         tail = b.get(c, "qtail")
         with b.if_else(b.isnull(tail)) as (empty, nonempty):
@@ -1169,7 +1184,8 @@ class KernelIR:
         fn.linkage = "external"
 
         # mk_sys(k, t, num, args, out) -> action: syscall num made by task t with args[0..]
-        # (for a host task, whose code is Python); status and results go to out[0..5]
+        # (for a host task, whose code is Python); status and results go to out[0..5]; a
+        # handoff is queued here (the caller sees ACT_BLOCK)
         fn, b = self._fn("mk_sys", I64, [self.K, self.T, I64, I64P, I64P], "never")
         k, t, num, args, out = fn.args
         bad = b.block("bad")
@@ -1179,7 +1195,12 @@ class KernelIR:
             sw.add_case(c64(sc.num), blk)
             b.position_at_end(blk)
             a = [b.load(b.gep(args, [c64(i)])) for i in range(sc.nargs)]
-            b.ret(b.call(self.f[f"sys_{sc.name}"], [k, t, out] + a))
+            act = b.call(self.f[f"sys_{sc.name}"], [k, t, out] + a)
+            with b.when(b.cmp("==", act, ACT_HANDOFF)):
+                w = b.inttoptr(b.load(b.gep(out, [c64(HANDOFF_OUT)])), self.T)
+                b.call(self.f["rq_push"], [k, w])
+                b.ret(c64(ACT_BLOCK))
+            b.ret(act)
         b.position_at_end(bad)
         b.ret(c64(-1))
         fn.linkage = "external"

@@ -21,7 +21,8 @@ from llvmlite import ir
 from ...vm import abi, isa
 from . import layout as L
 from .irb import B, I8P, I64, I128, I32, c64
-from .kernel_ir import ACT_BLOCK, ACT_END, ACT_ERR, ACT_YIELD, KernelIR
+from .kernel_ir import (ACT_BLOCK, ACT_END, ACT_ERR, ACT_HANDOFF, ACT_YIELD, HANDOFF_OUT,
+                        SPLITMIX_GAMMA, KernelIR)
 
 RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY, RUN_HOST = 0, 1, 2, 3, 4
 
@@ -185,7 +186,7 @@ class Lowering:
         for site in self.sites:
             self.ret_saved |= self.live[site]
         sched, resume = b.block("sched"), b.block("resume")
-        self.sched = sched
+        self.sched, self.resume = sched, resume
         idle, badkey = b.block("idle"), b.block("badkey")
 
         # the budget of task switches is spent when the ready queue's head count reaches
@@ -308,8 +309,9 @@ class Lowering:
             return self.saved(key)
         return self.saved(key) & ~(((1 << (sc.nres + 1)) - 1) << isa.A0)
 
-    def _suspend(self, key: int, pause: bool = False):
-        """Save the task to resume at `key`; then schedule (or pause the run)."""
+    def _suspend(self, key: int, pause: bool = False, handoff=None):
+        """Save the task to resume at `key`; then schedule (or pause the run, or hand off
+        to task `handoff`, made ready by the syscall but not queued)."""
         b = self.b
         t = b.load(self.tv)
         for r in regs_of(self.stored(key)):
@@ -320,8 +322,35 @@ class Lowering:
             b.put(self.K, "cur", t)
             b.put(self.K, "fuel", c64(0))
             b.ret(c64(RUN_PAUSE))
+        elif handoff is not None:
+            self._handoff(handoff)
         else:
             b.branch(self.sched)
+
+    def _handoff(self, w):
+        """Run w, made ready by the syscall of a task that now waits, straight away when the
+        ready queue is empty and the budget of switches not spent: queueing w and picking
+        would take w then (with a seed, the draw is k = z mod 1 = 0: the head swaps with
+        itself, so only the generator's state moves). The queue's counts move as a push
+        and a pick would move them (rq_head counts the switches). Otherwise w is queued
+        and the scheduler picks as usual."""
+        b, k = self.b, self.K
+        head = b.get(k, "rq_head")
+        fast, slow = b.block("handoff"), b.block("handoff.queue")
+        go = b.and_(b.cmp("==", head, b.get(k, "rq_tail")), b.cmp("!=", head, self.budget_end))
+        b.cbranch(go, fast, slow)
+        b.position_at_end(slow)
+        b.call(self.k.f["rq_push"], [k, w])
+        b.branch(self.sched)
+        b.position_at_end(fast)
+        with b.when(b.cmp("!=", b.get(k, "seed"), 0)):
+            b.put(k, "rng", b.add(b.get(k, "rng"), c64(SPLITMIX_GAMMA)))
+        nxt = b.add(head, c64(1))
+        b.put(k, "rq_head", nxt)
+        b.put(k, "rq_tail", nxt)
+        b.put(w, "state", L.READY)
+        b.store(w, self.tv)
+        b.branch(self.resume)
 
     # -- helpers ----------------------------------------------------------------------------
     def R(self, r):
@@ -655,6 +684,13 @@ class Lowering:
             sw.add_case(c64(ACT_BLOCK), blk)
             b.position_at_end(blk)
             self._suspend(self.n + pc)
+        if sc.name == "call":
+            ho = b.block(f"pc{pc}.handoff")
+            sw.add_case(c64(ACT_HANDOFF), ho)
+            b.position_at_end(ho)
+            w = b.inttoptr(b.load(b.gep(sysout, [c64(0), c64(HANDOFF_OUT)])),
+                           self.lay.ptr("Task"))
+            self._suspend(self.n + pc, handoff=w)
         if sc.name == "exit":
             sw.add_case(c64(ACT_END), self.sched)
         if sc.name == "yield":
