@@ -190,8 +190,9 @@ class Lowering:
         idle, badkey = b.block("idle"), b.block("badkey")
 
         # the budget of task switches is spent when the ready queue's head count reaches
-        # budget_end (rq_head counts the tasks taken)
-        self.budget_end = b.add(b.get(self.K, "rq_head"), b.get(self.K, "budget"))
+        # rq_stop (rq_head counts the tasks taken)
+        # (kept in the kernel, not a register: the loop needs its registers more)
+        b.put(self.K, "rq_stop", b.add(b.get(self.K, "rq_head"), b.get(self.K, "budget")))
         cur = b.get(self.K, "cur")
         b.put(self.K, "cur", b.null(T))
         b.store(cur, self.tv)
@@ -202,7 +203,7 @@ class Lowering:
         count = b.get(self.K, "rq_head")
         b.cbranch(b.cmp("==", count, b.get(self.K, "rq_tail")), idle, nonempty)
         b.position_at_end(nonempty)
-        b.cbranch(b.cmp("==", count, self.budget_end), spent, pick)
+        b.cbranch(b.cmp("==", count, b.get(self.K, "rq_stop")), spent, pick)
         b.position_at_end(spent)
         self._leave(RUN_BUDGET)
         b.position_at_end(pick)
@@ -266,7 +267,7 @@ class Lowering:
         """Return `code` to Python, the fuel and the budget of switches left written back."""
         b = self.b
         b.put(self.K, "fuel", b.load(self.fuelv))
-        b.put(self.K, "budget", b.sub(self.budget_end, b.get(self.K, "rq_head")))
+        b.put(self.K, "budget", b.sub(b.get(self.K, "rq_stop"), b.get(self.K, "rq_head")))
         b.ret(c64(code))
 
     def _site_resume(self) -> ir.Function:
@@ -337,7 +338,7 @@ class Lowering:
         b, k = self.b, self.K
         head = b.get(k, "rq_head")
         fast, slow = b.block("handoff"), b.block("handoff.queue")
-        go = b.and_(b.cmp("==", head, b.get(k, "rq_tail")), b.cmp("!=", head, self.budget_end))
+        go = b.and_(b.cmp("==", head, b.get(k, "rq_tail")), b.cmp("!=", head, b.get(k, "rq_stop")))
         b.cbranch(go, fast, slow)
         b.position_at_end(slow)
         b.call(self.k.f["rq_push"], [k, w])
