@@ -22,11 +22,11 @@ from . import layout as L
 from .irb import B, I8, I8P, I32, I64, I64P, c64
 
 # what the caller does after a syscall: go on (status 0), block, end, yield, go on
-# with the error status in out[0] (ACT_ERR: the only action with a nonzero status)
 # with the error status in out[0] (ACT_ERR: the only action with a nonzero status), or
-# ACT_HANDOFF: block, and the task in out[HANDOFF_OUT], whose wait this call ended, is
-# ready but not yet in the ready queue: the caller queues it, or runs it at once where
-# the scheduler would pick it (lower.py)
+# ACT_HANDOFF: block, and the task in out[HANDOFF_OUT], whose wait in recv this call ended,
+# is ready but neither queued nor given its results (status 0, handle out[1], the words
+# of the call): the caller gives them and queues it, or runs it at once with them in
+# registers where the scheduler would pick it (lower.py)
 ACT_DONE, ACT_BLOCK, ACT_END, ACT_YIELD, ACT_ERR, ACT_HANDOFF = 0, 1, 2, 3, 4, 5
 HANDOFF_OUT = 6
 SPLITMIX_GAMMA = 0x9E3779B97F4A7C15     # the step of the seeded scheduler's generator
@@ -684,14 +684,21 @@ class KernelIR:
                 b.ret(c64(ACT_ERR))
         b.branch(blk)
 
-    def handoff(self, b: B, t, w, state, h):
-        """t blocks in `state` on h after ending w's wait (status 0): ACT_HANDOFF, w for
-        the caller to queue or run (what wake would do, less the push)."""
-        b.put(w, "regs", 0, A0)
+    def handoff(self, b: B, t, w, hv, state, h):
+        """t blocks in `state` on h after ending w's wait in recv: ACT_HANDOFF, for the
+        caller to give w status 0, handle hv and the words (give) and queue or run it."""
+        self.setres(b, hv, 1)
         self.setres(b, b.ptrtoint(w, I64), HANDOFF_OUT)
         b.put(t, "state", state)
         b.put(t, "wait_handle", h)
         self.ret(b, ACT_HANDOFF)
+
+    def give(self, b: B, w, hv, words):
+        """The results of recv to w, whose wait a handoff ended (what wake writes)."""
+        b.put(w, "regs", 0, A0)
+        b.put(w, "regs", hv, A0 + 1)
+        for i, v in enumerate(words):
+            b.put(w, "regs", v, A0 + 2 + i)
 
     def block_on(self, b: B, t, state, h):
         b.put(t, "state", state)
@@ -921,12 +928,10 @@ class KernelIR:
             self.rec(b, k, ev, t, h, pt, words=words)
             with b.when(self.waits(b, pt, (L.ST_RECV,), ps)):
                 self.rec(b, k, "recv", pt, ps, t, a=int(is_call), words=words)
-                b.put(pt, "regs", ps, A0 + 1)
-                for i, w in enumerate(words):
-                    b.put(pt, "regs", w, A0 + 2 + i)
                 if after is not None:
-                    self.handoff(b, t, pt, after, h)
+                    self.handoff(b, t, pt, ps, after, h)
                 else:
+                    self.give(b, pt, ps, words)
                     b.call(self.f["wake"], [k, pt, c64(0)])
                     self.ret(b, ACT_DONE)
             self._keep_words(b, t, words, A0 + 1)
@@ -939,12 +944,10 @@ class KernelIR:
             self.mfill(b, b.gep(b.get(srv, "mh"), [m]), self.conn(b, slot), 1 if is_call else 0)
             self.rec(b, k, "recv", srv, self.mhandle(b, srv, m), t, a=int(is_call),
                      bb=b.get(self.conn(b, slot), "id"), words=words)
-            b.put(srv, "regs", self.mhandle(b, srv, m), A0 + 1)
-            for i, w in enumerate(words):
-                b.put(srv, "regs", w, A0 + 2 + i)
             if after is not None:
-                self.handoff(b, t, srv, after, h)
+                self.handoff(b, t, srv, self.mhandle(b, srv, m), after, h)
             else:
+                self.give(b, srv, self.mhandle(b, srv, m), words)
                 b.call(self.f["wake"], [k, srv, c64(0)])
                 self.ret(b, ACT_DONE)
         tail = b.get(c, "qtail")
@@ -1198,6 +1201,7 @@ class KernelIR:
             act = b.call(self.f[f"sys_{sc.name}"], [k, t, out] + a)
             with b.when(b.cmp("==", act, ACT_HANDOFF)):
                 w = b.inttoptr(b.load(b.gep(out, [c64(HANDOFF_OUT)])), self.T)
+                self.give(b, w, b.load(b.gep(out, [c64(1)])), a[1:5])
                 b.call(self.f["rq_push"], [k, w])
                 b.ret(c64(ACT_BLOCK))
             b.ret(act)

@@ -253,6 +253,29 @@ class Lowering:
                 self.W(isa.FP, self.mw)
             b.branch(self.blocks[key] if key < self.n else self.post[key - self.n])
 
+        # a task a handoff runs waited in recv, whose results (status 0, handle, words) it
+        # gets in registers: its own table of the points after a recv, each loading the
+        # other live registers and going on after the sys (status 0: nothing to check)
+        nres = abi.SYS["recv"].nres
+        recv = [key for key in keys if key >= self.n and
+                abi.SYSCALLS[self.p.code[key - self.n].imm & abi.SYS_MASK].name == "recv"]
+        self.hblocks = {key: b.block(f"handoff{key}") for key in recv}
+        haddr = [ir.BlockAddress(fn, self.hblocks.get(k, badkey)) for k in keys]
+        self.htab = ir.GlobalVariable(self.m, ir.ArrayType(I8P, len(haddr or addr)), "mk.handoff")
+        self.htab.global_constant = True
+        self.htab.linkage = "internal"
+        self.htab.initializer = ir.Constant(ir.ArrayType(I8P, len(haddr or addr)), haddr or addr)
+        results = ((1 << (nres + 1)) - 1) << isa.A0
+        for key, blk in self.hblocks.items():
+            b.position_at_end(blk)
+            t = b.load(self.tv)
+            for r in regs_of(self.saved(key) & ~results):
+                b.store(b.get(t, "regs", r), self.regs[r])
+            if not self._fp_dirty(key):
+                self.W(isa.FP, self.mw)
+            b.branch(self.blocks[key - self.n + 1])
+        self.badkey = badkey
+
         for pc, ins in enumerate(self.p.code):
             b.position_at_end(self.blocks[pc])
             getattr(self, "_lower_" + ins.info.name)(pc, ins)
@@ -311,8 +334,8 @@ class Lowering:
         return self.saved(key) & ~(((1 << (sc.nres + 1)) - 1) << isa.A0)
 
     def _suspend(self, key: int, pause: bool = False, handoff=None):
-        """Save the task to resume at `key`; then schedule (or pause the run, or hand off
-        to task `handoff`, made ready by the syscall but not queued)."""
+        """Save the task to resume at `key`; then schedule (or pause the run, or hand off:
+        `handoff` = (task, handle, words), see _handoff)."""
         b = self.b
         t = b.load(self.tv)
         for r in regs_of(self.stored(key)):
@@ -328,19 +351,24 @@ class Lowering:
         else:
             b.branch(self.sched)
 
-    def _handoff(self, w):
-        """Run w, made ready by the syscall of a task that now waits, straight away when the
-        ready queue is empty and the budget of switches not spent: queueing w and picking
-        would take w then (with a seed, the draw is k = z mod 1 = 0: the head swaps with
-        itself, so only the generator's state moves). The queue's counts move as a push
-        and a pick would move them (rq_head counts the switches). Otherwise w is queued
-        and the scheduler picks as usual."""
+    def _handoff(self, handoff):
+        """Run w, whose wait in recv the syscall of a task that now waits ended, straight
+        away when the ready queue is empty and the budget of switches not spent: queueing
+        w and picking would take w then (with a seed, the draw is k = z mod 1 = 0: the
+        head swaps with itself, so only the generator's state moves). The queue's counts
+        move as a push and a pick would move them (rq_head counts the switches), and w's
+        results (status 0, handle hv, the words) go straight to its registers. Otherwise,
+        or when w is a host task (Python reads its results from memory), w is given its
+        results, queued, and the scheduler picks as usual."""
+        w, hv, words = handoff
         b, k = self.b, self.K
         head = b.get(k, "rq_head")
+        idx = b.get(w, "resume")
         fast, slow = b.block("handoff"), b.block("handoff.queue")
         go = b.and_(b.cmp("==", head, b.get(k, "rq_tail")), b.cmp("!=", head, b.get(k, "rq_stop")))
-        b.cbranch(go, fast, slow)
+        b.cbranch(b.and_(go, b.cmp("<", idx, len(self.k.keys), signed=False)), fast, slow)
         b.position_at_end(slow)
+        self.k.give(b, w, hv, words)
         b.call(self.k.f["rq_push"], [k, w])
         b.branch(self.sched)
         b.position_at_end(fast)
@@ -351,7 +379,14 @@ class Lowering:
         b.put(k, "rq_tail", nxt)
         b.put(w, "state", L.READY)
         b.store(w, self.tv)
-        b.branch(self.resume)
+        b.store(b.get(w, "mem"), self.memv)
+        b.store(b.get(w, "slice"), self.slicev)
+        for r, v in enumerate([c64(0), hv] + list(words)):
+            self.W(isa.A0 + r, v)
+        ibr = b.branch_indirect(b.load(b.gep(self.htab, [c64(0), idx], inbounds=True)))
+        ibr.add_destination(self.badkey)
+        for blk in self.hblocks.values():
+            ibr.add_destination(blk)
 
     # -- helpers ----------------------------------------------------------------------------
     def R(self, r):
@@ -691,7 +726,8 @@ class Lowering:
             b.position_at_end(ho)
             w = b.inttoptr(b.load(b.gep(sysout, [c64(0), c64(HANDOFF_OUT)])),
                            self.lay.ptr("Task"))
-            self._suspend(self.n + pc, handoff=w)
+            hv = b.load(b.gep(sysout, [c64(0), c64(1)]))
+            self._suspend(self.n + pc, handoff=(w, hv, args[1:5]))
         if sc.name == "exit":
             sw.add_case(c64(ACT_END), self.sched)
         if sc.name == "yield":
