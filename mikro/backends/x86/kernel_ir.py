@@ -2,10 +2,12 @@
 
 Each syscall is one function `sys_NAME(Kernel*, Task*, out, a0, .., a(nargs-1))` with one
 shape: it writes the status and results to out[0..5] (results zero on error) and returns
-the action saying what the caller does next (ACT_*). A task that blocks is saved by the caller after the syscall
-returns; whoever wakes it writes its status and results into its saved registers, and a
-waiting sender's message words wait in its saved argument registers. docs/kernel.md is the
-specification; mikro/vm/kernel.py its reference form.
+the action saying what the caller does next (ACT_*). A task that blocks is saved by the
+caller after the syscall returns; whoever wakes it writes its status and results into its
+saved registers (a reply only the results some call of the program reads,
+lower.reply_reads; a call that hands off leaves the receiver's to the caller, ACT_HANDOFF),
+and a waiting sender's message words wait in its saved argument registers. docs/kernel.md
+is the specification; mikro/vm/kernel.py its reference form.
 
 A traced build (`traced=True`) also appends an event record (mikro.vm.trace) at each point
 the reference kernel records one; an untraced build has no trace code at all. `mk_sys` and
@@ -43,9 +45,11 @@ LINE_MAX = 1 << 26
 
 class KernelIR:
     def __init__(self, module: ir.Module, lay: L.Layout, program, names: list[int],
-                 keys: list[int], traced: bool = False):
-        """keys: the resume keys of the program (lower.resume_keys)."""
+                 keys: list[int], traced: bool = False, reply_reads: int | None = None):
+        """keys: the resume keys of the program (lower.resume_keys); reply_reads: the
+        registers a1..a4 a caller may read from a reply (lower.reply_reads; all if None)."""
         self.m = module
+        self.reply_reads = ((1 << isa.NREGS) - 1) if reply_reads is None else reply_reads
         self.keys = keys
         self.traced = traced
         self.lay = lay
@@ -1031,8 +1035,10 @@ class KernelIR:
         self.block_on(b, t, L.ST_RECV, h)
 
     def _answer(self, b, k, s, words):
+        # a result register no call of the program reads afterwards is left as it is
         for i, w in enumerate(words):
-            b.put(s, "regs", w, A0 + 1 + i)
+            if self.reply_reads >> (A0 + 1 + i) & 1:
+                b.put(s, "regs", w, A0 + 1 + i)
         b.call(self.f["wake"], [k, s, c64(0)])
 
     def _sys_reply(self, b, k, t, a):

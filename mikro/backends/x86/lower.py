@@ -5,9 +5,11 @@ task structure only when it blocks, yields, is preempted or the run pauses. A ta
 through a table of block addresses, one per resume key (resume_keys): a pc (task entry,
 fuel point or its destination) or `len(code) + pc` for the point just after the blocking
 `sys` at pc, where its status is checked; the task keeps the index of its key
-(Task.resume). `mk_run(kernel)` returns RUN_IDLE when no task is ready, RUN_PAUSE when the
-fuel given for this call is used up (the task stays at its fuel point), RUN_BUDGET after
-`kernel.budget` task switches (so Python can check the clock even when no fuel is used),
+(Task.resume). A call that ends a receiver's wait runs the receiver at once, its results
+in registers, when the scheduler would pick it next (_handoff). `mk_run(kernel)` returns
+RUN_IDLE when no task is ready, RUN_PAUSE when the fuel given for this call is used up
+(the task stays at its fuel point), RUN_BUDGET after `kernel.budget` task switches (so
+Python can check the clock even when no fuel is used),
 RUN_HOST when it picks a host task (its resume index is one past the program's keys,
 len(resume_keys(program)): Python answers its messages; kernel.cur is that task),
 RUN_BADKEY on an internal error. A traced build writes the fuel left to kernel.fuel before
@@ -128,6 +130,19 @@ def liveness(program) -> list[int]:
                     on[q] = True
                     work.append(q)
     return live
+
+
+def reply_reads(program) -> int:
+    """The registers a1..a4 (a mask, bit r = register r) that some `sys call` of the program
+    reads from its reply: live after the call. Only tasks of the program call (a host task
+    only receives and replies), so a reply need not write the others."""
+    live = liveness(program)
+    mask = ((1 << abi.SYS["call"].nres) - 1) << (isa.A0 + 1)
+    out = 0
+    for pc, ins in enumerate(program.code):
+        if ins.info.name == "sys" and abi.SYSCALLS[ins.imm & abi.SYS_MASK].name == "call":
+            out |= live[pc + 1] & mask
+    return out
 
 
 def fp_dirty(program) -> list[bool]:
