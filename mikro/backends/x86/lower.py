@@ -440,21 +440,29 @@ class Lowering:
         self._fault(pc, code, *ops)
         b.position_at_end(ok)
 
+    def _pay(self, pc):
+        """The fuel left after taking a unit at pc; with none left, the run pauses there.
+        The borrow of fuel - 1 is the test, so that it costs one subtraction and one
+        branch."""
+        b = self.b
+        res = b.usub_with_overflow(b.load(self.fuelv), c64(1))
+        stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
+        self._unlikely(b.cbranch(b.extract_value(res, 1), stop, go))
+        b.position_at_end(stop)
+        self._suspend(pc, pause=True)
+        b.position_at_end(go)
+        return b.extract_value(res, 0)
+
     def _goto(self, pc, dest, before=None):
         """Jump from pc to dest, paying fuel on a back-edge or call (docs/vm.md)."""
         b = self.b
         if not (dest <= pc or before is not None):
             b.branch(self.blocks[dest])
             return
-        f = b.load(self.fuelv)
-        stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
-        self._unlikely(b.cbranch(b.cmp("==", f, 0), stop, go))
-        b.position_at_end(stop)
-        self._suspend(pc, pause=True)
-        b.position_at_end(go)
+        left = self._pay(pc)
         if before:
             before()
-        b.store(b.sub(f, c64(1)), self.fuelv)
+        b.store(left, self.fuelv)
         s = b.sub(b.load(self.slicev), c64(1))
         pre, cont = b.block(f"pc{pc}.preempt"), b.block(f"pc{pc}.cont")
         self._unlikely(b.cbranch(b.cmp("==", s, 0), pre, cont))
@@ -665,13 +673,7 @@ class Lowering:
         if not sites:
             return
         b.position_at_end(ok)
-        f = b.load(self.fuelv)
-        stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
-        self._unlikely(b.cbranch(b.cmp("==", f, 0), stop, go))
-        b.position_at_end(stop)
-        self._suspend(pc, pause=True)
-        b.position_at_end(go)
-        b.store(b.sub(f, c64(1)), self.fuelv)
+        b.store(self._pay(pc), self.fuelv)
         sl = b.sub(b.load(self.slicev), c64(1))
         pre, cont = b.block(f"pc{pc}.preempt"), b.block(f"pc{pc}.cont")
         self._unlikely(b.cbranch(b.cmp("==", sl, 0), pre, cont))
@@ -712,13 +714,7 @@ class Lowering:
         sc = abi.SYSCALLS[i.imm & abi.SYS_MASK]
         if sc.name == "spawn":
             # one unit of the run's fuel, not of the slice; with none left the task stays here
-            f = b.load(self.fuelv)
-            stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
-            self._unlikely(b.cbranch(b.cmp("==", f, 0), stop, go))
-            b.position_at_end(stop)
-            self._suspend(pc, pause=True)
-            b.position_at_end(go)
-            b.store(b.sub(f, c64(1)), self.fuelv)
+            b.store(self._pay(pc), self.fuelv)
         args = [self.R(isa.A0 + j) for j in range(sc.nargs)]
         h = self.R(isa.A0)
         t = b.load(self.tv)
