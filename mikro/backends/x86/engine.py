@@ -20,7 +20,7 @@ from llvmlite import ir
 from ...vm import abi, isa
 from . import layout as L
 from .kernel_ir import KernelIR
-from .lower import Lowering, resume_keys
+from .lower import Lowering, reply_reads, resume_keys
 
 _ready = False
 _SOURCES = ("layout.py", "irb.py", "kernel_ir.py", "lower.py", "engine.py")
@@ -80,7 +80,8 @@ def build_module(program, triple: str | None = None, traced: bool = False) -> ir
         if triple:
             mod.triple = triple
         lay = L.Layout(ctx)
-        kir = KernelIR(mod, lay, program, name_ids(program), resume_keys(program), traced)
+        kir = KernelIR(mod, lay, program, name_ids(program), resume_keys(program), traced,
+                       reply_reads(program))
         kir.build()
         Lowering(program, mod, lay, kir).build()
         return mod

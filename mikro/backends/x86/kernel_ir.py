@@ -2,10 +2,12 @@
 
 Each syscall is one function `sys_NAME(Kernel*, Task*, out, a0, .., a(nargs-1))` with one
 shape: it writes the status and results to out[0..5] (results zero on error) and returns
-the action saying what the caller does next (ACT_*). A task that blocks is saved by the caller after the syscall
-returns; whoever wakes it writes its status and results into its saved registers, and a
-waiting sender's message words wait in its saved argument registers. docs/kernel.md is the
-specification; mikro/vm/kernel.py its reference form.
+the action saying what the caller does next (ACT_*). A task that blocks is saved by the
+caller after the syscall returns; whoever wakes it writes its status and results into its
+saved registers (a reply only the results some call of the program reads,
+lower.reply_reads; a call that hands off leaves the receiver's to the caller, ACT_HANDOFF),
+and a waiting sender's message words wait in its saved argument registers. docs/kernel.md
+is the specification; mikro/vm/kernel.py its reference form.
 
 A traced build (`traced=True`) also appends an event record (mikro.vm.trace) at each point
 the reference kernel records one; an untraced build has no trace code at all. `mk_sys` and
@@ -21,7 +23,15 @@ from ...vm import abi, isa, trace
 from . import layout as L
 from .irb import B, I8, I8P, I32, I64, I64P, c64
 
-ACT_DONE, ACT_BLOCK, ACT_END, ACT_YIELD = 0, 1, 2, 3
+# what the caller does after a syscall: go on (status 0), block, end, yield, go on
+# with the error status in out[0] (ACT_ERR: the only action with a nonzero status), or
+# ACT_HANDOFF: block, and the task in out[HANDOFF_OUT], whose wait in recv this call ended,
+# is ready but neither queued nor given its results (status 0, handle out[1], the words
+# of the call): the caller gives them and queues it, or runs it at once with them in
+# registers where the scheduler would pick it (lower.py)
+ACT_DONE, ACT_BLOCK, ACT_END, ACT_YIELD, ACT_ERR, ACT_HANDOFF = 0, 1, 2, 3, 4, 5
+HANDOFF_OUT = 6
+SPLITMIX_GAMMA = 0x9E3779B97F4A7C15     # the step of the seeded scheduler's generator
 
 A0 = isa.A0
 E = {name: code for name, (code, _) in abi.ERRORS.items()}
@@ -35,9 +45,11 @@ LINE_MAX = 1 << 26
 
 class KernelIR:
     def __init__(self, module: ir.Module, lay: L.Layout, program, names: list[int],
-                 keys: list[int], traced: bool = False):
-        """keys: the resume keys of the program (lower.resume_keys)."""
+                 keys: list[int], traced: bool = False, reply_reads: int | None = None):
+        """keys: the resume keys of the program (lower.resume_keys); reply_reads: the
+        registers a1..a4 a caller may read from a reply (lower.reply_reads; all if None)."""
         self.m = module
+        self.reply_reads = ((1 << isa.NREGS) - 1) if reply_reads is None else reply_reads
         self.keys = keys
         self.traced = traced
         self.lay = lay
@@ -160,7 +172,7 @@ class KernelIR:
         seed = b.get(k, "seed")
         with b.when(b.cmp("!=", seed, 0)):
             # splitmix64; the k-th task swaps places with the head
-            st = b.add(b.get(k, "rng"), c64(0x9E3779B97F4A7C15))
+            st = b.add(b.get(k, "rng"), c64(SPLITMIX_GAMMA))
             b.put(k, "rng", st)
             z = b.mul(b.xor(st, b.lshr(st, c64(30))), c64(0xBF58476D1CE4E5B9))
             z = b.mul(b.xor(z, b.lshr(z, c64(27))), c64(0x94D049BB133111EB))
@@ -369,6 +381,30 @@ class KernelIR:
         # generation): equal to it, h is a live mhandle of t
         same = b.cmp("==", b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1)), h)
         b.ret(b.select(same, c64(4), c64(0)))
+
+    def is_mhandle(self, b: B, t, h):
+        """i1: h (>= CH_SLOTS) is a live mhandle of t, the test hkind makes."""
+        s = b.and_(h, c64(abi.MH_SLOTS - 1))
+        res = b.var(0, ir.IntType(1))
+        with b.when(b.cmp("!=", b.and_(b.lshr(b.get(t, "mh_used"), s), c64(1)), 0)):
+            b.store(b.cmp("==", b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1)), h),
+                    res)
+        return b.load(res)
+
+    def chandle(self, b: B, t, h):
+        """(slot, kind) of h for a syscall that takes a chandle, the way hkind would give
+        them, with the slot computed once: a live mhandle fails with E_INVAL, any other
+        value that is not a chandle in use with E_BADHANDLE (both cold). A slot in use has
+        a kind (1..3): ch_alloc and set_slot go together."""
+        with b.when(b.cmp(">=", h, abi.CH_SLOTS, signed=False), likely=False):
+            with b.when(self.is_mhandle(b, t, h)):
+                self.err(b, t, "E_INVAL")
+            self.err(b, t, "E_BADHANDLE")
+        with b.when(b.cmp("==", b.and_(b.lshr(b.get(t, "ch_used"), h), c64(1)), 0),
+                    likely=False):
+            self.err(b, t, "E_BADHANDLE")
+        slot = b.gep(b.fp(t, "ch"), [c64(0), h])
+        return slot, self.kind(b, slot)
 
     # chandle slots: {chan, word}; mhandle slots: {conn, handle << 1 | waits} (layout.py)
     def slot(self, b: B, t, h):
@@ -617,7 +653,7 @@ class KernelIR:
         b.ret_void()
 
     # -- syscalls -------------------------------------------------------------------------
-    NOUT = 6        # out[0] the status, out[1..5] the results
+    NOUT = 7        # out[0] the status, out[1..5] the results, out[6] ACT_HANDOFF's task
 
     def _syscalls(self):
         """sys_NAME(k, t, out, args) -> action. The caller's `out` is a local array and
@@ -631,7 +667,7 @@ class KernelIR:
             k, t, self.out, *a = fn.args
             for i in range(self.NOUT):
                 self.setres(b, 0, i)
-            self.errblk = None
+            self.errblk = {}
             getattr(self, f"_sys_{sc.name}")(b, k, t, a)
 
     def setres(self, b: B, v, i):
@@ -641,16 +677,32 @@ class KernelIR:
         b.ret(c64(act))
 
     def err(self, b: B, t, code: str):
-        """Fail with `code`: every error of a syscall leaves through one block, which sets
-        the status, so the checks on its hot path stay plain branches."""
-        if self.errblk is None:
-            self.errblk = b.block("error")
-            with b.goto_block(self.errblk):
-                self.errcode = b.phi(I64)
-                self.setres(b, self.errcode, 0)
-                b.ret(c64(ACT_DONE))
-        self.errcode.add_incoming(c64(E[code]), b.b.block)
-        b.branch(self.errblk)
+        """Fail with `code` (ACT_ERR): each error code of a syscall has one exit block,
+        which sets the status, so the checks on its hot path stay plain branches, and the
+        caller's way on from ACT_DONE knows the status is 0 without testing it."""
+        blk = self.errblk.get(code)
+        if blk is None:
+            blk = self.errblk[code] = b.block("error." + code)
+            with b.goto_block(blk):
+                self.setres(b, E[code], 0)
+                b.ret(c64(ACT_ERR))
+        b.branch(blk)
+
+    def handoff(self, b: B, t, w, hv, state, h):
+        """t blocks in `state` on h after ending w's wait in recv: ACT_HANDOFF, for the
+        caller to give w status 0, handle hv and the words (give) and queue or run it."""
+        self.setres(b, hv, 1)
+        self.setres(b, b.ptrtoint(w, I64), HANDOFF_OUT)
+        b.put(t, "state", state)
+        b.put(t, "wait_handle", h)
+        self.ret(b, ACT_HANDOFF)
+
+    def give(self, b: B, w, hv, words):
+        """The results of recv to w, whose wait a handoff ended (what wake writes)."""
+        b.put(w, "regs", 0, A0)
+        b.put(w, "regs", hv, A0 + 1)
+        for i, v in enumerate(words):
+            b.put(w, "regs", v, A0 + 2 + i)
 
     def block_on(self, b: B, t, state, h):
         b.put(t, "state", state)
@@ -865,14 +917,11 @@ class KernelIR:
 
     def _send(self, b, k, t, a, is_call):
         h, words = a[0], a[1:5]
-        kind = b.call(self.f["hkind"], [t, h])
+        slot, kind = self.chandle(b, t, h)
         # one test on the way of a good handle: K_ONE and K_CLIENT are the odd kinds
         assert L.K_ONE & 1 and L.K_CLIENT & 1 and not L.K_SERVER & 1
         with b.when(b.cmp("==", b.and_(kind, c64(1)), 0), likely=False):
-            with b.when(b.cmp("==", kind, 0)):
-                self.err(b, t, "E_BADHANDLE")
             self.err(b, t, "E_INVAL")
-        slot = self.slot(b, t, h)
         c = b.get(slot, "chan")
         with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
             self.err(b, t, "E_CLOSED")
@@ -883,13 +932,11 @@ class KernelIR:
             self.rec(b, k, ev, t, h, pt, words=words)
             with b.when(self.waits(b, pt, (L.ST_RECV,), ps)):
                 self.rec(b, k, "recv", pt, ps, t, a=int(is_call), words=words)
-                b.put(pt, "regs", ps, A0 + 1)
-                for i, w in enumerate(words):
-                    b.put(pt, "regs", w, A0 + 2 + i)
-                b.call(self.f["wake"], [k, pt, c64(0)])
                 if after is not None:
-                    self.block_on(b, t, after, h)
+                    self.handoff(b, t, pt, ps, after, h)
                 else:
+                    self.give(b, pt, ps, words)
+                    b.call(self.f["wake"], [k, pt, c64(0)])
                     self.ret(b, ACT_DONE)
             self._keep_words(b, t, words, A0 + 1)
             self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
@@ -901,13 +948,11 @@ class KernelIR:
             self.mfill(b, b.gep(b.get(srv, "mh"), [m]), self.conn(b, slot), 1 if is_call else 0)
             self.rec(b, k, "recv", srv, self.mhandle(b, srv, m), t, a=int(is_call),
                      bb=b.get(self.conn(b, slot), "id"), words=words)
-            b.put(srv, "regs", self.mhandle(b, srv, m), A0 + 1)
-            for i, w in enumerate(words):
-                b.put(srv, "regs", w, A0 + 2 + i)
-            b.call(self.f["wake"], [k, srv, c64(0)])
             if after is not None:
-                self.block_on(b, t, after, h)
+                self.handoff(b, t, srv, self.mhandle(b, srv, m), after, h)
             else:
+                self.give(b, srv, self.mhandle(b, srv, m), words)
+                b.call(self.f["wake"], [k, srv, c64(0)])
                 self.ret(b, ACT_DONE)
         tail = b.get(c, "qtail")
         with b.if_else(b.isnull(tail)) as (empty, nonempty):
@@ -934,13 +979,7 @@ class KernelIR:
 
     def _sys_recv(self, b, k, t, a):
         h = a[0]
-        kind = b.call(self.f["hkind"], [t, h])
-        # one test on the way of a good handle: a chandle's kind is 1..3
-        with b.when(b.cmp(">", b.sub(kind, c64(1)), 2, signed=False), likely=False):
-            with b.when(b.cmp("==", kind, 0)):
-                self.err(b, t, "E_BADHANDLE")
-            self.err(b, t, "E_INVAL")
-        slot = self.slot(b, t, h)
+        slot, kind = self.chandle(b, t, h)
         c = b.get(slot, "chan")
         with b.when(b.cmp("==", kind, L.K_SERVER)):
             with b.when(b.cmp("==", b.get(t, "mh_used"), -1), likely=False):
@@ -996,18 +1035,23 @@ class KernelIR:
         self.block_on(b, t, L.ST_RECV, h)
 
     def _answer(self, b, k, s, words):
+        # a result register no call of the program reads afterwards is left as it is
         for i, w in enumerate(words):
-            b.put(s, "regs", w, A0 + 1 + i)
+            if self.reply_reads >> (A0 + 1 + i) & 1:
+                b.put(s, "regs", w, A0 + 1 + i)
         b.call(self.f["wake"], [k, s, c64(0)])
 
     def _sys_reply(self, b, k, t, a):
         h, words = a[0], a[1:5]
-        kind = b.call(self.f["hkind"], [t, h])
-        with b.when(b.cmp("==", kind, 0), likely=False):
-            self.err(b, t, "E_BADHANDLE")
-        with b.when(b.cmp("==", kind, 4)):
-            s = b.and_(h, c64(63))
-            ms = self.mslot(b, t, h)
+        # an mhandle first (a MANY server's reply), its slot found once: the tests of hkind
+        with b.when(b.cmp(">=", h, abi.CH_SLOTS, signed=False)):
+            s = b.and_(h, c64(abi.MH_SLOTS - 1))
+            with b.when(b.cmp("==", b.and_(b.lshr(b.get(t, "mh_used"), s), c64(1)), 0),
+                        likely=False):
+                self.err(b, t, "E_BADHANDLE")
+            ms = b.gep(b.get(t, "mh"), [s])
+            with b.when(b.cmp("!=", b.lshr(b.get(ms, "word"), c64(1)), h), likely=False):
+                self.err(b, t, "E_BADHANDLE")
             if self.traced:
                 snd = self.msender(b, ms)
                 woken = b.and_(b.cmp("!=", self.mwaits(b, ms), 0),
@@ -1019,8 +1063,8 @@ class KernelIR:
                     self._answer(b, k, snd, words)
             b.call(self.f["mh_free"], [t, s])
             self.ret(b, ACT_DONE)
+        slot, kind = self.chandle(b, t, h)
         with b.when(b.cmp("==", kind, L.K_ONE)):
-            slot = self.slot(b, t, h)
             c = b.get(slot, "chan")
             pt, ps = self.peer(b, c, self.end(b, slot))
             ok = b.and_(b.cmp("==", b.get(c, "dead"), 0),
@@ -1149,7 +1193,8 @@ class KernelIR:
         fn.linkage = "external"
 
         # mk_sys(k, t, num, args, out) -> action: syscall num made by task t with args[0..]
-        # (for a host task, whose code is Python); status and results go to out[0..5]
+        # (for a host task, whose code is Python); status and results go to out[0..5]; a
+        # handoff is queued here (the caller sees ACT_BLOCK)
         fn, b = self._fn("mk_sys", I64, [self.K, self.T, I64, I64P, I64P], "never")
         k, t, num, args, out = fn.args
         bad = b.block("bad")
@@ -1159,7 +1204,13 @@ class KernelIR:
             sw.add_case(c64(sc.num), blk)
             b.position_at_end(blk)
             a = [b.load(b.gep(args, [c64(i)])) for i in range(sc.nargs)]
-            b.ret(b.call(self.f[f"sys_{sc.name}"], [k, t, out] + a))
+            act = b.call(self.f[f"sys_{sc.name}"], [k, t, out] + a)
+            with b.when(b.cmp("==", act, ACT_HANDOFF)):
+                w = b.inttoptr(b.load(b.gep(out, [c64(HANDOFF_OUT)])), self.T)
+                self.give(b, w, b.load(b.gep(out, [c64(1)])), a[1:5])
+                b.call(self.f["rq_push"], [k, w])
+                b.ret(c64(ACT_BLOCK))
+            b.ret(act)
         b.position_at_end(bad)
         b.ret(c64(-1))
         fn.linkage = "external"

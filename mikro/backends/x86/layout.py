@@ -54,9 +54,11 @@ STRUCTS: dict[str, list[tuple]] = {
     "ChSlot": [("chan", "Chan", 1), ("word", I64, 1)],
     "MhSlot": [("conn", "Conn", 1), ("word", I64, 1)],
     "Task": [
-        ("regs", I64, isa.NREGS), ("resume", I64, 1), ("slice", I64, 1), ("state", I64, 1),
+        # resume and slice first: at offsets 0 and 8 of a task they cost no address of their
+        # own, which LLVM otherwise kept in registers the scheduler loop needs
+        ("resume", I64, 1), ("slice", I64, 1), ("state", I64, 1),
         ("wait_handle", I64, 1), ("wait_conn", "Conn", 1), ("qnext", "Task", 1),
-        ("id", I64, 1), ("type", I64, 1), ("slot", I64, 1), ("mem", "i64*", 1), ("heap_top", I64, 1),
+        ("id", I64, 1), ("type", I64, 1), ("regs", I64, isa.NREGS), ("slot", I64, 1), ("mem", "i64*", 1), ("heap_top", I64, 1),
         ("ch_used", I64, 1), ("mh_used", I64, 1), ("exit_code", I64, 1), ("end_kind", I64, 1),
         ("end_seq", I64, 1), ("fault_code", I64, 1), ("fault_a", I64, 1), ("fault_b", I64, 1),
         ("fault_c", I64, 1), ("fault_pc", I64, 1), ("chain_off", I64, 1), ("chain_len", I64, 1),
@@ -77,7 +79,7 @@ STRUCTS: dict[str, list[tuple]] = {
         ("free", "i64*", 1), ("nfree", I64, 1), ("nslots", I64, 1),
         ("log", "i8*", 1), ("log_len", I64, 1), ("log_cap", I64, 1),
         ("chains", "i8*", 1), ("chains_len", I64, 1), ("chains_cap", I64, 1),
-        ("budget", I64, 1),
+        ("budget", I64, 1), ("rq_stop", I64, 1),
         ("max_alive", I64, 1), ("mem_base", "i64*", 1), ("mem_words", I64, 1),
         ("ready", "Task*", 1), ("rq_head", I64, 1), ("rq_tail", I64, 1), ("rq_mask", I64, 1),
         ("cur", "Task", 1), ("fuel", I64, 1), ("seed", I64, 1), ("rng", I64, 1),

@@ -5,9 +5,11 @@ task structure only when it blocks, yields, is preempted or the run pauses. A ta
 through a table of block addresses, one per resume key (resume_keys): a pc (task entry,
 fuel point or its destination) or `len(code) + pc` for the point just after the blocking
 `sys` at pc, where its status is checked; the task keeps the index of its key
-(Task.resume). `mk_run(kernel)` returns RUN_IDLE when no task is ready, RUN_PAUSE when the
-fuel given for this call is used up (the task stays at its fuel point), RUN_BUDGET after
-`kernel.budget` task switches (so Python can check the clock even when no fuel is used),
+(Task.resume). A call that ends a receiver's wait runs the receiver at once, its results
+in registers, when the scheduler would pick it next (_handoff). `mk_run(kernel)` returns
+RUN_IDLE when no task is ready, RUN_PAUSE when the fuel given for this call is used up
+(the task stays at its fuel point), RUN_BUDGET after `kernel.budget` task switches (so
+Python can check the clock even when no fuel is used),
 RUN_HOST when it picks a host task (its resume index is one past the program's keys,
 len(resume_keys(program)): Python answers its messages; kernel.cur is that task),
 RUN_BADKEY on an internal error. A traced build writes the fuel left to kernel.fuel before
@@ -21,7 +23,8 @@ from llvmlite import ir
 from ...vm import abi, isa
 from . import layout as L
 from .irb import B, I8P, I64, I128, I32, c64
-from .kernel_ir import ACT_BLOCK, ACT_END, ACT_YIELD, KernelIR
+from .kernel_ir import (ACT_BLOCK, ACT_END, ACT_ERR, ACT_HANDOFF, ACT_YIELD, HANDOFF_OUT,
+                        SPLITMIX_GAMMA, KernelIR)
 
 RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY, RUN_HOST = 0, 1, 2, 3, 4
 
@@ -129,6 +132,19 @@ def liveness(program) -> list[int]:
     return live
 
 
+def reply_reads(program) -> int:
+    """The registers a1..a4 (a mask, bit r = register r) that some `sys call` of the program
+    reads from its reply: live after the call. Only tasks of the program call (a host task
+    only receives and replies), so a reply need not write the others."""
+    live = liveness(program)
+    mask = ((1 << abi.SYS["call"].nres) - 1) << (isa.A0 + 1)
+    out = 0
+    for pc, ins in enumerate(program.code):
+        if ins.info.name == "sys" and abi.SYSCALLS[ins.imm & abi.SYS_MASK].name == "call":
+            out |= live[pc + 1] & mask
+    return out
+
+
 def fp_dirty(program) -> list[bool]:
     """dirty[pc]: some path from a task's start to pc writes fp. Where none does, fp still
     holds its value at the start (mem_words, set by spawn and boot), so it needs neither
@@ -185,12 +201,13 @@ class Lowering:
         for site in self.sites:
             self.ret_saved |= self.live[site]
         sched, resume = b.block("sched"), b.block("resume")
-        self.sched = sched
+        self.sched, self.resume = sched, resume
         idle, badkey = b.block("idle"), b.block("badkey")
 
         # the budget of task switches is spent when the ready queue's head count reaches
-        # budget_end (rq_head counts the tasks taken)
-        self.budget_end = b.add(b.get(self.K, "rq_head"), b.get(self.K, "budget"))
+        # rq_stop (rq_head counts the tasks taken)
+        # (kept in the kernel, not a register: the loop needs its registers more)
+        b.put(self.K, "rq_stop", b.add(b.get(self.K, "rq_head"), b.get(self.K, "budget")))
         cur = b.get(self.K, "cur")
         b.put(self.K, "cur", b.null(T))
         b.store(cur, self.tv)
@@ -201,7 +218,7 @@ class Lowering:
         count = b.get(self.K, "rq_head")
         b.cbranch(b.cmp("==", count, b.get(self.K, "rq_tail")), idle, nonempty)
         b.position_at_end(nonempty)
-        b.cbranch(b.cmp("==", count, self.budget_end), spent, pick)
+        b.cbranch(b.cmp("==", count, b.get(self.K, "rq_stop")), spent, pick)
         b.position_at_end(spent)
         self._leave(RUN_BUDGET)
         b.position_at_end(pick)
@@ -251,6 +268,29 @@ class Lowering:
                 self.W(isa.FP, self.mw)
             b.branch(self.blocks[key] if key < self.n else self.post[key - self.n])
 
+        # a task a handoff runs waited in recv, whose results (status 0, handle, words) it
+        # gets in registers: its own table of the points after a recv, each loading the
+        # other live registers and going on after the sys (status 0: nothing to check)
+        nres = abi.SYS["recv"].nres
+        recv = [key for key in keys if key >= self.n and
+                abi.SYSCALLS[self.p.code[key - self.n].imm & abi.SYS_MASK].name == "recv"]
+        self.hblocks = {key: b.block(f"handoff{key}") for key in recv}
+        haddr = [ir.BlockAddress(fn, self.hblocks.get(k, badkey)) for k in keys]
+        self.htab = ir.GlobalVariable(self.m, ir.ArrayType(I8P, len(haddr or addr)), "mk.handoff")
+        self.htab.global_constant = True
+        self.htab.linkage = "internal"
+        self.htab.initializer = ir.Constant(ir.ArrayType(I8P, len(haddr or addr)), haddr or addr)
+        results = ((1 << (nres + 1)) - 1) << isa.A0
+        for key, blk in self.hblocks.items():
+            b.position_at_end(blk)
+            t = b.load(self.tv)
+            for r in regs_of(self.saved(key) & ~results):
+                b.store(b.get(t, "regs", r), self.regs[r])
+            if not self._fp_dirty(key):
+                self.W(isa.FP, self.mw)
+            b.branch(self.blocks[key - self.n + 1])
+        self.badkey = badkey
+
         for pc, ins in enumerate(self.p.code):
             b.position_at_end(self.blocks[pc])
             getattr(self, "_lower_" + ins.info.name)(pc, ins)
@@ -265,7 +305,7 @@ class Lowering:
         """Return `code` to Python, the fuel and the budget of switches left written back."""
         b = self.b
         b.put(self.K, "fuel", b.load(self.fuelv))
-        b.put(self.K, "budget", b.sub(self.budget_end, b.get(self.K, "rq_head")))
+        b.put(self.K, "budget", b.sub(b.get(self.K, "rq_stop"), b.get(self.K, "rq_head")))
         b.ret(c64(code))
 
     def _site_resume(self) -> ir.Function:
@@ -308,8 +348,9 @@ class Lowering:
             return self.saved(key)
         return self.saved(key) & ~(((1 << (sc.nres + 1)) - 1) << isa.A0)
 
-    def _suspend(self, key: int, pause: bool = False):
-        """Save the task to resume at `key`; then schedule (or pause the run)."""
+    def _suspend(self, key: int, pause: bool = False, handoff=None):
+        """Save the task to resume at `key`; then schedule (or pause the run, or hand off:
+        `handoff` = (task, handle, words), see _handoff)."""
         b = self.b
         t = b.load(self.tv)
         for r in regs_of(self.stored(key)):
@@ -320,8 +361,47 @@ class Lowering:
             b.put(self.K, "cur", t)
             b.put(self.K, "fuel", c64(0))
             b.ret(c64(RUN_PAUSE))
+        elif handoff is not None:
+            self._handoff(handoff)
         else:
             b.branch(self.sched)
+
+    def _handoff(self, handoff):
+        """Run w, whose wait in recv the syscall of a task that now waits ended, straight
+        away when the ready queue is empty and the budget of switches not spent: queueing
+        w and picking would take w then (with a seed, the draw is k = z mod 1 = 0: the
+        head swaps with itself, so only the generator's state moves). The queue's counts
+        move as a push and a pick would move them (rq_head counts the switches), and w's
+        results (status 0, handle hv, the words) go straight to its registers. Otherwise,
+        or when w is a host task (Python reads its results from memory), w is given its
+        results, queued, and the scheduler picks as usual."""
+        w, hv, words = handoff
+        b, k = self.b, self.K
+        head = b.get(k, "rq_head")
+        idx = b.get(w, "resume")
+        fast, slow = b.block("handoff"), b.block("handoff.queue")
+        go = b.and_(b.cmp("==", head, b.get(k, "rq_tail")), b.cmp("!=", head, b.get(k, "rq_stop")))
+        b.cbranch(b.and_(go, b.cmp("<", idx, len(self.k.keys), signed=False)), fast, slow)
+        b.position_at_end(slow)
+        self.k.give(b, w, hv, words)
+        b.call(self.k.f["rq_push"], [k, w])
+        b.branch(self.sched)
+        b.position_at_end(fast)
+        with b.when(b.cmp("!=", b.get(k, "seed"), 0)):
+            b.put(k, "rng", b.add(b.get(k, "rng"), c64(SPLITMIX_GAMMA)))
+        nxt = b.add(head, c64(1))
+        b.put(k, "rq_head", nxt)
+        b.put(k, "rq_tail", nxt)
+        b.put(w, "state", L.READY)
+        b.store(w, self.tv)
+        b.store(b.get(w, "mem"), self.memv)
+        b.store(b.get(w, "slice"), self.slicev)
+        for r, v in enumerate([c64(0), hv] + list(words)):
+            self.W(isa.A0 + r, v)
+        ibr = b.branch_indirect(b.load(b.gep(self.htab, [c64(0), idx], inbounds=True)))
+        ibr.add_destination(self.badkey)
+        for blk in self.hblocks.values():
+            ibr.add_destination(blk)
 
     # -- helpers ----------------------------------------------------------------------------
     def R(self, r):
@@ -360,21 +440,29 @@ class Lowering:
         self._fault(pc, code, *ops)
         b.position_at_end(ok)
 
+    def _pay(self, pc):
+        """The fuel left after taking a unit at pc; with none left, the run pauses there.
+        The borrow of fuel - 1 is the test, so that it costs one subtraction and one
+        branch."""
+        b = self.b
+        res = b.usub_with_overflow(b.load(self.fuelv), c64(1))
+        stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
+        self._unlikely(b.cbranch(b.extract_value(res, 1), stop, go))
+        b.position_at_end(stop)
+        self._suspend(pc, pause=True)
+        b.position_at_end(go)
+        return b.extract_value(res, 0)
+
     def _goto(self, pc, dest, before=None):
         """Jump from pc to dest, paying fuel on a back-edge or call (docs/vm.md)."""
         b = self.b
         if not (dest <= pc or before is not None):
             b.branch(self.blocks[dest])
             return
-        f = b.load(self.fuelv)
-        stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
-        self._unlikely(b.cbranch(b.cmp("==", f, 0), stop, go))
-        b.position_at_end(stop)
-        self._suspend(pc, pause=True)
-        b.position_at_end(go)
+        left = self._pay(pc)
         if before:
             before()
-        b.store(b.sub(f, c64(1)), self.fuelv)
+        b.store(left, self.fuelv)
         s = b.sub(b.load(self.slicev), c64(1))
         pre, cont = b.block(f"pc{pc}.preempt"), b.block(f"pc{pc}.cont")
         self._unlikely(b.cbranch(b.cmp("==", s, 0), pre, cont))
@@ -585,13 +673,7 @@ class Lowering:
         if not sites:
             return
         b.position_at_end(ok)
-        f = b.load(self.fuelv)
-        stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
-        self._unlikely(b.cbranch(b.cmp("==", f, 0), stop, go))
-        b.position_at_end(stop)
-        self._suspend(pc, pause=True)
-        b.position_at_end(go)
-        b.store(b.sub(f, c64(1)), self.fuelv)
+        b.store(self._pay(pc), self.fuelv)
         sl = b.sub(b.load(self.slicev), c64(1))
         pre, cont = b.block(f"pc{pc}.preempt"), b.block(f"pc{pc}.cont")
         self._unlikely(b.cbranch(b.cmp("==", sl, 0), pre, cont))
@@ -632,13 +714,7 @@ class Lowering:
         sc = abi.SYSCALLS[i.imm & abi.SYS_MASK]
         if sc.name == "spawn":
             # one unit of the run's fuel, not of the slice; with none left the task stays here
-            f = b.load(self.fuelv)
-            stop, go = b.block(f"pc{pc}.stop"), b.block(f"pc{pc}.go")
-            self._unlikely(b.cbranch(b.cmp("==", f, 0), stop, go))
-            b.position_at_end(stop)
-            self._suspend(pc, pause=True)
-            b.position_at_end(go)
-            b.store(b.sub(f, c64(1)), self.fuelv)
+            b.store(self._pay(pc), self.fuelv)
         args = [self.R(isa.A0 + j) for j in range(sc.nargs)]
         h = self.R(isa.A0)
         t = b.load(self.tv)
@@ -655,6 +731,14 @@ class Lowering:
             sw.add_case(c64(ACT_BLOCK), blk)
             b.position_at_end(blk)
             self._suspend(self.n + pc)
+        if sc.name == "call":
+            ho = b.block(f"pc{pc}.handoff")
+            sw.add_case(c64(ACT_HANDOFF), ho)
+            b.position_at_end(ho)
+            w = b.inttoptr(b.load(b.gep(sysout, [c64(0), c64(HANDOFF_OUT)])),
+                           self.lay.ptr("Task"))
+            hv = b.load(b.gep(sysout, [c64(0), c64(1)]))
+            self._suspend(self.n + pc, handoff=(w, hv, args[1:5]))
         if sc.name == "exit":
             sw.add_case(c64(ACT_END), self.sched)
         if sc.name == "yield":
@@ -663,7 +747,15 @@ class Lowering:
             b.position_at_end(y)
             self.W(isa.A0, c64(0))
             self._suspend(self.n + pc)
+        # ACT_DONE: the status is 0; ACT_ERR: the status in out[0], which faults without TRY
+        err = b.block(f"pc{pc}.err")
+        sw.add_case(c64(ACT_ERR), err)
         b.position_at_end(done)
+        self.W(isa.A0, c64(0))
+        for j in range(1, sc.nres + 1):
+            self.W(isa.A0 + j, b.load(b.gep(sysout, [c64(0), c64(j)])))
+        self.next(pc)
+        b.position_at_end(err)
         for j in range(sc.nres + 1):
             self.W(isa.A0 + j, b.load(b.gep(sysout, [c64(0), c64(j)])))
         self._status(pc, i, sc, h)

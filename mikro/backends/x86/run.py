@@ -439,7 +439,7 @@ class Machine:
         live = []
         # the task table read in bulk: resume .. type are consecutive fields of a task
         head = struct.Struct("<8q")
-        assert [f[0] for f in L.STRUCTS["Task"][1:9]] == [
+        assert [f[0] for f in L.STRUCTS["Task"][0:8]] == [
             "resume", "slice", "state", "wait_handle", "wait_conn", "qnext", "id", "type"]
         head_off = L.CTask.resume.offset
         keys = self.cp.keys

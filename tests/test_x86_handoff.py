@@ -1,0 +1,72 @@
+"""The x86 call that hands off to its receiver (lower.Lowering._handoff) and the reply that
+writes only the results a call reads (lower.reply_reads): both must leave every run as the
+reference interpreter's, whatever the seed, and however many tasks are ready at a call."""
+from __future__ import annotations
+
+import pytest
+
+from mikro import api
+from test_x86_diff import same
+
+SOURCE = '''
+task echo {
+    let ch = channel("echo", MANY)
+    loop {
+        let m, a, b, c, d = recv(ch)
+        reply(m, a + 1, b, c * 2, d)
+    }
+}
+
+task pair {
+    let p = channel("pair", ONE)
+    loop {
+        let h, a, b, c, d = recv(p)
+        reply(h, a + b)
+    }
+}
+
+task client(n, k) {
+    let c = open("echo")
+    let i = 0
+    let s = 0
+    while i < n {
+        let w, x, y, z = call(c, i, k, i, 7)
+        s += w + x * 3 + y * 5 + z * 7
+        i += 1
+    }
+    print(s)
+}
+
+task one(n) {
+    let p = open("pair")
+    let i = 0
+    let s = 0
+    while i < n {
+        s += call(p, i, 3)
+        i += 1
+    }
+    print(s)
+}
+
+task alone(n) {
+    let c = open("echo")
+    let i = 0
+    let s = 0
+    while i < n {
+        s += call(c, i)
+        i += 1
+    }
+    print(s)
+}
+'''
+
+
+@pytest.mark.parametrize("seed", [0, 1, 5, 99])
+@pytest.mark.parametrize("boot", ["spawn echo()\nspawn alone(300)\n",
+                                  "spawn echo()\nspawn pair()\nspawn client(50, 1)\n"
+                                  "spawn client(30, 2)\nspawn one(40)\nspawn alone(20)\n"])
+def test_handoff_and_reply_results(seed, boot):
+    program = api.compile_source(SOURCE + boot, "<handoff>")
+    got = same(program, traced=True, seed=seed)
+    # every client prints its sum (pair faults in recv once its caller is gone)
+    assert len(got.output.splitlines()) == boot.count("(") - 1 - boot.count("pair()")
