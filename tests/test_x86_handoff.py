@@ -70,3 +70,48 @@ def test_handoff_and_reply_results(seed, boot):
     got = same(program, traced=True, seed=seed)
     # every client prints its sum (pair faults in recv once its caller is gone)
     assert len(got.output.splitlines()) == boot.count("(") - 1 - boot.count("pair()")
+
+
+CROWD = '''
+task worker(i) {
+    let c = open("echo")
+    let s = 0
+    let j = 0
+    while j < 40 {
+        s += call(c, i * j)
+        j += 1
+    }
+    print(i, s)
+}
+
+task crowd(n) {
+    let i = 0
+    while i < n {
+        spawn worker(i)
+        i += 1
+    }
+}
+
+spawn echo()
+spawn crowd(300)
+'''
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_the_ready_queue_grows_and_keeps_the_schedule(seed):
+    """The ring of the ready queue starts small and doubles when full (kernel_ir._rq): with
+    hundreds of tasks ready at once every growth must keep the queue's order, so the run
+    is the interpreter's, seeded draws included."""
+    from mikro.backends import x86
+    from mikro.backends.x86.run import RING_START
+    from mikro.vm.options import RunOptions
+    program = api.compile_source(SOURCE + CROWD, "<crowd>")
+    got = same(program, traced=True, seed=seed)
+    assert got.status == "clean" and len(got.output.splitlines()) == 300
+    m = x86.machine(program, RunOptions(seed=seed))
+    try:
+        assert m.k.rq_mask + 1 == RING_START
+        assert m.advance() == "ended"
+        assert m.k.rq_mask + 1 >= 256          # 300 workers were ready at once
+    finally:
+        m.close()

@@ -154,10 +154,34 @@ class KernelIR:
     # -- the ready queue ------------------------------------------------------------------
     def _rq(self):
         """The ready queue: a ring of rq_mask + 1 entries; rq_head and rq_tail count the
-        tasks taken and added since the run began (the queue holds rq_tail - rq_head)."""
+        tasks taken and added since the run began (the queue holds rq_tail - rq_head).
+        The ring starts small and doubles when a push finds it full, inside a region
+        reserved for as many entries as tasks may be alive (run.py): a ring as large as
+        that region from the start would have the queue's positions walk through all of
+        it, one fresh page every 512 switches, however few tasks are ever ready."""
+        # rq_grow(k): double the ring. Entry i moves from i & mask to i & (2 mask + 1),
+        # which is where it was or that plus the old size: the copy reads the old half
+        # and writes only the new one, so its order does not matter.
+        fn, b = self._fn("rq_grow", ir.VoidType(), [self.K], "never")
+        (k,) = fn.args
+        fn.attributes.add("cold")
+        ring, head, mask = b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_mask")
+        wide = b.add(b.shl(mask, c64(1)), c64(1))
+
+        def move(j):
+            i = b.add(head, j)
+            t = b.load_as(b.gep(ring, [b.and_(i, mask)]), "ring")
+            b.store_as(t, b.gep(ring, [b.and_(i, wide)]), "ring")
+        b.loop_range(b.sub(b.get(k, "rq_tail"), head), move)
+        b.put(k, "rq_mask", wide)
+        b.ret_void()
+
         fn, b = self._fn("rq_push", ir.VoidType(), [self.K, self.T], "always")
         k, t = fn.args
         tail = b.get(k, "rq_tail")
+        full = b.cmp(">", b.sub(tail, b.get(k, "rq_head")), b.get(k, "rq_mask"), signed=False)
+        with b.when(full, likely=False):
+            b.call(self.f["rq_grow"], [k])
         pos = b.and_(tail, b.get(k, "rq_mask"))
         b.store_as(t, b.gep(b.get(k, "ready"), [pos]), "ring")
         b.put(k, "rq_tail", b.add(tail, c64(1)))
@@ -1189,6 +1213,12 @@ class KernelIR:
         for buf in ("out", "log", "chains", "trace"):
             b.call(self.free, [b.get(k, buf)])
             b.put(k, buf, b.null(I8P))
+        b.ret_void()
+        fn.linkage = "external"
+
+        # mk_ready(k, t): t at the tail of the ready queue (Python's spawn and boot)
+        fn, b = self._fn("mk_ready", ir.VoidType(), [self.K, self.T], "never")
+        b.call(self.f["rq_push"], list(fn.args))
         b.ret_void()
         fn.linkage = "external"
 

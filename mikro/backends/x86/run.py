@@ -31,6 +31,7 @@ BUDGET = 1 << 16             # task switches per native call
 ADDRESS_SPACE = 1 << 45      # bytes of task memory reserved at most (virtual, lazily mapped)
 CHUNK = 1 << 22              # fuel units per native call when nothing else bounds it
 CHUNK_TIMED = 1 << 18        # ... when a wall-clock limit is set
+RING_START = 64              # entries of the ready queue's ring at first (it doubles when full)
 
 # syscalls whose first argument is a handle: their fault reason names it
 HANDLE_SYSCALLS = frozenset({"send", "call", "recv", "reply", "close", "data", "set_data",
@@ -88,6 +89,8 @@ class CompiledProgram:
                                       ctypes.c_int64, ctypes.c_void_p)(
             self.engine.address("mk_walk"))
         self._free = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.engine.address("mk_free"))
+        self._ready = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(
+            self.engine.address("mk_ready"))
         self._sys = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
                                      ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)(
             self.engine.address("mk_sys"))
@@ -157,8 +160,8 @@ class Machine:
         k.free = self._map(self.cap * 8)
         k.max_alive = alive
         k.mem_words = mw
-        k.ready = self._map(ring * 8)
-        k.rq_mask = ring - 1
+        k.ready = self._map(ring * 8)            # reserved; the ring grows into it (kernel_ir)
+        k.rq_mask = min(ring, RING_START) - 1
         seed = opts.seed & (2**64 - 1)
         k.seed = k.rng = seed - 2**64 if seed >= 2**63 else seed
         self.reg = (L.C["Reg"] * max(self.cp.nnames, 1))()
@@ -221,10 +224,7 @@ class Machine:
         self._event("spawn", 0, peer=t.id, a=ttype, words=tuple(args[:abi.MSG_WORDS]))
         if ready:
             t.resume = self.cp.entry_resume[ttype]
-            t.state = L.READY
-            ring = (ctypes.c_void_p * (k.rq_mask + 1)).from_address(k.ready)
-            ring[k.rq_tail & k.rq_mask] = self.k.tasks + n * self.tsize
-            k.rq_tail += 1
+            self.cp._ready(ctypes.addressof(k), ctypes.addressof(t))
         return t
 
     def spawn(self, ttype: int, args=()) -> int:
