@@ -99,9 +99,9 @@ spawn crowd(300)
 
 @pytest.mark.parametrize("seed", [0, 3])
 def test_the_ready_queue_grows_and_keeps_the_schedule(seed):
-    """The ring of the ready queue starts small and doubles when full (kernel_ir._rq): with
-    hundreds of tasks ready at once every growth must keep the queue's order, so the run
-    is the interpreter's, seeded draws included."""
+    """The ring of the ready queue starts small and doubles when a spawn makes more tasks
+    alive than it holds (kernel_ir._rq): with hundreds of tasks ready at once every growth
+    must keep the queue's order, so the run is the interpreter's, seeded draws included."""
     from mikro.backends import x86
     from mikro.backends.x86.run import RING_START
     from mikro.vm.options import RunOptions

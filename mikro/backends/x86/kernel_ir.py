@@ -155,10 +155,12 @@ class KernelIR:
     def _rq(self):
         """The ready queue: a ring of rq_mask + 1 entries; rq_head and rq_tail count the
         tasks taken and added since the run began (the queue holds rq_tail - rq_head).
-        The ring starts small and doubles when a push finds it full, inside a region
-        reserved for as many entries as tasks may be alive (run.py): a ring as large as
-        that region from the start would have the queue's positions walk through all of
-        it, one fresh page every 512 switches, however few tasks are ever ready."""
+        Only live tasks are ready, so a ring with room for every live task never fills:
+        it starts small and doubles when a spawn makes more tasks alive than it holds,
+        inside a region reserved for as many entries as tasks may be alive (run.py), and a
+        push checks nothing. A ring as large as that region from the start would have the
+        queue's positions walk through all of it, a fresh page every 512 switches, however
+        few tasks are ever ready."""
         # rq_grow(k): double the ring. Entry i moves from i & mask to i & (2 mask + 1),
         # which is where it was or that plus the old size: the copy reads the old half
         # and writes only the new one, so its order does not matter.
@@ -179,9 +181,6 @@ class KernelIR:
         fn, b = self._fn("rq_push", ir.VoidType(), [self.K, self.T], "always")
         k, t = fn.args
         tail = b.get(k, "rq_tail")
-        full = b.cmp(">", b.sub(tail, b.get(k, "rq_head")), b.get(k, "rq_mask"), signed=False)
-        with b.when(full, likely=False):
-            b.call(self.f["rq_grow"], [k])
         pos = b.and_(tail, b.get(k, "rq_mask"))
         b.store_as(t, b.gep(b.get(k, "ready"), [pos]), "ring")
         b.put(k, "rq_tail", b.add(tail, c64(1)))
@@ -766,7 +765,10 @@ class KernelIR:
         nt = b.gep(b.get(k, "tasks"), [n])
         tid = b.add(b.get(k, "ntasks"), c64(1))
         b.put(k, "ntasks", tid)
-        b.put(k, "alive", b.add(b.get(k, "alive"), c64(1)))
+        alive = b.add(b.get(k, "alive"), c64(1))
+        b.put(k, "alive", alive)
+        with b.when(b.cmp(">", alive, b.add(b.get(k, "rq_mask"), c64(1))), likely=False):
+            b.call(self.f["rq_grow"], [k])
         b.put(nt, "slot", n)
         mw = b.get(k, "mem_words")
         b.put(nt, "id", tid)
@@ -1216,9 +1218,14 @@ class KernelIR:
         b.ret_void()
         fn.linkage = "external"
 
-        # mk_ready(k, t): t at the tail of the ready queue (Python's spawn and boot)
+        # mk_ready(k, t): t at the tail of the ready queue; mk_grow(k): double its ring
+        # (Python's spawn and boot: kernel_ir._rq)
         fn, b = self._fn("mk_ready", ir.VoidType(), [self.K, self.T], "never")
         b.call(self.f["rq_push"], list(fn.args))
+        b.ret_void()
+        fn.linkage = "external"
+        fn, b = self._fn("mk_grow", ir.VoidType(), [self.K], "never")
+        b.call(self.f["rq_grow"], list(fn.args))
         b.ret_void()
         fn.linkage = "external"
 

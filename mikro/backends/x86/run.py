@@ -31,7 +31,7 @@ BUDGET = 1 << 16             # task switches per native call
 ADDRESS_SPACE = 1 << 45      # bytes of task memory reserved at most (virtual, lazily mapped)
 CHUNK = 1 << 22              # fuel units per native call when nothing else bounds it
 CHUNK_TIMED = 1 << 18        # ... when a wall-clock limit is set
-RING_START = 64              # entries of the ready queue's ring at first (it doubles when full)
+RING_START = 64              # entries of the ready queue's ring at first (kernel_ir._rq)
 
 # syscalls whose first argument is a handle: their fault reason names it
 HANDLE_SYSCALLS = frozenset({"send", "call", "recv", "reply", "close", "data", "set_data",
@@ -91,6 +91,7 @@ class CompiledProgram:
         self._free = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.engine.address("mk_free"))
         self._ready = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(
             self.engine.address("mk_ready"))
+        self._grow = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.engine.address("mk_grow"))
         self._sys = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
                                      ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)(
             self.engine.address("mk_sys"))
@@ -221,6 +222,8 @@ class Machine:
         t.slice = abi.QUANTUM
         k.ntasks += 1
         k.alive += 1
+        if k.alive > k.rq_mask + 1:
+            self.cp._grow(ctypes.addressof(k))
         self._event("spawn", 0, peer=t.id, a=ttype, words=tuple(args[:abi.MSG_WORDS]))
         if ready:
             t.resume = self.cp.entry_resume[ttype]
