@@ -41,6 +41,8 @@ NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 
 MADV_DONTNEED = 4
 PAGE = 4096
 LINE_MAX = 1 << 26
+# the syscalls Python makes for a host task (run.Machine) through mk_sys
+HOST_SYSCALLS = ("channel", "recv", "reply")
 
 
 class KernelIR:
@@ -59,6 +61,11 @@ class KernelIR:
         self.Ch = lay.ptr("Chan")
         self.Cn = lay.ptr("Conn")
         self.names = names
+        # a syscall's code is built only where some sys instruction or a host task may
+        # make it: the others would cost a cold compile their optimisation for nothing
+        used = {abi.SYSCALLS[ins.imm & abi.SYS_MASK].name for ins in program.code
+                if ins.info.name == "sys"}
+        self.syscalls = [sc for sc in abi.SYSCALLS if sc.name in used or sc.name in HOST_SYSCALLS]
         self._libc()
         self._tables()
         self.f: dict[str, ir.Function] = {}
@@ -683,7 +690,7 @@ class KernelIR:
         the hot syscalls are inlined, so once optimised the status and results are SSA
         values and the action a constant on each path (which LLVM threads into the
         caller's dispatch; an aggregate return value kept it from doing so)."""
-        for sc in abi.SYSCALLS:
+        for sc in self.syscalls:
             hot = sc.name in ("send", "call", "recv", "reply")
             fn, b = self._fn(f"sys_{sc.name}", I64, [self.K, self.T, I64P] + [I64] * sc.nargs,
                              "always" if hot else None)
@@ -1229,14 +1236,14 @@ class KernelIR:
         b.ret_void()
         fn.linkage = "external"
 
-        # mk_sys(k, t, num, args, out) -> action: syscall num made by task t with args[0..]
-        # (for a host task, whose code is Python); status and results go to out[0..5]; a
-        # handoff is queued here (the caller sees ACT_BLOCK)
+        # mk_sys(k, t, num, args, out) -> action: syscall num (one of HOST_SYSCALLS) made by
+        # task t with args[0..] (for a host task, whose code is Python); status and results
+        # go to out[0..5]; a handoff is queued here (the caller sees ACT_BLOCK)
         fn, b = self._fn("mk_sys", I64, [self.K, self.T, I64, I64P, I64P], "never")
         k, t, num, args, out = fn.args
         bad = b.block("bad")
         sw = b.switch(num, bad)
-        for sc in abi.SYSCALLS:
+        for sc in map(abi.SYS.get, HOST_SYSCALLS):
             blk = b.block(sc.name)
             sw.add_case(c64(sc.num), blk)
             b.position_at_end(blk)

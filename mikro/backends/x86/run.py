@@ -257,7 +257,8 @@ class Machine:
         return t.id
 
     def _syscall(self, t, name: str, *args: int):
-        """Syscall `name` made by task t (a host task); (status, results...) or ACT_BLOCK."""
+        """Syscall `name` (one of kernel_ir.HOST_SYSCALLS) made by task t (a host task);
+        (status, results...) or ACT_BLOCK."""
         for i, v in enumerate(args):
             self.sysargs[i] = v
         act = self.cp._sys(ctypes.addressof(self.k), ctypes.addressof(t), abi.SYS[name].num,
