@@ -41,11 +41,22 @@ def compile_file(path: str | Path) -> Program:
     return _compile(str(path))
 
 
-def load(path: str | Path) -> Program:
-    """A program from a `.mk` source file or a verified `.mko` image."""
+def load(path: str | Path, cache: bool = False) -> Program:
+    """A program from a `.mk` source file or a verified `.mko` image. With `cache`, a
+    source file whose sources are unchanged since an earlier load is not compiled again
+    (mikro.cache), which `mikro run` uses."""
     path = Path(path)
     if path.suffix != ".mko":
-        return compile_file(path)
+        if not cache:
+            return compile_file(path)
+        from . import cache as images
+        program = images.load_image(str(path))
+        if program is None:
+            from .lang import compile_file as _compile
+            sources: dict[str, str] = {}
+            program = _compile(str(path), sources)
+            images.store_image(str(path), program, sources)
+        return program
     from .vm.verify import VerifyError, verify
     try:
         program = Program.from_bytes(path.read_bytes())

@@ -20,17 +20,20 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="
 FileArg = typer.Argument(..., help="A .mk source file (or a .mko image where it says so).")
 
 
-def _load(path: Path):
-    """Program from a path, or exit with the diagnostic and its code."""
-    from .lang import CompileError
+def _load(path: Path, cache: bool = False):
+    """Program from a path, or exit with the diagnostic and its code. (The compiler is
+    imported only when needed: a cached image skips it.)"""
     try:
-        return api.load(path)
-    except CompileError as e:
-        sys.stderr.write(e.render())
-        raise typer.Exit(EXIT_CODES["compile_error"])
+        return api.load(path, cache=cache)
     except api.LoadError as e:
         sys.stderr.write(f"error: {e}\n")
         raise typer.Exit(EXIT_CODES["io_error"])
+    except Exception as e:
+        from .lang import CompileError
+        if not isinstance(e, CompileError):
+            raise
+        sys.stderr.write(e.render())
+        raise typer.Exit(EXIT_CODES["compile_error"])
 
 
 @app.command()
@@ -41,11 +44,11 @@ def run(file: Path = FileArg,
         fuel: Optional[int] = typer.Option(None, help="Stop after this many fuel units (loop back-edges and calls)."),
         time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
         mem: Optional[int] = typer.Option(None, help="Memory of each task, in 64-bit words."),
-        no_cache: bool = typer.Option(False, "--no-cache", help="Compile again, bypassing the object cache."),
+        no_cache: bool = typer.Option(False, "--no-cache", help="Compile again, bypassing the image and object caches."),
         stats: bool = typer.Option(False, help="Print run statistics to stderr.")) -> None:
     """Run a program (.mk or .mko) and print its output; the report goes to stderr."""
     _backend_ok(backend)
-    program = _load(file)
+    program = _load(file, cache=not no_cache)
 
     def echo(line: str) -> None:
         sys.stdout.write(line + "\n")

@@ -44,16 +44,19 @@ class _Program:
                   "not found")
 
 
-def compile_file(path: str) -> Program:
-    return compile_source(read_source(path), path)
+def compile_file(path: str, sources: dict[str, str] | None = None) -> Program:
+    """The program of a file; `sources`, if given, gets the real path and text of every
+    file it was compiled from (for mikro.cache)."""
+    return compile_source(read_source(path), path, sources)
 
 
-def compile_source(source: str, path: str = "<string>") -> Program:
+def compile_source(source: str, path: str = "<string>",
+                   sources: dict[str, str] | None = None) -> Program:
     # Lowering recurses over expressions: let deep ones through, refuse absurd ones cleanly.
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, DEPTH))
     try:
-        return _compile(source, path)
+        return _compile(source, path, sources)
     except RecursionError:
         raise CompileError([Diagnostic("E0402", "the program is nested too deeply", path, 0, 0, 0,
                                        "split deep expressions and blocks into smaller ones")],
@@ -62,11 +65,13 @@ def compile_source(source: str, path: str = "<string>") -> Program:
         sys.setrecursionlimit(limit)
 
 
-def _compile(source: str, path: str) -> Program:
+def _compile(source: str, path: str, sources: dict[str, str] | None) -> Program:
     loader = Loader()
     main = loader.load_main(source, path)
     if loader.diagnostics or main is None:
         raise CompileError(loader.diagnostics, loader.sources)
+    if sources is not None:
+        sources.update((real, unit.source) for real, unit in loader.by_real.items())
     units = [main] + [u for u in loader.units if u is not main]
     tables = {id(u): Tables() for u in units}
     errors: dict[str, list[Err]] = {u.path: [] for u in units}

@@ -17,6 +17,7 @@ import llvmlite
 from llvmlite import binding as llvm
 from llvmlite import ir
 
+from ...cache import cache_dir
 from ...vm import abi, isa
 from . import layout as L
 from .kernel_ir import KernelIR
@@ -114,11 +115,6 @@ def optimise(ir_text: str, tm, triple: str | None = None):
     pb.getModulePassManager().run(mod, pb)
     mod.verify()
     return mod
-
-
-def cache_dir() -> Path:
-    d = os.environ.get("MIKRO_CACHE_DIR")
-    return Path(d) if d else Path.home() / ".cache" / "mikro"
 
 
 _salt: bytes | None = None
