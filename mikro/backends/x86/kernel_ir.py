@@ -66,6 +66,7 @@ class KernelIR:
         used = {abi.SYSCALLS[ins.imm & abi.SYS_MASK].name for ins in program.code
                 if ins.info.name == "sys"}
         self.syscalls = [sc for sc in abi.SYSCALLS if sc.name in used or sc.name in HOST_SYSCALLS]
+        self.used = used
         self._libc()
         self._tables()
         self.f: dict[str, ir.Function] = {}
@@ -133,12 +134,18 @@ class KernelIR:
 
     # -- function scaffolding -----------------------------------------------------------
     def _fn(self, name, ret, args, inline=None):
+        """A kernel function; inline: "always", "never", "unoptimised" (not inlined and
+        not optimised: for the functions that run once per task or per run, or for host
+        tasks, whose optimisation was most of a small program's cold compile) or None."""
         fn = ir.Function(self.m, ir.FunctionType(ret, args), name)
         fn.linkage = "internal"
         if inline == "always":
             fn.attributes.add("alwaysinline")
         elif inline == "never":
             fn.attributes.add("noinline")
+        elif inline == "unoptimised":
+            fn.attributes.add("noinline")
+            fn.attributes.add("optnone")
         fn.attributes.add("nounwind")
         self.f[name] = fn
         return fn, B(fn, self.lay)
@@ -171,7 +178,7 @@ class KernelIR:
         # rq_grow(k): double the ring. Entry i moves from i & mask to i & (2 mask + 1),
         # which is where it was or that plus the old size: the copy reads the old half
         # and writes only the new one, so its order does not matter.
-        fn, b = self._fn("rq_grow", ir.VoidType(), [self.K], "never")
+        fn, b = self._fn("rq_grow", ir.VoidType(), [self.K], "unoptimised")
         (k,) = fn.args
         fn.attributes.add("cold")
         ring, head, mask = b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_mask")
@@ -502,7 +509,7 @@ class KernelIR:
     def _chain(self):
         """mk_walk(k, t, fp, out) -> n: the return addresses of t's call chain from frame
         pointer fp (docs/vm.md), at most CHAIN_MAX, written to out[0..n-1]."""
-        fn, b = self._fn("mk_walk", I64, [self.K, self.T, I64, I64P], "never")
+        fn, b = self._fn("mk_walk", I64, [self.K, self.T, I64, I64P], "unoptimised")
         k, t, fp0, out = fn.args
         mw = b.get(k, "mem_words")
         mem = b.get(t, "mem")
@@ -534,7 +541,7 @@ class KernelIR:
 
         # chain_keep(k, t, fp): t's call chain appended to Kernel.chains, t.chain_off and
         # t.chain_len saying where (an empty chain when the system refuses the memory)
-        fn, b = self._fn("chain_keep", ir.VoidType(), [self.K, self.T, I64], "never")
+        fn, b = self._fn("chain_keep", ir.VoidType(), [self.K, self.T, I64], "unoptimised")
         k, t, fp0 = fn.args
         at = self._grow(b, k, "chains", "chains_len", "chains_cap", c64(8 * L.CHAIN_MAX))
         out = b.bitcast(b.gep(b.get(k, "chains"), [at]), I64P)
@@ -552,7 +559,7 @@ class KernelIR:
 
     def _close(self):
         wake = self.f["wake"]
-        fn, b = self._fn("drop_mh", ir.VoidType(), [self.K, self.T, I64], "never")
+        fn, b = self._fn("drop_mh", ir.VoidType(), [self.K, self.T, I64], "unoptimised")
         k, t, s = fn.args
         ms = b.gep(b.get(t, "mh"), [s])
         with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
@@ -562,7 +569,7 @@ class KernelIR:
         b.call(self.f["mh_free"], [t, s])
         b.ret_void()
 
-        fn, b = self._fn("close_ch", ir.VoidType(), [self.K, self.T, I64], "never")
+        fn, b = self._fn("close_ch", ir.VoidType(), [self.K, self.T, I64], "unoptimised")
         k, t, s = fn.args
         slot = b.gep(b.fp(t, "ch"), [c64(0), s])
         kind, c = self.kind(b, slot), b.get(slot, "chan")
@@ -613,7 +620,7 @@ class KernelIR:
         b.ret_void()
 
     def _task_end(self):
-        fn, b = self._fn("task_end", ir.VoidType(), [self.K, self.T], "never")
+        fn, b = self._fn("task_end", ir.VoidType(), [self.K, self.T], "unoptimised")
         k, t = fn.args
 
         def close(i):
@@ -669,7 +676,7 @@ class KernelIR:
 
     def _fault(self):
         """fault(k, t, code, a, b, c, pc, fp): record the fault, walk the chain, end the task."""
-        fn, b = self._fn("task_fault", ir.VoidType(), [self.K, self.T] + [I64] * 6, "never")
+        fn, b = self._fn("task_fault", ir.VoidType(), [self.K, self.T] + [I64] * 6, "unoptimised")
         k, t, code, fa, fb, fc, pc, fp = fn.args
         b.put(t, "fault_code", code)
         b.put(t, "fault_a", fa)
@@ -692,8 +699,10 @@ class KernelIR:
         caller's dispatch; an aggregate return value kept it from doing so)."""
         for sc in self.syscalls:
             hot = sc.name in ("send", "call", "recv", "reply")
+            # one that only host tasks make is only called from mk_sys, itself unoptimised
+            mode = ("always" if hot else None) if sc.name in self.used else "unoptimised"
             fn, b = self._fn(f"sys_{sc.name}", I64, [self.K, self.T, I64P] + [I64] * sc.nargs,
-                             "always" if hot else None)
+                             mode)
             k, t, self.out, *a = fn.args
             for i in range(self.NOUT):
                 self.setres(b, 0, i)
@@ -1196,7 +1205,7 @@ class KernelIR:
     # -- entry points for Python ------------------------------------------------------------
     def _exports(self):
         """mk_free(k): free kernel objects, line buffers, mhandle tables and the output."""
-        fn, b = self._fn("mk_free", ir.VoidType(), [self.K], "never")
+        fn, b = self._fn("mk_free", ir.VoidType(), [self.K], "unoptimised")
         (k,) = fn.args
         tasks = b.get(k, "tasks")
 
@@ -1227,11 +1236,11 @@ class KernelIR:
 
         # mk_ready(k, t): t at the tail of the ready queue; mk_grow(k): double its ring
         # (Python's spawn and boot: kernel_ir._rq)
-        fn, b = self._fn("mk_ready", ir.VoidType(), [self.K, self.T], "never")
+        fn, b = self._fn("mk_ready", ir.VoidType(), [self.K, self.T], "unoptimised")
         b.call(self.f["rq_push"], list(fn.args))
         b.ret_void()
         fn.linkage = "external"
-        fn, b = self._fn("mk_grow", ir.VoidType(), [self.K], "never")
+        fn, b = self._fn("mk_grow", ir.VoidType(), [self.K], "unoptimised")
         b.call(self.f["rq_grow"], list(fn.args))
         b.ret_void()
         fn.linkage = "external"
@@ -1239,7 +1248,7 @@ class KernelIR:
         # mk_sys(k, t, num, args, out) -> action: syscall num (one of HOST_SYSCALLS) made by
         # task t with args[0..] (for a host task, whose code is Python); status and results
         # go to out[0..5]; a handoff is queued here (the caller sees ACT_BLOCK)
-        fn, b = self._fn("mk_sys", I64, [self.K, self.T, I64, I64P, I64P], "never")
+        fn, b = self._fn("mk_sys", I64, [self.K, self.T, I64, I64P, I64P], "unoptimised")
         k, t, num, args, out = fn.args
         bad = b.block("bad")
         sw = b.switch(num, bad)
@@ -1260,7 +1269,7 @@ class KernelIR:
         fn.linkage = "external"
 
         # mk_fault(k, t, code, a): fault task t (a host task: no pc, no call chain)
-        fn, b = self._fn("mk_fault", ir.VoidType(), [self.K, self.T, I64, I64], "never")
+        fn, b = self._fn("mk_fault", ir.VoidType(), [self.K, self.T, I64, I64], "unoptimised")
         k, t, code, a = fn.args
         b.call(self.f["task_fault"], [k, t, code, a, c64(0), c64(0), c64(-1), c64(-1)])
         b.ret_void()
