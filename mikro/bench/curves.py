@@ -8,34 +8,61 @@ process lands on the same core, which would bend a flat curve at random points.
 """
 from __future__ import annotations
 
+import statistics
 from typing import Callable
 
 from . import programs
-from .mikrorun import check_memory, per_op, per_op_diff
+from .mikrorun import check_memory, per_op_diff, runner
 from .model import Ctx, Curve, reason
 from .stats import Stat
 
 MEM_WORDS = 512       # 4 KiB of memory per task: a million tasks fit in RAM
-# Operations done before `go`, unmeasured: after a crowd of 3x10^5 tasks or more was set
-# up, the first ~10^6 round trips cost twice the later ones (memory touched for the first
-# time), and a steady state is what the O(1) claim is about.
+# Operations done before `go`, unmeasured, so that each point times a steady state.
 WARM = 1 << 20
 
 
 def _curve(ctx: Ctx, curve: Curve, xs: list[int], make: Callable[[int, int, int], str]) -> None:
-    """Fill `curve` point by point; the first failure ends it with the reason."""
+    """Fill `curve`; the first failure ends it at that point, with the reason.
+
+    This machine's speed changes in phases (another process on the core's sibling, a
+    change of clock) that last from milliseconds to seconds and can make one batch cost
+    1.6 times another. Timed one after the other, the points of a flat curve each got a
+    different mix of phases and the curve bent at random points. So each batch goes round
+    all points, and before each point it times the first point again: the point's time
+    over that one, measured a moment apart, is mostly free of the phase, and the curve's
+    ratios (Curve.relative) are medians of those."""
     ctx.curves.append(curve)
     n = ctx.sizes.curve_ops
+    points = []
     for x in xs:
-        ctx.status(f"{curve.title}: {x:,}")
+        ctx.status(f"{curve.title}: compiling {x:,}")
         try:
             check_memory(x)
-            s = per_op(lambda n: make(n, x, WARM), curve.key, n, ctx.sizes.curve_batches,
-                       lambda n: f"go\n{n}\n", MEM_WORDS)
+            points.append((x, runner(make(n, x, WARM), curve.key, "x86", f"go\n{n}\n", MEM_WORDS)))
         except Exception as e:
             curve.unavailable = f"at {x:,}: {reason(e)}"
-            return
-        curve.points.append((x, Stat.of([cpu * 1e9 for _, cpu in s])))
+            break
+    times: dict[int, list[float]] = {x: [] for x, _ in points}
+    rel: dict[int, list[float]] = {x: [] for x, _ in points}
+
+    def ns(r) -> float:
+        return r.timed().interval(cpu=True) / n * 1e9
+    for batch in range(ctx.sizes.curve_batches):
+        for i, (x, r) in enumerate(points):
+            ctx.status(f"{curve.title}: {x:,} (batch {batch + 1})")
+            try:
+                base = ns(points[0][1])
+                t = ns(r) if i else base
+            except Exception as e:
+                curve.unavailable = f"at {x:,}: {reason(e)}"
+                del points[max(i, 1):]
+                break
+            times[points[0][0]].append(base)
+            if i:
+                times[x].append(t)
+            rel[x].append(t / base)
+    curve.points = [(x, Stat.of(times[x])) for x, _ in points if times[x]]
+    curve.relative = {x: statistics.median(rel[x]) for x, _ in points if rel[x]}
 
 
 def tasks(ctx: Ctx):

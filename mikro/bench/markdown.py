@@ -34,15 +34,18 @@ def render(data: dict) -> str:
             med, rng, iqr = "-", f"unavailable: {r.get('unavailable', '')}", ""
         cpu = fmt(r["cpu"]["median"]) if "cpu" in r else ""
         out.append(f"| {g} | {r['label']} | {med} | {rng} | {iqr} | {cpu} | {r['unit']} | {r.get('note', '')} |")
-    out += ["", "| curve | size | median | min – max | unit |", "|---|--:|--:|--:|---|"]
+    out += ["", "| curve | size | median | min – max | unit | vs first |",
+            "|---|--:|--:|--:|---|--:|"]
     for c in data["curves"]:
         for i, p in enumerate(c["points"]):
             med, rng, _ = _stat(p["stat"])
-            out.append(f"| {c['title'] if i == 0 else ''} | {p['x']:,} | {med} | {rng} | {c['unit']} |")
+            rel = f"{p['relative']:.2f}" if "relative" in p else ""
+            out.append(f"| {c['title'] if i == 0 else ''} | {p['x']:,} | {med} | {rng} | "
+                       f"{c['unit']} | {rel} |")
         ratio = f"**{c['ratio']:.2f}**" if c["ratio"] else "-"
-        out.append(f"| | largest/smallest | {ratio} | | |")
+        out.append(f"| | largest/smallest | | | | {ratio} |")
         if c.get("unavailable"):
-            out.append(f"| | | | unavailable {c['unavailable']} | |")
+            out.append(f"| | | | unavailable {c['unavailable']} | | |")
     out += ["", "| target | measured | |", "|---|--:|---|"]
     for t in data["targets"]:
         mark = {True: "met", False: "**not met**"}.get(t["met"], f"not measured: {t['why']}")

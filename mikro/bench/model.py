@@ -40,20 +40,33 @@ class Curve:
     unit: str
     points: list[tuple[int, Stat]] = field(default_factory=list)
     unavailable: str = ""    # why the curve stops early (or has no point at all)
+    # x -> median over batches of the point's time over the first point's, timed just
+    # before it (curves._curve); empty for a curve measured without that
+    relative: dict[int, float] = field(default_factory=dict)
 
     def at(self, x: int) -> Stat | None:
         return next((s for px, s in self.points if px == x), None)
 
+    def between(self, hi: int, lo: int) -> float | None:
+        """The cost at hi over the cost at lo: from the relative times when there are."""
+        if hi in self.relative and lo in self.relative:
+            return self.relative[hi] / self.relative[lo] if self.relative[lo] > 0 else None
+        a, b = self.at(hi), self.at(lo)
+        return a.median / b.median if a and b and b.median > 0 else None
+
     def ratio(self) -> float | None:
-        """Largest median over smallest: 1.0 is perfectly flat."""
-        meds = [s.median for _, s in self.points]
-        if len(meds) < 2 or min(meds) <= 0:
+        """Largest over smallest (relative times, else medians): 1.0 is perfectly flat."""
+        vals = list(self.relative.values()) or [s.median for _, s in self.points]
+        if len(vals) < 2 or min(vals) <= 0:
             return None
-        return max(meds) / min(meds)
+        return max(vals) / min(vals)
 
     def to_dict(self) -> dict:
         d = {"key": self.key, "title": self.title, "xlabel": self.xlabel, "ylabel": self.ylabel,
-             "unit": self.unit, "points": [{"x": x, "stat": s.to_dict()} for x, s in self.points],
+             "unit": self.unit,
+             "points": [{"x": x, "stat": s.to_dict(), **({"relative": self.relative[x]}
+                                                         if x in self.relative else {})}
+                        for x, s in self.points],
              "ratio": self.ratio()}
         if self.unavailable:
             d["unavailable"] = self.unavailable

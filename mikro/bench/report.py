@@ -52,18 +52,20 @@ def rows_table(rows: list[Row]) -> Table:
 def curves_table(curves: list[Curve]) -> Table:
     t = Table(title="O(1) claims (x86 backend)")
     for col, kw in (("curve", {}), ("size", {"justify": "right"}), ("median", {"justify": "right"}),
-                    ("min – max", {"justify": "right"}), ("unit", {})):
+                    ("min – max", {"justify": "right"}), ("unit", {}),
+                    ("vs first", {"justify": "right"})):
         t.add_column(col, **kw)
     for c in curves:
         first = True
         for x, s in c.points:
-            t.add_row(c.title if first else "", f"{x:,}", fmt(s.median), _spread(s), c.unit)
+            rel = f"{c.relative[x]:.2f}" if x in c.relative else ""
+            t.add_row(c.title if first else "", f"{x:,}", fmt(s.median), _spread(s), c.unit, rel)
             first = False
         ratio = c.ratio()
-        t.add_row("" if c.points else c.title, "[bold]largest/smallest[/]",
-                  f"[bold]{ratio:.2f}[/]" if ratio else "-", "", "")
+        t.add_row("" if c.points else c.title, "[bold]largest/smallest[/]", "", "", "",
+                  f"[bold]{ratio:.2f}[/]" if ratio else "-")
         if c.unavailable:
-            t.add_row("", "", "", f"[yellow]unavailable {c.unavailable}[/]", "")
+            t.add_row("", "", "", f"[yellow]unavailable {c.unavailable}[/]", "", "")
         t.add_section()
     return t
 

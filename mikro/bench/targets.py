@@ -34,7 +34,7 @@ def _curve_ratio(curves: dict[str, Curve], key: str, hi: int, lo: int):
     if a is None or b is None:
         missing = hi if a is None else lo
         return None, f"no point at {missing:,}" + (f" ({c.unavailable})" if c.unavailable else "")
-    return a.median / b.median, ""
+    return c.between(hi, lo), ""
 
 
 def _cpu(rows: dict[str, Row], key: str):
