@@ -87,11 +87,13 @@ def _layout():
 
 def _kernel_bytes() -> float:
     """What the x86 backend allocates for every task slot: its task structure (saved
-    registers, the fixed chandle array, bookkeeping), a free-list entry and a ready-queue
-    entry. A task's memory (its VM words) is not counted: RSS shows what of it is touched.
-    A server's mhandle table is not counted here: see `_server_bytes`."""
+    registers, the fixed chandle array, bookkeeping), a free-list entry and its share of
+    the ready queue's ring, which has room for every live task and at most twice as many
+    entries (it doubles as tasks are spawned): 16 bytes at worst. A task's memory (its VM
+    words) is not counted: RSS shows what of it is touched. A server's mhandle table is
+    not counted here: see `_server_bytes`."""
     import ctypes
-    return float(ctypes.sizeof(_layout().CTask) + 8 + 8)
+    return float(ctypes.sizeof(_layout().CTask) + 8 + 2 * 8)
 
 
 def _server_bytes() -> float:
