@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from .vm.image import ImageError, Program
@@ -23,7 +24,12 @@ _TAG = b"mikro-image-cache 1\n"
 
 def cache_dir() -> Path:
     d = os.environ.get("MIKRO_CACHE_DIR")
-    return Path(d) if d else Path.home() / ".cache" / "mikro"
+    if d:
+        return Path(d)
+    try:
+        return Path.home() / ".cache" / "mikro"
+    except RuntimeError:                    # no home directory to be found
+        return Path(tempfile.gettempdir()) / f"mikro-cache-{os.getuid()}"
 
 
 _salt: bytes | None = None

@@ -76,3 +76,20 @@ def test_a_cached_run_does_not_import_the_compiler(tmp_path):
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            env=env, check=True).stdout for _ in range(2)]
     assert runs == ["True True\n", "False True\n"]
+
+
+def test_without_a_home_directory_the_cache_goes_to_the_temp_dir(tmp_path, monkeypatch):
+    import os
+    import tempfile
+    from pathlib import Path
+
+    def no_home(cls):
+        raise RuntimeError("no home directory")
+    monkeypatch.delenv("MIKRO_CACHE_DIR", raising=False)
+    monkeypatch.setattr(Path, "home", classmethod(no_home))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    main = _files(tmp_path)
+    assert _run(main) == (0, "hello\n")
+    assert cache.cache_dir() == tmp_path / "tmp" / f"mikro-cache-{os.getuid()}"
+    assert list((cache.cache_dir() / "images").iterdir())
