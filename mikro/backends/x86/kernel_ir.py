@@ -409,24 +409,22 @@ class KernelIR:
             with b.when(b.cmp("==", used, 0)):
                 b.ret(c64(0))
             b.ret(self.kind(b, b.gep(b.fp(t, "ch"), [c64(0), h])))
-        s = b.and_(h, c64(abi.MH_SLOTS - 1))
-        # a slot in use implies the table exists (a task without one has none in use)
-        used = b.and_(b.lshr(b.get(t, "mh_used"), s), c64(1))
-        with b.when(b.cmp("==", used, 0)):
-            b.ret(c64(0))
-        # the slot holds the mhandle of its message, a well-formed one (tag, slot and
-        # generation): equal to it, h is a live mhandle of t
-        same = b.cmp("==", b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1)), h)
-        b.ret(b.select(same, c64(4), c64(0)))
+        self.live_mslot(b, t, h, lambda: b.ret(c64(0)))
+        b.ret(c64(4))
 
-    def is_mhandle(self, b: B, t, h):
-        """i1: h (>= CH_SLOTS) is a live mhandle of t, the test hkind makes."""
+    def live_mslot(self, b: B, t, h, fail):
+        """(slot index, slot) of h (>= CH_SLOTS) once the tests that it is a live mhandle
+        of t passed; `fail()` ends the block where one fails. A slot in use implies the
+        table exists (a task without one has none in use), and it holds the mhandle of its
+        message, a well-formed one (tag, slot and generation): equal to it, h is live."""
         s = b.and_(h, c64(abi.MH_SLOTS - 1))
-        res = b.var(0, ir.IntType(1))
-        with b.when(b.cmp("!=", b.and_(b.lshr(b.get(t, "mh_used"), s), c64(1)), 0)):
-            b.store(b.cmp("==", b.lshr(b.get(b.gep(b.get(t, "mh"), [s]), "word"), c64(1)), h),
-                    res)
-        return b.load(res)
+        with b.when(b.cmp("==", b.and_(b.lshr(b.get(t, "mh_used"), s), c64(1)), 0),
+                    likely=False):
+            fail()
+        ms = b.gep(b.get(t, "mh"), [s])
+        with b.when(b.cmp("!=", b.lshr(b.get(ms, "word"), c64(1)), h), likely=False):
+            fail()
+        return s, ms
 
     def chandle(self, b: B, t, h):
         """(slot, kind) of h for a syscall that takes a chandle, the way hkind would give
@@ -434,9 +432,8 @@ class KernelIR:
         value that is not a chandle in use with E_BADHANDLE (both cold). A slot in use has
         a kind (1..3): ch_alloc and set_slot go together."""
         with b.when(b.cmp(">=", h, abi.CH_SLOTS, signed=False), likely=False):
-            with b.when(self.is_mhandle(b, t, h)):
-                self.err(b, t, "E_INVAL")
-            self.err(b, t, "E_BADHANDLE")
+            self.live_mslot(b, t, h, lambda: self.err(b, t, "E_BADHANDLE"))
+            self.err(b, t, "E_INVAL")
         with b.when(b.cmp("==", b.and_(b.lshr(b.get(t, "ch_used"), h), c64(1)), 0),
                     likely=False):
             self.err(b, t, "E_BADHANDLE")
@@ -1085,15 +1082,9 @@ class KernelIR:
 
     def _sys_reply(self, b, k, t, a):
         h, words = a[0], a[1:5]
-        # an mhandle first (a MANY server's reply), its slot found once: the tests of hkind
+        # an mhandle first (a MANY server's reply), its slot found once
         with b.when(b.cmp(">=", h, abi.CH_SLOTS, signed=False)):
-            s = b.and_(h, c64(abi.MH_SLOTS - 1))
-            with b.when(b.cmp("==", b.and_(b.lshr(b.get(t, "mh_used"), s), c64(1)), 0),
-                        likely=False):
-                self.err(b, t, "E_BADHANDLE")
-            ms = b.gep(b.get(t, "mh"), [s])
-            with b.when(b.cmp("!=", b.lshr(b.get(ms, "word"), c64(1)), h), likely=False):
-                self.err(b, t, "E_BADHANDLE")
+            s, ms = self.live_mslot(b, t, h, lambda: self.err(b, t, "E_BADHANDLE"))
             if self.traced:
                 snd = self.msender(b, ms)
                 woken = b.and_(b.cmp("!=", self.mwaits(b, ms), 0),
