@@ -6,6 +6,7 @@ Exit codes are mikro.vm.abi.EXIT_CODES: 0 clean, 1 compile error, 2 usage, 3 fau
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -18,13 +19,20 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="
                   help="Write, run, test and measure message-passing programs.")
 
 FileArg = typer.Argument(..., help="A .mk source file (or a .mko image where it says so).")
+# options that several commands take, declared once
+BackendOpt = typer.Option(api.DEFAULT_BACKEND, "--backend", "-b",
+                          help="x86 (JIT, native kernel) or interp (reference).")
+SeedOpt = typer.Option(0, help="Scheduling seed: 0 is FIFO, others a reproducible shuffle.")
+FuelOpt = typer.Option(None, help="Stop after this many fuel units (loop back-edges and calls).")
+TimeLimitOpt = typer.Option(None, "--time-limit", help="Stop after this many seconds.")
 
 
-def _load(path: Path, cache: bool = False):
-    """Program from a path, or exit with the diagnostic and its code. (The compiler is
-    imported only when needed: a cached image skips it.)"""
+@contextmanager
+def _bad_input_exits():
+    """Bad source or an unreadable file: its diagnostic, and exit with its code. (The
+    compiler is imported only when needed: a cached image skips it.)"""
     try:
-        return api.load(path, cache=cache)
+        yield
     except api.LoadError as e:
         sys.stderr.write(f"error: {e}\n")
         raise typer.Exit(EXIT_CODES["io_error"])
@@ -36,13 +44,18 @@ def _load(path: Path, cache: bool = False):
         raise typer.Exit(EXIT_CODES["compile_error"])
 
 
+def _load(path: Path, cache: bool = False):
+    """Program from a path, or exit with the diagnostic and its code."""
+    with _bad_input_exits():
+        return api.load(path, cache=cache)
+
+
 @app.command()
 def run(file: Path = FileArg,
-        backend: str = typer.Option(api.DEFAULT_BACKEND, "--backend", "-b",
-                                    help="x86 (JIT, native kernel) or interp (reference)."),
-        seed: int = typer.Option(0, help="Scheduling seed: 0 is FIFO, others a reproducible shuffle."),
-        fuel: Optional[int] = typer.Option(None, help="Stop after this many fuel units (loop back-edges and calls)."),
-        time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
+        backend: str = BackendOpt,
+        seed: int = SeedOpt,
+        fuel: Optional[int] = FuelOpt,
+        time_limit: Optional[float] = TimeLimitOpt,
         mem: Optional[int] = typer.Option(None, help="Memory of each task, in 64-bit words."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Compile again, bypassing the image and object caches."),
         stats: bool = typer.Option(False, help="Print run statistics to stderr.")) -> None:
@@ -68,7 +81,7 @@ def run(file: Path = FileArg,
 def test(files: list[Path] = typer.Argument(..., help="The .mk programs or test files."),
          schedules: int = typer.Option(100, help="How many interleavings to try per program or test."),
          first_seed: int = typer.Option(0, "--first-seed", help="The first seed (0 is FIFO)."),
-         backend: str = typer.Option(api.DEFAULT_BACKEND, "--backend", "-b"),
+         backend: str = BackendOpt,
          fuel: Optional[int] = typer.Option(None, help="Fuel limit of each run.")) -> None:
     """Run the test blocks of each file (or the program) under many schedules.
 
@@ -76,16 +89,12 @@ def test(files: list[Path] = typer.Argument(..., help="The .mk programs or test 
     `# expect:` output; a file without test blocks must run clean. The first failing
     schedule is printed with the seed that replays it."""
     from .explore import explore
-    from .lang import CompileError
     from .testing import collect, explain, run_test
     _backend_ok(backend)
     failed = 0
     for f in files:
-        try:
+        with _bad_input_exits():
             program, tests = collect(f)
-        except CompileError as e:
-            sys.stderr.write(e.render())
-            raise typer.Exit(EXIT_CODES["compile_error"])
         if tests:
             for t in tests:
                 outcome = run_test(program, t, backend=backend, schedules=schedules,
@@ -122,11 +131,10 @@ def _backend_ok(backend: str) -> None:
 
 @app.command()
 def trace(file: Path = FileArg,
-          backend: str = typer.Option(api.DEFAULT_BACKEND, "--backend", "-b",
-                                      help="x86 (JIT, native kernel) or interp (reference)."),
-          seed: int = typer.Option(0, help="Scheduling seed: 0 is FIFO, others a reproducible shuffle."),
-          fuel: Optional[int] = typer.Option(None, help="Stop after this many fuel units."),
-          time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Stop after this many seconds."),
+          backend: str = BackendOpt,
+          seed: int = SeedOpt,
+          fuel: Optional[int] = FuelOpt,
+          time_limit: Optional[float] = TimeLimitOpt,
           limit: int = typer.Option(1000, help="List at most this many events."),
           chart: int = typer.Option(200, help="Draw at most this many events in the charts."),
           out: Path = typer.Option(Path("."), "--out", "-o", help="Where to write the charts."),
