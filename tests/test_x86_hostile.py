@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mikro.backends import x86
+from mikro.vm import abi
 from mikro.vm.options import RunOptions
 from x86_util import asm
 
@@ -163,6 +164,59 @@ def test_smashed_return_address():
     assert r.faults[0].where.pc == 9
 
 
+MEM = 4096
+BOUNDARIES = [-(1 << 63), -(1 << 63) + 1, -2, -1, 0, 1, MEM - 3, MEM - 2, MEM - 1, MEM,
+              MEM + 1, (1 << 63) - 2, (1 << 63) - 1]
+
+
+@pytest.mark.parametrize("value", BOUNDARIES)
+@pytest.mark.parametrize("word", ["fp", "saved fp", "return address"])
+def test_a_smashed_frame_never_leads_the_fault_report_astray(word, value):
+    """A fault report walks the call chain from fp (docs/vm.md, exact arithmetic): a forged
+    fp, saved fp or return address at any boundary gives the reference's chain, reading
+    nothing outside the task's memory. The task below it in memory leaves a return site in
+    its last word, which a walk that strayed one word low would take for a frame."""
+    smash = {"fp": f"lk fp, #{value}",
+             "saved fp": f"lk s0, #{value}\n st s0, fp, 1",
+             "return address": f"lk s0, #{value}\n st s0, fp, 0"}[word]
+    r = run(f'''
+    task below
+    task main
+    boot below
+    boot main
+    below:
+        li s0, 6                ; the pc after main's call: a return site
+        lk s1, #{MEM - 1}
+        st s0, s1, 0
+        li a0, "nobody"
+        sys open
+    main:
+        call @g
+        li a0, 0
+        sys exit
+    func g
+    g:
+        enter 2
+        st lr, sp, 0
+        st fp, sp, 1
+        addi fp, sp, 0
+        call @f
+    func f
+    f:
+        enter 2
+        st lr, sp, 0
+        st fp, sp, 1
+        addi fp, sp, 0
+        {smash}
+        li a0, 1
+        div a0, a0, zero
+        li a0, 0
+        sys exit
+    ''', mem_words=MEM)
+    assert [f.reason for f in r.faults] == ["division by zero"]
+    assert len(r.faults[0].where.chain) <= 2
+
+
 @pytest.mark.parametrize("h", [-1, 63, 64, 1 << 20, (1 << 62) + 64, 64 | (5 << 7)])
 @pytest.mark.parametrize("call", ["send", "call", "recv", "reply", "close", "push", "data"])
 def test_forged_handles(h, call):
@@ -283,3 +337,41 @@ def test_small_memories_share_pages_but_not_data():
     ''', mem_words=64)
     # the keeper's word survives its neighbour's end; a reused slot starts zeroed
     assert r.output == "42\n0\n"
+
+
+def test_a_stale_mhandle_stays_stale_past_two_to_the_24_messages():
+    """A slot's generation does not wrap into a live value (docs/kernel.md): after 2^24 + 1
+    messages through one mhandle slot the first mhandle is still refused, and the client
+    whose message now holds the slot never sees the forged reply."""
+    from mikro import compile_source
+    program = compile_source('''
+task server {
+    let ch = channel("s", MANY)
+    let m0, x0 = recv(ch)
+    reply(m0, x0)
+    let i = 0
+    while i < 16777215 {
+        let m, x = recv(ch)
+        reply(m, x)
+        i += 1
+    }
+    let m, x = recv(ch)
+    print(m != m0, try reply(m0, 666), try data(m0))
+    reply(m, x + 1)
+}
+task client {
+    let c = open("s")
+    let i = 0
+    while i < 16777216 {
+        call(c, i)
+        i += 1
+    }
+    print(call(c, 7))
+}
+spawn server()
+spawn client()
+''')
+    r = x86.run(program, RunOptions())
+    assert r.status == "clean"
+    assert r.output == f"1 {abi.ERRORS['E_BADHANDLE'][0]} {abi.ERRORS['E_BADHANDLE'][0]}\n" \
+                       "8\n"

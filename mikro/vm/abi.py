@@ -77,7 +77,9 @@ CH_SLOTS = 64            # chandle slots per task: chandles are 0..63
 MH_SLOTS = 64            # mhandle slots per task
 MH_TAG = 64              # an mhandle has this bit set (so it never equals a chandle)
 GEN_SHIFT = 7            # mhandle = gen << GEN_SHIFT | MH_TAG | slot
-GEN_MASK = (1 << 24) - 1
+# 56 bits: a slot's generation wraps only after 2^56 messages through it (years at full
+# speed), so a stale mhandle never names a later message; mhandles stay below 2^63
+GEN_MASK = (1 << 56) - 1
 MAX_TASK_PARAMS = 6      # spawn passes the task type in a0 and arguments in a1..a6
 MAX_FN_PARAMS = 8        # a0..a7
 MEM_WORDS = 1 << 15      # task memory, in 64-bit words (256 KiB), default

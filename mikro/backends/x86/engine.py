@@ -24,7 +24,6 @@ from .kernel_ir import KernelIR
 from .lower import Lowering, reply_reads, resume_keys
 
 _ready = False
-_SOURCES = ("layout.py", "irb.py", "kernel_ir.py", "lower.py", "engine.py")
 
 
 def init() -> None:
@@ -120,15 +119,21 @@ def optimise(ir_text: str, tm, triple: str | None = None):
 _salt: bytes | None = None
 
 
+def key_sources() -> list[Path]:
+    """The source files that decide the machine code: this backend's and the VM's, whose
+    tables (the quantum, error codes, trace kinds, layouts) are built into it."""
+    here = Path(__file__).parent
+    return sorted(here.glob("*.py")) + sorted((here.parent.parent / "vm").glob("*.py"))
+
+
 def _backend_salt() -> bytes:
-    """What else decides the machine code: this backend's source, LLVM and the host CPU."""
+    """What decides the machine code besides the program: key_sources, LLVM and the CPU."""
     global _salt
     if _salt is None:
         init()
         h = hashlib.sha256()
-        here = Path(__file__).parent
-        for name in _SOURCES:
-            h.update((here / name).read_bytes())
+        for f in key_sources():
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
         h.update(llvmlite.__version__.encode())
         h.update(".".join(map(str, llvm.llvm_version_info)).encode())
         h.update(llvm.get_host_cpu_name().encode())

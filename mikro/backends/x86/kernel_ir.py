@@ -515,7 +515,9 @@ class KernelIR:
         b.branch(head)
         b.position_at_end(head)
         nv, f = b.load(n), b.load(fp)
-        inmem = b.and_(b.cmp(">=", f, 0), b.cmp("<", b.add(f, c64(1)), mw))
+        # 0 <= fp and fp + 1 < mem_words in exact arithmetic: fp + 1 would wrap at 2^63 - 1
+        # (mem_words >= 1, so mem_words - 1 does not)
+        inmem = b.and_(b.cmp(">=", f, 0), b.cmp("<", f, b.sub(mw, c64(1))))
         b.cbranch(b.and_(b.cmp("<", nv, L.CHAIN_MAX), inmem), step, done)
         b.position_at_end(step)
         ra = b.load(b.gep(mem, [f]))
