@@ -46,6 +46,22 @@ def paused(program: Program, **kw):
         native.CHUNK, native.BUDGET = saved
 
 
+def tiered_up(program: Program, **kw):
+    """The x86 run started on baseline code and moved to optimised code after its first
+    slice (the tiers share every table, so the run must not notice)."""
+    import sys
+    native = sys.modules["mikro.backends.x86.run"]
+    saved = native.CHUNK, native.BUDGET, native.tier_up_after
+    native.CHUNK, native.BUDGET, native.tier_up_after = 97, 3, lambda program: 0.0
+    try:
+        compiled = x86.compile(program, traced=kw.get("trace", False), tier="baseline")
+        got = compiled.run(RunOptions(**kw))
+        assert compiled._optimised is not None and compiled.tier == "baseline"
+        return got
+    finally:
+        native.CHUNK, native.BUDGET, native.tier_up_after = saved
+
+
 FIELDS = ("status", "output", "faults", "waiting", "exits", "limit", "fuel_used",
           "tasks_spawned", "switches", "trace")
 
@@ -55,6 +71,7 @@ def same(program: Program, traced: bool = False, **kw):
     also the IPC events, and tracing must not change the run."""
     got = x86.run(program, RunOptions(**kw))
     assert paused(program, **kw) == got
+    assert tiered_up(program, **kw) == got
     interp = _interp()
     if interp is not None:
         want = interp.run(program, RunOptions(**kw))
@@ -64,6 +81,7 @@ def same(program: Program, traced: bool = False, **kw):
         events = x86.run(program, RunOptions(trace=True, **kw))
         assert events.trace and dataclasses.replace(events, trace=[]) == got
         assert paused(program, trace=True, **kw) == events
+        assert tiered_up(program, trace=True, **kw) == events
         if interp is not None:
             assert events.trace == interp.run(program, RunOptions(trace=True, **kw)).trace
     return got

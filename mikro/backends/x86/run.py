@@ -15,7 +15,7 @@ from ...vm.result import Fault, RunResult, Waiter, Where
 from ...vm.trace import FIELDS as TRACE_FIELDS
 from ...vm.trace import KIND, Event
 from . import layout as L
-from .engine import Engine, name_ids
+from .engine import Engine, name_ids, object_code
 from .kernel_ir import ACT_BLOCK, KernelIR
 from .lower import RUN_BUDGET, RUN_HOST, RUN_IDLE, RUN_PAUSE
 
@@ -77,12 +77,27 @@ def fault_reason(program, e: dict) -> str:
     return f"internal fault {code}"
 
 
-class CompiledProgram:
-    """A program compiled to machine code; `run` may be called any number of times."""
+def tier_up_after(program) -> float:
+    """Seconds of native time a run spends on baseline code before it compiles the
+    optimised tier and goes on with it: about what that compile costs (measured on this
+    machine kind: 1 to 3 ms per VM instruction, plus the kernel), so that a run never pays
+    more than twice what the better choice in hindsight would have cost (the ski-rental
+    rule), and a short run, most tests among them, never pays for it at all."""
+    return 0.05 + 1e-3 * len(program.code)
 
-    def __init__(self, program, obj: bytes, traced: bool = False):
+
+class CompiledProgram:
+    """A program compiled to machine code of one tier (engine.TIERS); `run` may be called
+    any number of times. A run of baseline code that lasts moves on to optimised code
+    (tier_up_after), and later runs start there."""
+
+    def __init__(self, program, obj: bytes, traced: bool = False, tier: str = "optimised",
+                 cache: bool = True):
         self.program = program
         self.traced = traced
+        self.tier = tier
+        self._cache = cache
+        self._optimised = self if tier == "optimised" else None
         self.engine = Engine(obj)
         self._run = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)(self.engine.address("mk_run"))
         self._walk = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
@@ -114,12 +129,23 @@ class CompiledProgram:
         self.host_resume = count
         self.native_seconds = 0.0
 
+    def optimised(self) -> CompiledProgram:
+        """The same program, optimised (compiled on first need; self if it is)."""
+        if self._optimised is None:
+            obj = object_code(self.program, cache=self._cache, traced=self.traced,
+                              tier="optimised")
+            self._optimised = CompiledProgram(self.program, obj, self.traced, "optimised",
+                                              self._cache)
+            assert (self._optimised.keys, self._optimised.entry_resume) == \
+                (self.keys, self.entry_resume), "the tiers disagree on resume keys"
+        return self._optimised
+
     def run(self, options: RunOptions | None = None) -> RunResult:
         self.native_seconds = 0.0      # time spent in native code by the last run
         options = options or RunOptions()
         if options.trace and not self.traced:
             raise ValueError("a traced run needs the traced build (x86.compile(traced=True))")
-        m = Machine(self, options)
+        m = Machine(self._optimised or self, options)
         try:
             m.advance()
             return m.result()
@@ -135,6 +161,8 @@ class Machine:
 
     def __init__(self, cp: CompiledProgram, opts: RunOptions, boot: bool = True):
         self.cp, self.p, self.opts = cp, cp.program, opts
+        self.native_seconds = 0.0
+        self.tier_up_at = tier_up_after(self.p)
         mw = max(int(opts.mem_words), 0)
         self.mem_bytes = max(mw * 8, 8)
         # one slot (task structure and memory) per task alive at once
@@ -363,7 +391,9 @@ class Machine:
                 k.trace_base = self.used + chunk
                 t0 = time.perf_counter()
                 rc = self.cp._run(ctypes.addressof(k))
-                self.cp.native_seconds += time.perf_counter() - t0
+                dt = time.perf_counter() - t0
+                self.cp.native_seconds += dt
+                self.native_seconds += dt
                 spent = chunk - k.fuel
                 self.used += spent
                 if self.left is not None:
@@ -392,11 +422,19 @@ class Machine:
                     break
                 if rc == RUN_PAUSE and stint == 0:
                     break
+                if self.cp.tier == "baseline" and self.native_seconds >= self.tier_up_at:
+                    self.tier_up()
         except KeyboardInterrupt:
             self.status, self.limit = "interrupted", "keyboard interrupt"
         finally:
             self.elapsed += time.monotonic() - start
         return self.status
+
+    def tier_up(self) -> None:
+        """Go on with the optimised tier: the kernel and its tables live in native memory
+        that both tiers read alike, and a task's resume index means the same point in both,
+        so the run continues where it stands (between two calls into native code)."""
+        self.cp = self.cp.optimised()
 
     def result(self) -> RunResult:
         """What the run gave so far; status "running" while it can go on."""
