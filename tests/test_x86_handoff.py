@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from mikro import api
+from mikro.backends import x86
+from mikro.vm.options import RunOptions
 from test_x86_diff import same
 
 SOURCE = '''
@@ -115,3 +117,44 @@ def test_the_ready_queue_grows_and_keeps_the_schedule(seed):
         assert m.k.rq_mask + 1 >= 256          # 300 workers were ready at once
     finally:
         m.close()
+
+
+ECHO_LOOP = """
+task echo {
+    let ch = channel("echo", MANY)
+    loop {
+        let m, x = recv(ch)
+        reply(m, x + 1)
+    }
+}
+task client(n) {
+    let c = open("echo")
+    let i = 0
+    let x = 0
+    while i < n {
+        x = call(c, x)
+        i += 1
+    }
+    print(x)
+}
+spawn echo()
+spawn client(300000)
+"""
+
+
+def test_a_long_run_moves_to_optimised_code_and_a_short_one_does_not(monkeypatch):
+    """A cold program starts on baseline code; a run that outlasts tier_up_after goes on
+    with the optimised tier, and the next run starts there."""
+    import importlib
+    from mikro import compile_source
+    native = importlib.import_module("mikro.backends.x86.run")
+    program = compile_source(ECHO_LOOP)
+    short = x86.compile(program, cache=False, tier="baseline")
+    assert short.run(RunOptions(fuel=50)).status == "limit"
+    assert short._optimised is None
+    monkeypatch.setattr(native, "tier_up_after", lambda program: 0.0)
+    long = x86.compile(program, cache=False, tier="baseline")
+    r = long.run(RunOptions())
+    assert r.output == "300000\n" and long._optimised is not None
+    assert long._optimised.tier == "optimised"
+    assert long.run(RunOptions()).output == "300000\n"
