@@ -527,3 +527,14 @@ def test_seeded_runs_repeat():
     runs = [x86.run(p, RunOptions(seed=s)) for s in (9, 9, 10)]
     assert runs[0] == runs[1]
     assert sorted(runs[0].output.splitlines()) == sorted(runs[2].output.splitlines())
+
+
+def test_a_large_program_loads_in_either_tier():
+    """Six thousand VM instructions of every shape: with the small code model the JIT's
+    relocations between far-apart sections overflowed and LLVM aborted the process."""
+    from mikro import compile_source
+    from mikro.bench.programs import mixed_code
+    program = compile_source(mixed_code(1000))
+    assert len(program.code) > 5000
+    r = x86.compile(program, cache=False, tier="baseline").run()
+    assert r.status == "clean" and r.output.splitlines()[-1] == "-512"

@@ -246,3 +246,45 @@ def straight_code(statements: int) -> str:
     """A program of `statements` arithmetic statements: compile cost per instruction."""
     body = "\n".join(f"    x = x * {3 + i % 7} + {i} ^ (x >> {1 + i % 13})" for i in range(statements))
     return f"task main(x) {{\n{body}\n    print(x)\n}}\n\nspawn main(1)\n"
+
+
+def mixed_code(statements: int) -> str:
+    """A program of about `statements` statements of every shape real programs have:
+    functions of ten statements each, with branches, a bounded loop, calls of the function
+    before, arrays and prints (a syscall); a server and a client make IPC calls. Every run
+    of it ends clean."""
+    fns = []
+    for f in range(max(statements // 10, 1)):
+        call = f"x = f{f - 1}(x, {f % 5}) + 1" if f else "x = x + 1"
+        fns.append(f"""fn f{f}(x, y) {{
+    let a = array(4)
+    if x > {f} {{
+        x = x * 3 + y
+    }} else {{
+        x = x - {f % 7} ^ y
+    }}
+    let i = 0
+    while i < 3 {{
+        a[i % 4] = x + i
+        i += 1
+    }}
+    {call}
+    if x % 17 == {f % 17} {{ print(x) }}
+    return x + a[1]
+}}""")
+    last = len(fns) - 1
+    return "\n".join(fns) + f"""
+task server {{
+    let ch = channel("s", MANY)
+    loop {{
+        let m, x = recv(ch)
+        reply(m, f{last}(x, 1))
+    }}
+}}
+task client {{
+    let c = open("s")
+    print(call(c, 1) % 1000)
+}}
+spawn server()
+spawn client()
+"""

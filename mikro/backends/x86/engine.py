@@ -108,9 +108,12 @@ def _target_machine(triple: str | None = None, cpu: str | None = None, features:
     else:
         target = llvm.Target.from_triple(triple)
         cpu = cpu or ""
+    # the JIT places sections where it likes: with the small code model a large object's
+    # references between them overflowed 32 bits and LLVM aborted the process (a program
+    # of 6,000 VM instructions at the baseline tier); the large model costs nothing here
     return target.create_target_machine(cpu=cpu, features=features,
                                         opt=2 if tier == "optimised" else 0, reloc="pic",
-                                        codemodel="small")
+                                        codemodel="large" if triple is None else "small")
 
 
 def optimise(ir_text: str, tm, triple: str | None = None, tier: str = "optimised"):
