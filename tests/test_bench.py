@@ -143,16 +143,17 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
     keys = {row["key"] for row in data["rows"]}
     assert keys >= {"rt.indirect", "rt.mikro.x86", "rt.mikro.interp", "rt.pipe", "rt.socketpair",
                     "rt.sysv", "rt.posixmq", "py.asyncio", "py.threads", "py.mp_pipe",
-                    "spawn.total", "mem.kernel", "mem.server", "compile.cold", "startup.cached"}
+                    "spawn.total", "mem.kernel", "mem.server", "compile.mixed.baseline",
+                    "compile.straight.optimised", "startup.cached"}
     for row in data["rows"]:
         assert row.get("unavailable") or row["stat"]["median"] > 0, row["key"]
     assert {c["key"] for c in data["curves"]} == {"curve.tasks", "curve.connections",
-                                                  "curve.push", "curve.open"}
+                                                  "curve.push", "curve.open", "curve.compile"}
     for c in data["curves"]:
         assert c["points"] and all(p["stat"]["median"] > 0 for p in c["points"]), c["key"]
-        if c["key"] != "curve.open":             # timed as a difference of two runs
+        if c["key"] not in ("curve.open", "curve.compile"):   # not timed against point 0
             assert all(p["relative"] > 0 for p in c["points"]), c["key"]
             assert c["points"][0]["relative"] == 1.0
-    assert len(data["targets"]) == 8
+    assert len(data["targets"]) == 10
     for t in data["targets"]:
         assert t["met"] in (True, False) or t["why"], t["label"]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import programs
 from .mikrorun import Unavailable, check_memory, compile_mk, per_op, runner
-from .model import Ctx
+from .model import Ctx, Curve, reason
+from .stats import Stat
 
 TP = "throughput"
 COST = "cost"
@@ -104,40 +105,71 @@ def _server_bytes() -> float:
     return float(_layout().MH_TABLE_BYTES)
 
 
+SHAPES = {"straight": programs.straight_code, "mixed": programs.mixed_code}
+
+
 def compile_time(ctx: Ctx):
-    src = programs.straight_code(ctx.sizes.code)
-    state = {}
+    """Compile cost per VM instruction: the front end, then VM code to machine code of each
+    tier (engine.TIERS), cold, for straight-line code and for code of every shape (branches,
+    loops, calls, arrays, syscalls, IPC); a curve of the baseline tier's cost against
+    program size says whether it stays linear; and a load from the object cache."""
+    made: dict[str, object] = {}
+
+    def program(shape: str, statements: int):
+        key = f"{shape}{statements}"
+        if key not in made:
+            made[key] = compile_mk(SHAPES[shape](statements), "compile")
+        return made[key]
 
     def front():
         out = []
         for _ in range(ctx.sizes.batches):
             t0 = time.perf_counter()
-            p = compile_mk(src, "compile")
+            p = compile_mk(programs.mixed_code(ctx.sizes.code), "compile")
             out.append((time.perf_counter() - t0) / len(p.code) * 1e6)
-        state["program"] = p
         return out
 
-    def back(cache: bool):
+    def x86():
         try:
-            from ..backends import x86
+            from ..backends import x86 as backend
         except ImportError as e:
             raise Unavailable(f"x86 backend missing ({e})") from e
-        p = state.get("program") or compile_mk(src, "compile")
+        return backend
+
+    def back(p, tier: str, cache: bool = False, batches: int | None = None):
+        backend = x86()
         if cache:
-            x86.compile(p, cache=True)              # fill the object cache
+            backend.compile(p, cache=True, tier=tier)           # fill the object cache
         out = []
-        for _ in range(ctx.sizes.batches if cache else min(ctx.sizes.batches, 3)):
+        for _ in range(batches or (ctx.sizes.batches if cache else min(ctx.sizes.batches, 3))):
             t0 = time.perf_counter()
-            x86.compile(p, cache=cache)
+            backend.compile(p, cache=cache, tier=tier)
             out.append((time.perf_counter() - t0) / len(p.code) * 1e6)
         return out
 
-    ctx.row("compile.front", COST, "compile .mk -> VM code", "us/instr", front)
-    n = len(state["program"].code) if "program" in state else 0
-    ctx.row("compile.cold", COST, "VM -> machine code, cold", "us/instr", lambda: back(False),
-            note=f"{n:,} VM instructions")
-    ctx.row("compile.cached", COST, "VM -> machine code, cached", "us/instr", lambda: back(True),
-            note="object cache")
+    ctx.row("compile.front", COST, "compile .mk -> VM code", "us/instr", front,
+            note="mixed shape")
+    for shape in SHAPES:
+        p = program(shape, ctx.sizes.code)
+        for tier in ("baseline", "optimised"):
+            ctx.row(f"compile.{shape}.{tier}", COST, f"VM -> machine code, {shape}, {tier}",
+                    "us/instr", lambda p=p, tier=tier: back(p, tier),
+                    note=f"{len(p.code):,} VM instructions, cold")
+    p = program("mixed", ctx.sizes.code)
+    ctx.row("compile.cached", COST, "VM -> machine code, cached", "us/instr",
+            lambda: back(p, "optimised", cache=True), note="object cache")
+
+    curve = Curve("curve.compile", "compile cost vs program size", "VM instructions",
+                  "us per VM instruction (baseline, cold)", "us")
+    ctx.curves.append(curve)
+    for statements in ctx.sizes.compile_curve:
+        ctx.status(f"{curve.title}: {statements:,} statements")
+        try:
+            p = program("mixed", statements)
+            curve.points.append((len(p.code), Stat.of(back(p, "baseline", batches=1))))
+        except Exception as e:
+            curve.unavailable = f"at {statements:,} statements: {reason(e)}"
+            break
 
 
 def _mikro_cmd() -> list[str]:

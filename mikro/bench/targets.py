@@ -79,7 +79,15 @@ def evaluate(rows: list[Row], curves: list[Curve], spawn_size: int) -> list[Targ
     mem, why = _median(R, "mem.kernel")
     out.append(_judge("< 2 KiB kernel memory per task", mem, why, lambda v: v < 2048, "{:,.0f} B"))
     cold, why = _median(R, "startup.cold")
-    out.append(_judge("hello < 0.5 s cold", cold, why, lambda v: v < 0.5, "{:.3f} s"))
+    out.append(_judge("hello < 0.3 s cold", cold, why, lambda v: v < 0.3, "{:.3f} s"))
     warm, why = _median(R, "startup.cached")
-    out.append(_judge("hello < 0.25 s cached", warm, why, lambda v: v < 0.25, "{:.3f} s"))
+    out.append(_judge("hello < 0.15 s cached", warm, why, lambda v: v < 0.15, "{:.3f} s"))
+    us, why = _median(R, "compile.mixed.baseline")
+    out.append(_judge("compile <= 100 us per VM instruction, cold", us, why,
+                      lambda v: v <= 100, "{:.0f} us"))
+    c = C.get("curve.compile")
+    lin = c.ratio() if c is not None else None
+    out.append(_judge("compile cost linear within 1.5x", lin,
+                      "curve.compile not run" if c is None else "too few points",
+                      lambda v: v <= 1.5, "{:.2f}x"))
     return out
