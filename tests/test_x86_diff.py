@@ -17,6 +17,7 @@ from mikro.backends import x86
 from mikro.vm import abi, isa
 from mikro.vm.image import Boot, Pos, Program, TaskType
 from mikro.vm.options import RunOptions
+from fuzz import examples
 from x86_util import asm
 
 MASK = (1 << 64) - 1
@@ -192,7 +193,7 @@ def arith_program(draw) -> Program:
     return p
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(arith_program(), st.one_of(st.none(), st.integers(0, 3)))
 def test_generated_arithmetic(program, fuel):
     r = same(program, fuel=fuel)
@@ -302,8 +303,8 @@ def _progen():
     return progen
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.filter_too_much])
+@settings(max_examples=examples(15), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(st.data())
 def test_generated_compute_programs(data):
     program = _compiled(data.draw(_progen().compute_programs()))
@@ -311,8 +312,8 @@ def test_generated_compute_programs(data):
         same(program, seed=seed, fuel=200_000)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.filter_too_much])
+@settings(max_examples=examples(12), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(st.data())
 def test_generated_ipc_programs(data):
     program = _compiled(data.draw(_progen().ipc_programs()))
