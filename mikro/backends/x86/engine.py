@@ -11,6 +11,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import llvmlite
@@ -70,11 +71,22 @@ def check(program) -> None:
             raise ValueError(f"boot entry names task type {b.task}, which does not exist")
 
 
+@contextmanager
+def _no_gc():
+    """Python's GC makes building and printing large IR super-linear: all of it is young
+    objects that live until the text is made."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build_module(program, triple: str | None = None, traced: bool = False) -> ir.Module:
     check(program)
-    enabled = gc.isenabled()
-    gc.disable()        # the GC makes building large IR super-linear
-    try:
+    with _no_gc():
         ctx = ir.Context()
         mod = ir.Module(name="mikro", context=ctx)
         if triple:
@@ -85,9 +97,12 @@ def build_module(program, triple: str | None = None, traced: bool = False) -> ir
         kir.build()
         Lowering(program, mod, lay, kir).build()
         return mod
-    finally:
-        if enabled:
-            gc.enable()
+
+
+def module_text(program, triple: str | None = None, traced: bool = False) -> str:
+    """The IR of the program and its kernel, as LLVM reads it."""
+    with _no_gc():
+        return str(build_module(program, triple, traced))
 
 
 # The two tiers of machine code, from the same IR, so that they agree in every result and
@@ -189,7 +204,7 @@ def object_code(program, cache: bool = True, traced: bool = False,
         except OSError:
             pass
     tm = _target_machine(tier=tier)
-    mod = optimise(str(build_module(program, llvm.get_process_triple(), traced)), tm, tier=tier)
+    mod = optimise(module_text(program, llvm.get_process_triple(), traced), tm, tier=tier)
     obj = tm.emit_object(mod)
     if path is not None:
         try:
@@ -228,7 +243,7 @@ class Engine:
 
 
 def ir_text(program) -> str:
-    return str(build_module(program))
+    return module_text(program)
 
 
 def asm_text(program, target: str = "x86_64") -> str:
