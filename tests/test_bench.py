@@ -143,7 +143,7 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
     keys = {row["key"] for row in data["rows"]}
     assert keys >= {"rt.indirect", "rt.mikro.x86", "rt.mikro.interp", "rt.pipe", "rt.socketpair",
                     "rt.sysv", "rt.posixmq", "py.asyncio", "py.threads", "py.mp_pipe",
-                    "spawn.total", "mem.kernel", "mem.server", "compile.mixed.baseline",
+                    "spawn.total", "mem.kernel", "mem.server", "compile.mixed.interpreter", "compile.mixed.baseline",
                     "compile.straight.optimised", "startup.cached"}
     for row in data["rows"]:
         assert row.get("unavailable") or row["stat"]["median"] > 0, row["key"]

@@ -219,11 +219,13 @@ def test_compiled_program_runs_twice_and_cache(tmp_path, monkeypatch):
         li a0, 0
         sys exit
     ''')
-    c = x86.compile(p)
+    assert x86.compile(p).tier == "interpreter"        # nothing of it cached yet
+    c = x86.compile(p, tier="optimised")
     assert c.run().output == "x\n"
     assert c.run(RunOptions(seed=3)).output == "x\n"
     assert list(tmp_path.iterdir())
-    assert x86.compile(p).run().output == "x\n"
+    again = x86.compile(p)                            # from the cache: optimised at once
+    assert again.tier == "optimised" and again.run().output == "x\n"
 
 
 def test_inspect():

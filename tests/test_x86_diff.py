@@ -71,6 +71,7 @@ def same(program: Program, traced: bool = False, **kw):
     got = x86.run(program, RunOptions(**kw))
     assert paused(program, **kw) == got
     assert tiered_up(program, **kw) == got
+    assert x86.compile(program, tier="interpreter").run(RunOptions(**kw)) == got
     interp = _interp()
     if interp is not None:
         want = interp.run(program, RunOptions(**kw))
@@ -81,6 +82,8 @@ def same(program: Program, traced: bool = False, **kw):
         assert events.trace and dataclasses.replace(events, trace=[]) == got
         assert paused(program, trace=True, **kw) == events
         assert tiered_up(program, trace=True, **kw) == events
+        assert x86.compile(program, traced=True, tier="interpreter").run(
+            RunOptions(trace=True, **kw)) == events
         if interp is not None:
             assert events.trace == interp.run(program, RunOptions(trace=True, **kw)).trace
     return got

@@ -17,6 +17,9 @@ def run(text: str, diff: bool = True, **kw):
     program = asm(text)
     got = x86.run(program, RunOptions(**kw))
     if diff and "time_limit" not in kw:
+        # the native interpreter too: it reads the program's tables from native memory
+        assert x86.compile(program, tier="interpreter").run(RunOptions(**kw)) == got
+    if diff and "time_limit" not in kw:
         from mikro.vm import interp
         want = interp.run(program, RunOptions(**kw))
         for field in ("status", "output", "faults", "waiting", "exits", "limit", "fuel_used",

@@ -10,9 +10,11 @@ process, beside a native kernel (scheduler, handle tables, channels, every sysca
 How a run goes:
 - `layout.py` defines the kernel structures once (LLVM types and ctypes views);
   `kernel_ir.py` emits the kernel, one IR function per syscall; `lower.py` emits `mk_run`,
-  the scheduler loop and all VM code in one function; `engine.py` compiles it in one of
-  two tiers (baseline: registers to SSA and fast instruction selection; optimised: O2),
-  emits object code, caches it, and loads it into MCJIT; `run.py` allocates, boots the tasks,
+  the scheduler loop and all VM code in one function; `vmloop.py` emits the native
+  interpreter, an `mk_run` that reads the program from native memory; `engine.py` builds
+  one of three tiers (interpreter, the same for every program; baseline: the program's
+  IR with registers in SSA and fast instruction selection; optimised: O2), emits object
+  code, caches it, and loads it into MCJIT; `run.py` allocates, boots the tasks,
   calls `mk_run` per slice of fuel, drains the output and builds the RunResult.
 - VM registers are SSA values of the running task. A task is saved only when it blocks,
   yields, is preempted or the run pauses, and then only the registers live where it will
@@ -61,14 +63,15 @@ def compile(program: Program, cache: bool = True, traced: bool = False,
     """Verify and compile (or load from the object cache) a program; raises VerifyError as
     the interpreter does. `cache=False` neither reads nor writes the on-disk cache;
     `traced` builds the variant that records IPC events (RunOptions.trace). `tier`: one of
-    engine.TIERS, or "auto": the optimised code when the cache has it, else baseline code,
-    which a long run trades for optimised code on the way (run.tier_up_after)."""
+    engine.TIERS, or "auto": the optimised code when the cache has it, else the native
+    interpreter, which a long run trades for optimised code on the way
+    (run.tier_up_after)."""
     verify(program)
     if tier == "auto":
-        tier = "optimised" if cache and engine.cached(program, traced) else "baseline"
-    return CompiledProgram(program, engine.object_code(program, cache=cache, traced=traced,
-                                                       tier=tier),
-                           traced=traced, tier=tier, cache=cache)
+        tier = "optimised" if cache and engine.cached(program, traced) else "interpreter"
+    obj = engine.interpreter_code(traced) if tier == "interpreter" else \
+        engine.object_code(program, cache=cache, traced=traced, tier=tier)
+    return CompiledProgram(program, obj, traced=traced, tier=tier, cache=cache)
 
 
 def _compiled(program: Program, cache: bool, traced: bool) -> CompiledProgram:

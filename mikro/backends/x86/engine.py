@@ -23,6 +23,7 @@ from ...vm import abi, isa
 from . import layout as L
 from .kernel_ir import KernelIR
 from .lower import Lowering, reply_reads, resume_keys
+from .vmloop import Loop
 
 _ready = False
 
@@ -100,16 +101,29 @@ def build_module(program, triple: str | None = None, traced: bool = False) -> ir
 
 
 def module_text(program, triple: str | None = None, traced: bool = False) -> str:
-    """The IR of the program and its kernel, as LLVM reads it."""
+    """The IR of the program and its kernel, as LLVM reads it; program None: the native
+    interpreter's (vmloop.py), the same for every program."""
     with _no_gc():
-        return str(build_module(program, triple, traced))
+        if program is not None:
+            return str(build_module(program, triple, traced))
+        ctx = ir.Context()
+        mod = ir.Module(name="mikro", context=ctx)
+        if triple:
+            mod.triple = triple
+        lay = L.Layout(ctx)
+        kir = KernelIR(mod, lay, None, [], [], traced)
+        kir.build()
+        Loop(mod, lay, kir).build()
+        return str(mod)
 
 
-# The two tiers of machine code, from the same IR, so that they agree in every result and
-# share every table and resume index (a run moves from one to the other between slices):
-# "baseline" promotes the VM registers to SSA and selects instructions fast (about a tenth
-# of the optimising compile, code about three times slower); "optimised" runs LLVM's O2.
-TIERS = ("baseline", "optimised")
+# The tiers of machine code, which agree in every result and share every table and resume
+# index (a run moves from one to the next between two slices): "interpreter", the native
+# interpreter (vmloop.py), the same machine code for every program, compiled once per
+# machine, so a program has nothing of its own to compile; "baseline", the program's own
+# code with its VM registers promoted to SSA and instructions selected fast; "optimised",
+# the same IR through LLVM's O2.
+TIERS = ("interpreter", "baseline", "optimised")
 _BASELINE_PASSES = ("always_inliner", "sroa", "simplify_cfg")
 
 
@@ -179,7 +193,8 @@ def _backend_salt() -> bytes:
 
 def cache_key(program, traced: bool = False, tier: str = "optimised") -> str:
     h = hashlib.sha256(_backend_salt())
-    h.update(program.to_bytes())
+    if tier != "interpreter":           # the interpreter's code is the same for every program
+        h.update(program.to_bytes())
     h.update(b"traced" if traced else b"")
     h.update(tier.encode())
     return h.hexdigest()[:32]
@@ -203,8 +218,12 @@ def object_code(program, cache: bool = True, traced: bool = False,
             return path.read_bytes()
         except OSError:
             pass
-    tm = _target_machine(tier=tier)
-    mod = optimise(module_text(program, llvm.get_process_triple(), traced), tm, tier=tier)
+    # the interpreter is compiled once per machine: it gets the optimiser
+    opt = "optimised" if tier == "interpreter" else tier
+    tm = _target_machine(tier=opt)
+    text = module_text(None if tier == "interpreter" else program, llvm.get_process_triple(),
+                       traced)
+    mod = optimise(text, tm, tier=opt)
     obj = tm.emit_object(mod)
     if path is not None:
         try:
@@ -215,6 +234,18 @@ def object_code(program, cache: bool = True, traced: bool = False,
         except OSError:
             pass
     return obj
+
+
+_interpreters: dict[bool, bytes] = {}
+
+
+def interpreter_code(traced: bool = False) -> bytes:
+    """The native interpreter's machine code: the same for every program, so made once per
+    machine (the object cache keeps it even for runs that bypass the cache of programs:
+    it is part of mikro, like a compiled library, not of the program)."""
+    if traced not in _interpreters:
+        _interpreters[traced] = object_code(None, cache=True, traced=traced, tier="interpreter")
+    return _interpreters[traced]
 
 
 class Engine:

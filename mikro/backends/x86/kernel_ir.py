@@ -45,11 +45,32 @@ LINE_MAX = 1 << 26
 HOST_SYSCALLS = ("channel", "recv", "reply")
 
 
+def string_table(strings: list[str]) -> tuple[bytearray, list[int], list[int]]:
+    """The program's strings as one byte blob, with each one's offset and length."""
+    blob, offs, lens = bytearray(), [], []
+    for text in strings:
+        data = text.encode("utf-8")
+        offs.append(len(blob))
+        lens.append(len(data))
+        blob += data
+    return blob, offs, lens
+
+
+def return_site_flags(program) -> list[int]:
+    """flags[pc] = 1 where pc (0..len(code)) is a return site, for ret and call chains."""
+    sites = program.return_sites()
+    return [1 if pc in sites else 0 for pc in range(len(program.code) + 1)]
+
+
 class KernelIR:
     def __init__(self, module: ir.Module, lay: L.Layout, program, names: list[int],
                  keys: list[int], traced: bool = False, reply_reads: int | None = None):
         """keys: the resume keys of the program (lower.resume_keys); reply_reads: the
-        registers a1..a4 a caller may read from a reply (lower.reply_reads; all if None)."""
+        registers a1..a4 a caller may read from a reply (lower.reply_reads; all if None).
+        program None: the kernel of the native interpreter (vmloop.py), the same for every
+        program, which reads the program's tables from Kernel.prog at run time and has
+        every syscall."""
+        self.generic = program is None
         self.m = module
         self.reply_reads = ((1 << isa.NREGS) - 1) if reply_reads is None else reply_reads
         self.keys = keys
@@ -63,8 +84,9 @@ class KernelIR:
         self.names = names
         # a syscall's code is built only where some sys instruction or a host task may
         # make it: the others would cost a cold compile their optimisation for nothing
-        used = {abi.SYSCALLS[ins.imm & abi.SYS_MASK].name for ins in program.code
-                if ins.info.name == "sys"}
+        used = {sc.name for sc in abi.SYSCALLS} if program is None else {
+            abi.SYSCALLS[ins.imm & abi.SYS_MASK].name for ins in program.code
+            if ins.info.name == "sys"}
         self.syscalls = [sc for sc in abi.SYSCALLS if sc.name in used or sc.name in HOST_SYSCALLS]
         self.used = used
         self._libc()
@@ -89,6 +111,10 @@ class KernelIR:
         return g
 
     def _tables(self):
+        self.g_nl = self._global("mk.nl", ir.ArrayType(I8, 1), ir.Constant(ir.ArrayType(I8, 1),
+                                                                           bytearray(b"\n")))
+        if self.generic:
+            return
         p = self.p
         # a spawned task resumes at its entry: the index of that key. Python reads these
         # two tables (to boot tasks and to report where tasks wait), not recomputing them
@@ -102,19 +128,11 @@ class KernelIR:
                          ir.Constant(ir.ArrayType(I64, len(keys)), keys))
         g.linkage = ""
         self.ntypes = len(p.tasks)
-        rs = p.return_sites()
-        sites = [1 if pc in rs else 0 for pc in range(len(p.code) + 1)]
+        sites = return_site_flags(p)
         self.g_retsite = self._global("mk.retsite", ir.ArrayType(I8, len(sites)),
                                       ir.Constant(ir.ArrayType(I8, len(sites)), sites))
-        # strings: one byte blob, offsets and lengths
-        blob, offs, lens = bytearray(), [], []
-        for s in p.strings:
-            b = s.encode("utf-8")
-            offs.append(len(blob))
-            lens.append(len(b))
-            blob += b
-        blob += b"\n "
-        self.nl_off = len(blob) - 2
+        blob, offs, lens = string_table(p.strings)
+        blob += b" "
         n = max(len(offs), 1)
         self.nstrings = len(p.strings)
         self.g_blob = self._global("mk.strs", ir.ArrayType(I8, len(blob)),
@@ -129,8 +147,24 @@ class KernelIR:
     def _elem(self, b: B, g, idx):
         return b.load(b.gep(g, [c64(0), idx], inbounds=True))
 
-    def _strptr(self, b: B, off):
-        return b.gep(self.g_blob, [c64(0), off], inbounds=True)
+    # the program's tables: constants of a compiled tier, Kernel.prog of the interpreter
+    def _prog(self, b: B, k, field: str, idx=None):
+        v = b.get(b.get(k, "prog"), field)
+        return v if idx is None else b.load(b.gep(v, [idx]))
+
+    def _count(self, b: B, k, field: str, n: int):
+        return self._prog(b, k, field) if self.generic else c64(n)
+
+    def _table(self, b: B, k, field: str, g, idx):
+        return self._prog(b, k, field, idx) if self.generic else self._elem(b, g, idx)
+
+    def _string(self, b: B, k, s):
+        """(pointer, length) of string s of the program (s checked by the caller)."""
+        off = self._table(b, k, "soff", getattr(self, "g_soff", None), s)
+        n = self._table(b, k, "slen", getattr(self, "g_slen", None), s)
+        base = self._prog(b, k, "strs") if self.generic else \
+            b.gep(self.g_blob, [c64(0), c64(0)], inbounds=True)
+        return b.gep(base, [off]), n
 
     # -- function scaffolding -----------------------------------------------------------
     def _fn(self, name, ret, args, inline=None):
@@ -303,7 +337,7 @@ class KernelIR:
         fn, b = self._fn("line_flush", ir.VoidType(), [self.K, self.T], "never")
         k, t = fn.args
         b.call(self.f["out_append"], [k, b.get(t, "line"), b.get(t, "line_len")])
-        b.call(self.f["out_append"], [k, self._strptr(b, c64(self.nl_off)), c64(1)])
+        b.call(self.f["out_append"], [k, b.gep(self.g_nl, [c64(0), c64(0)]), c64(1)])
         b.put(t, "line_len", 0)
         b.put(t, "line_items", 0)
         b.ret_void()
@@ -522,11 +556,11 @@ class KernelIR:
         b.position_at_end(step)
         ra = b.load(b.gep(mem, [f]))
         ok = b.block()
-        nsites = len(self.p.code) + 1
+        nsites = b.add(self._count(b, k, "ncode", len(self.p.code) if self.p else 0), c64(1))
         inrange = b.cmp("<", ra, nsites, signed=False)
         b.cbranch(inrange, ok, done)
         b.position_at_end(ok)
-        site = self._elem(b, self.g_retsite, ra)
+        site = self._table(b, k, "retsite", getattr(self, "g_retsite", None), ra)
         more = b.block()
         b.cbranch(b.icmp_unsigned("!=", site, ir.Constant(I8, 0)), more, done)
         b.position_at_end(more)
@@ -755,7 +789,8 @@ class KernelIR:
         self.ret(b, ACT_END)
 
     def _sys_spawn(self, b, k, t, a):
-        with b.when(b.cmp(">=", a[0], self.ntypes, signed=False), likely=False):
+        ntypes = self._count(b, k, "ntypes", getattr(self, "ntypes", 0))
+        with b.when(b.cmp(">=", a[0], ntypes, signed=False), likely=False):
             self.err(b, t, "E_INVAL")
         nfree = b.get(k, "nfree")
         nslots = b.get(k, "nslots")
@@ -793,7 +828,7 @@ class KernelIR:
             b.put(nt, "regs", a[1 + i], A0 + i)
         b.put(nt, "regs", mw, isa.SP)
         b.put(nt, "regs", mw, isa.FP)
-        b.put(nt, "resume", self._elem(b, self.g_entries, a[0]))
+        b.put(nt, "resume", self._table(b, k, "entries", getattr(self, "g_entries", None), a[0]))
         b.put(nt, "slice", abi.QUANTUM)
         self.rec(b, k, "spawn", t, peer=nt, a=a[0], words=a[1:1 + abi.MSG_WORDS])
         b.call(self.f["rq_push"], [k, nt])
@@ -808,11 +843,12 @@ class KernelIR:
         b.call(self.f["rq_push"], [k, t])
         self.ret(b, ACT_YIELD)
 
-    def _name(self, b, t, s):
+    def _name(self, b, k, t, s):
         """Registry index of string s (E_INVAL when s is not a string index)."""
-        with b.when(b.cmp(">=", s, self.nstrings, signed=False), likely=False):
+        nstrings = self._count(b, k, "nstrings", getattr(self, "nstrings", 0))
+        with b.when(b.cmp(">=", s, nstrings, signed=False), likely=False):
             self.err(b, t, "E_INVAL")
-        return self._elem(b, self.g_names, s)
+        return self._table(b, k, "names", getattr(self, "g_names", None), s)
 
     def _connect(self):
         """connect(k, c, w): a new chandle of task w on channel c; -1 if w's table is full."""
@@ -861,7 +897,7 @@ class KernelIR:
         bad = b.and_(b.cmp("!=", kind, abi.ONE), b.cmp("!=", kind, abi.MANY))
         with b.when(bad, likely=False):
             self.err(b, t, "E_INVAL")
-        nm = self._name(b, t, name)
+        nm = self._name(b, k, t, name)
         with b.when(b.cmp("==", b.get(t, "ch_used"), -1), likely=False):
             self.err(b, t, "E_NOSPACE")
         reg = b.gep(b.get(k, "reg"), [nm])
@@ -926,7 +962,7 @@ class KernelIR:
         self.ret(b, ACT_DONE)
 
     def _sys_open(self, b, k, t, a):
-        nm = self._name(b, t, a[0])
+        nm = self._name(b, k, t, a[0])
         with b.when(b.cmp("==", b.get(t, "ch_used"), -1), likely=False):
             self.err(b, t, "E_NOSPACE")
         reg = b.gep(b.get(k, "reg"), [nm])
@@ -1180,11 +1216,11 @@ class KernelIR:
 
     def _sys_puts(self, b, k, t, a):
         s = a[0]
-        with b.when(b.cmp(">=", s, self.nstrings, signed=False), likely=False):
+        nstrings = self._count(b, k, "nstrings", getattr(self, "nstrings", 0))
+        with b.when(b.cmp(">=", s, nstrings, signed=False), likely=False):
             self.err(b, t, "E_INVAL")
-        off = self._elem(b, self.g_soff, s)
-        n = self._elem(b, self.g_slen, s)
-        b.call(self.f["line_append"], [t, self._strptr(b, off), n])
+        ptr, n = self._string(b, k, s)
+        b.call(self.f["line_append"], [t, ptr, n])
         self.ret(b, ACT_DONE)
 
     def _sys_puti(self, b, k, t, a):

@@ -74,6 +74,13 @@ STRUCTS: dict[str, list[tuple]] = {
              ("chan", "Chan", 1), ("open", I64, 1), ("pusher", "Task", 1),
              ("next_alloc", "i8*", 1)],
     "Reg": [("chan", "Chan", 1), ("whead", "Task", 1), ("wtail", "Task", 1)],
+    # the program's tables, for the native interpreter (vmloop.py), whose code is the same
+    # for every program; the compiled tiers have them built into their code instead
+    "Prog": [("code", "i64*", 1), ("ncode", I64, 1), ("consts", "i64*", 1),
+             ("strs", "i8*", 1), ("soff", "i64*", 1), ("slen", "i64*", 1),
+             ("nstrings", I64, 1), ("names", "i64*", 1), ("retsite", "i8*", 1),
+             ("entries", "i64*", 1), ("ntypes", I64, 1), ("keys", "i64*", 1),
+             ("nkeys", I64, 1), ("key_of", "i64*", 1)],
     "Kernel": [
         ("tasks", "Task", 1), ("ntasks", I64, 1), ("task_cap", I64, 1), ("alive", I64, 1),
         ("free", "i64*", 1), ("nfree", I64, 1), ("nslots", I64, 1),
@@ -89,10 +96,11 @@ STRUCTS: dict[str, list[tuple]] = {
         # trace_base - fuel (Python sets trace_base for each call into native code)
         ("trace", "i8*", 1), ("trace_len", I64, 1), ("trace_cap", I64, 1),
         ("trace_base", I64, 1), ("trace_lost", I64, 1),
+        ("prog", "Prog", 1),
     ],
 }
 
-ORDER = ["ChSlot", "MhSlot", "Task", "Chan", "Conn", "Reg", "Kernel"]
+ORDER = ["ChSlot", "MhSlot", "Task", "Chan", "Conn", "Reg", "Prog", "Kernel"]
 
 
 class Layout:

@@ -3,6 +3,7 @@ drain output and trace events, answer host tasks' messages, and read the tables 
 RunResult."""
 from __future__ import annotations
 
+import array
 import ctypes
 import mmap
 import struct
@@ -16,8 +17,8 @@ from ...vm.trace import FIELDS as TRACE_FIELDS
 from ...vm.trace import KIND, Event
 from . import layout as L
 from .engine import Engine, name_ids, object_code
-from .kernel_ir import ACT_BLOCK, KernelIR
-from .lower import RUN_BUDGET, RUN_HOST, RUN_IDLE, RUN_PAUSE
+from .kernel_ir import ACT_BLOCK, KernelIR, return_site_flags, string_table
+from .lower import RUN_BUDGET, RUN_HOST, RUN_IDLE, RUN_PAUSE, resume_keys
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
@@ -77,18 +78,89 @@ def fault_reason(program, e: dict) -> str:
     return f"internal fault {code}"
 
 
+_V, _I = ctypes.c_void_p, ctypes.c_int64
+# the functions Python calls: (name, result, arguments)
+_ENTRY_POINTS = (("mk_run", _I, (_V,)), ("mk_walk", _I, (_V, _V, _I, _V)),
+                 ("mk_free", None, (_V,)), ("mk_ready", None, (_V, _V)),
+                 ("mk_grow", None, (_V,)), ("mk_sys", _I, (_V, _V, _I, _V, _V)),
+                 ("mk_fault", None, (_V, _V, _I, _I)))
+
+
+def _entry_points(engine: Engine) -> tuple:
+    """The engine's entry points as ctypes functions, made once per engine."""
+    fns = engine.__dict__.get("entry_points")
+    if fns is None:
+        fns = engine.entry_points = tuple(
+            ctypes.CFUNCTYPE(res, *args)(engine.address(name))
+            for name, res, args in _ENTRY_POINTS)
+    return fns
+
+
+_engines: dict[bytes, Engine] = {}
+
+
+def _engine(obj: bytes) -> Engine:
+    """The native interpreter's engine: one per build in the process, for every program."""
+    if obj not in _engines:
+        _engines[obj] = Engine(obj)
+    return _engines[obj]
+
+
+def _array(typecode: str, values) -> array.array:
+    """Values in native memory (array.array, which costs no new ctypes type per table)."""
+    out = array.array(typecode, values)
+    return out if len(out) else array.array(typecode, [0])
+
+
+class ProgTables:
+    """The program's tables in native memory, as Kernel.prog (layout "Prog") points to
+    them: what the native interpreter reads at run time."""
+
+    def __init__(self, program, keys: list[int], entries: list[int], names: list[int]):
+        n = len(program.code)
+        blob, offs, lens = string_table(program.strings)
+        where = {k: i for i, k in enumerate(keys)}
+        word = (lambda v: (v & (2**64 - 1)) - (2**64 if v & (1 << 63) else 0))
+        self.keep = [
+            _array("Q", (isa.encode(i) for i in program.code)),
+            _array("q", (word(c) for c in program.consts)),
+            _array("B", blob), _array("q", offs), _array("q", lens), _array("q", names),
+            _array("B", return_site_flags(program)), _array("q", entries), _array("q", keys),
+            _array("q", (where.get(k, -1) for k in range(2 * n))),
+        ]
+        code, consts, strs, soff, slen, nm, retsite, ent, ks, key_of = \
+            (a.buffer_info()[0] for a in self.keep)
+        self.struct = L.C["Prog"](code=code, ncode=n, consts=consts, strs=strs, soff=soff,
+                                  slen=slen, nstrings=len(program.strings), names=nm,
+                                  retsite=retsite, entries=ent, ntypes=len(program.tasks),
+                                  keys=ks, nkeys=len(keys), key_of=key_of)
+
+    @property
+    def address(self) -> int:
+        return ctypes.addressof(self.struct)
+
+
+# a program larger than this stays on the tier it started on: O2 on one function of that
+# size takes minutes and GBs (5,927 VM instructions: 58 s, 440 MB)
+TIER_UP_MAX_CODE = 20_000
+
+
 def tier_up_after(program) -> float:
-    """Seconds of native time a run spends on baseline code before it compiles the
-    optimised tier and goes on with it: about what that compile costs (measured on this
-    machine kind: 1 to 3 ms per VM instruction, plus the kernel), so that a run never pays
-    more than twice what the better choice in hindsight would have cost (the ski-rental
-    rule), and a short run, most tests among them, never pays for it at all."""
-    return 0.05 + 1e-3 * len(program.code)
+    """Seconds of native time a run spends before it compiles the optimised tier and goes
+    on with it: about what that compile costs (measured on this machine kind: 1.3 s for
+    622 VM instructions, 58 s for 5,927; superlinear, as O2 is on one large function), so
+    that a run never pays more than about twice what the better choice in hindsight would
+    have cost (the ski-rental rule), and a short run, most tests among them, never pays for
+    it at all. Never, past TIER_UP_MAX_CODE."""
+    n = len(program.code)
+    if n > TIER_UP_MAX_CODE:
+        return float("inf")
+    return 0.05 + 1e-3 * n + 1.5e-6 * n * n
 
 
 class CompiledProgram:
-    """A program compiled to machine code of one tier (engine.TIERS); `run` may be called
-    any number of times. A run of baseline code that lasts moves on to optimised code
+    """A program ready to run on one tier (engine.TIERS); `run` may be called any number of
+    times. A run on the interpreter or baseline code that lasts moves on to optimised code
     (tier_up_after), and later runs start there."""
 
     def __init__(self, program, obj: bytes, traced: bool = False, tier: str = "optimised",
@@ -98,20 +170,9 @@ class CompiledProgram:
         self.tier = tier
         self._cache = cache
         self._optimised = self if tier == "optimised" else None
-        self.engine = Engine(obj)
-        self._run = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)(self.engine.address("mk_run"))
-        self._walk = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
-                                      ctypes.c_int64, ctypes.c_void_p)(
-            self.engine.address("mk_walk"))
-        self._free = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.engine.address("mk_free"))
-        self._ready = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(
-            self.engine.address("mk_ready"))
-        self._grow = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self.engine.address("mk_grow"))
-        self._sys = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
-                                     ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)(
-            self.engine.address("mk_sys"))
-        self._fault = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
-                                       ctypes.c_int64)(self.engine.address("mk_fault"))
+        self.engine = _engine(obj) if tier == "interpreter" else Engine(obj)
+        (self._run, self._walk, self._free, self._ready, self._grow, self._sys,
+         self._fault) = _entry_points(self.engine)
         ids = name_ids(program)
         self.nnames = max(ids, default=-1) + 1
         # a name's registry index -> the first string of that text (the trace's name field)
@@ -119,14 +180,21 @@ class CompiledProgram:
         for i, nid in enumerate(ids):
             self.first_string.setdefault(nid, i)
         # Task.resume is an index into the program's resume keys (lower.resume_keys), which
-        # the compiled code holds as mk_keys = [count, keys...]; a task type's entry index
-        # is mk_entry_resume[type]; a host task's is one past the keys
-        at = self.engine.global_address("mk_keys")
-        count = ctypes.c_int64.from_address(at).value
-        self.keys = list((ctypes.c_int64 * count).from_address(at + 8))
-        self.entry_resume = list((ctypes.c_int64 * max(len(program.tasks), 1)).from_address(
-            self.engine.global_address("mk_entry_resume")))
-        self.host_resume = count
+        # compiled code holds as mk_keys = [count, keys...]; a task type's entry index
+        # is mk_entry_resume[type]; a host task's is one past the keys. The interpreter
+        # gets them, with the rest of the program, in Kernel.prog (ProgTables)
+        if tier == "interpreter":
+            self.keys = resume_keys(program)
+            where = {k: i for i, k in enumerate(self.keys)}
+            self.entry_resume = [where[t.entry] for t in program.tasks] or [0]
+        else:
+            at = self.engine.global_address("mk_keys")
+            count = ctypes.c_int64.from_address(at).value
+            self.keys = list((ctypes.c_int64 * count).from_address(at + 8))
+            self.entry_resume = list((ctypes.c_int64 * max(len(program.tasks), 1)).from_address(
+                self.engine.global_address("mk_entry_resume")))
+        self.host_resume = len(self.keys)
+        self.tables = ProgTables(program, self.keys, self.entry_resume, ids)
         self.native_seconds = 0.0
 
     def optimised(self) -> CompiledProgram:
@@ -195,6 +263,7 @@ class Machine:
         k.seed = k.rng = seed - 2**64 if seed >= 2**63 else seed
         self.reg = (L.C["Reg"] * max(self.cp.nnames, 1))()
         k.reg = ctypes.addressof(self.reg)
+        k.prog = cp.tables.address
         self.output: list[str] = []
         self.pending = ""
         self.left = None if opts.fuel is None else max(int(opts.fuel), 0)
@@ -422,7 +491,7 @@ class Machine:
                     break
                 if rc == RUN_PAUSE and stint == 0:
                     break
-                if self.cp.tier == "baseline" and self.native_seconds >= self.tier_up_at:
+                if self.cp.tier != "optimised" and self.native_seconds >= self.tier_up_at:
                     self.tier_up()
         except KeyboardInterrupt:
             self.status, self.limit = "interrupted", "keyboard interrupt"
@@ -435,6 +504,7 @@ class Machine:
         that both tiers read alike, and a task's resume index means the same point in both,
         so the run continues where it stands (between two calls into native code)."""
         self.cp = self.cp.optimised()
+        self.k.prog = self.cp.tables.address
 
     def result(self) -> RunResult:
         """What the run gave so far; status "running" while it can go on."""
