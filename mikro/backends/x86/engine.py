@@ -1,14 +1,14 @@
 """llvmlite set-up, the IR module of a program, O2 optimisation, the JIT and the object cache.
 
-Object code is cached under $MIKRO_CACHE_DIR (default ~/.cache/mikro), keyed by the
-program image, the backend's own source, the LLVM version and the host CPU, so a program
-already seen loads in milliseconds instead of being compiled again.
+Object code is cached (mikro.cache: a private directory, entries checked against their
+hash before they are loaded), keyed by the program image, the backend's own source, the
+LLVM version and the host CPU, so a program already seen loads in milliseconds instead of
+being compiled again.
 """
 from __future__ import annotations
 
 import gc
 import hashlib
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +18,7 @@ from llvmlite import binding as llvm
 from llvmlite import ir
 from llvmlite.binding.newpassmanagers import NewPassManager
 
-from ...cache import cache_dir
+from ... import cache as objects
 from ...vm import abi, isa
 from . import layout as L
 from .kernel_ir import KernelIR
@@ -159,25 +159,18 @@ def cache_key(program, traced: bool = False) -> str:
 
 def object_code(program, cache: bool = True, traced: bool = False) -> bytes:
     """Machine code of the program for this host (a build that records the trace when
-    `traced`), from the cache when possible."""
+    `traced`), from the cache when an intact entry is there (mikro.cache checks it)."""
     init()
-    path = cache_dir() / f"{cache_key(program, traced)}.o" if cache else None
-    if path is not None and path.exists():
-        try:
-            return path.read_bytes()
-        except OSError:
-            pass
+    key = cache_key(program, traced) if cache else None
+    if key is not None:
+        obj = objects.load_object(key)
+        if obj is not None:
+            return obj
     tm = _target_machine()
     mod = optimise(str(build_module(program, llvm.get_process_triple(), traced)), tm)
     obj = tm.emit_object(mod)
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(obj)
-            os.replace(tmp, path)
-        except OSError:
-            pass
+    if key is not None:
+        objects.store_object(key, obj)
     return obj
 
 
