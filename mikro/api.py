@@ -13,6 +13,7 @@ and extra tasks; docs/embedding.md shows it all.
 """
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Callable
 
@@ -224,11 +225,15 @@ class Kernel:
         machine.close()
 
     def _callback(self, fn: Callable) -> Callable:
-        """fn as the run calls it: a close() inside it ends the run once it returns."""
+        """fn as the run calls it: a close() inside it ends the run once it returns. It
+        refers to the Kernel weakly, so that a dropped Kernel is freed at once."""
+        kernel = weakref.ref(self)
+
         def call(*args):
             try:
                 return fn(*args)
             finally:
-                if self._close_asked:
+                k = kernel()
+                if k is not None and k._close_asked:
                     raise _Closing()        # the close wins over what fn returned or raised
         return call

@@ -4,6 +4,9 @@ values a host hands the VM are checked at the boundary, and output is streamed l
 with a bounded tail kept for the result."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 import mikro as mk
@@ -131,6 +134,30 @@ def test_run_from_inside_the_run_faults_the_host_task(backend):
     assert r.status == "fault"
     assert ("fault in task host:disk#2 at (host): host handler raised KernelError: run() was "
             "called from inside the Kernel's own run") in r.report(PROGRAM)
+
+
+DROPPED = """
+import gc, sys
+import mikro
+from mikro.backends.x86.run import _OPEN
+program = mikro.compile(sys.argv[2])
+for i in range(12):
+    k = mikro.Kernel(program, backend=sys.argv[1], cache=False)
+    k.host("disk", lambda msg, k=k: 1)         # the handler refers to its Kernel: a cycle
+    k.run(fuel=2)
+    del k
+    gc.collect()
+print("ok", len(_OPEN))
+"""
+
+
+def test_a_kernel_dropped_in_a_reference_cycle_is_freed_safely(backend):
+    """The garbage collector frees such a Kernel with its compiled program, in no set
+    order; on x86 the engine's code used to go first and the run's free then jumped into
+    it. In a child process, where a crash is a signal."""
+    child = subprocess.run([sys.executable, "-c", DROPPED, backend, SERVED],
+                           capture_output=True, text=True, timeout=300)
+    assert (child.returncode, child.stdout) == (0, "ok 0\n"), child.stderr[-2000:]
 
 
 # -- host values --------------------------------------------------------------------------

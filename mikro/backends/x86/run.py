@@ -48,6 +48,14 @@ WAIT_STATE = {L.ST_RECV: "recv", L.ST_SEND: "send", L.ST_CALL_SEND: "call",
               L.READY: "ready", L.RUNNING: "ready"}
 
 
+# Each Machine not closed yet -> the engine holding its native code. A Machine dropped in a
+# reference cycle (a host handler that refers to its Kernel) is finalized together with
+# its CompiledProgram, in no set order: llvmlite's finalizer could free the code before the
+# Machine's calls mk_free in it (a segfault). Held here, the engine is not garbage until the
+# Machine has been closed.
+_OPEN: dict[int, Engine] = {}
+
+
 def _reserve(size: int) -> int:
     addr = _libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE,
                       mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE, -1, 0)
@@ -190,6 +198,7 @@ class Machine:
         self.sysargs = (ctypes.c_int64 * 8)()
         self.sysout = (ctypes.c_int64 * KernelIR.NOUT)()
         self.closed = False
+        _OPEN[id(self)] = cp.engine
         if boot:
             for b in self.p.boot:
                 if self.k.alive >= self.k.max_alive:
@@ -348,6 +357,7 @@ class Machine:
             self.closed = True
             self.cp._free(ctypes.addressof(self.k))
             self._unmap()
+            _OPEN.pop(id(self), None)
 
     def __del__(self):
         if getattr(self, "closed", True) is False:
