@@ -9,12 +9,12 @@ The API is mikro.api (docs/embedding.md); the CLI, the pytest plugin and the ben
 """
 __version__ = "0.1.0"
 
-from .api import (BACKENDS, DEFAULT_BACKEND, HostMessage, Kernel, LoadError,  # noqa: F401
-                  compile, compile_file, compile_source, load, run)
+from .api import (BACKENDS, DEFAULT_BACKEND, HostMessage, Kernel, KernelClosed,  # noqa: F401
+                  KernelError, LoadError, compile, compile_file, compile_source, load, run)
 from .explore import Exploration, explore  # noqa: F401
 from .vm.result import Fault, RunResult, Waiter, Where  # noqa: F401
 from .vm.trace import Event  # noqa: F401
 
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "Event", "Exploration", "Fault", "HostMessage",
-           "Kernel", "LoadError", "RunResult", "Waiter", "Where", "compile", "compile_file",
-           "compile_source", "explore", "load", "run"]
+           "Kernel", "KernelClosed", "KernelError", "LoadError", "RunResult", "Waiter", "Where",
+           "compile", "compile_file", "compile_source", "explore", "load", "run"]

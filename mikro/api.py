@@ -13,12 +13,13 @@ and extra tasks; docs/embedding.md shows it all.
 """
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Callable
 
 from .vm.image import ImageError, Program
-from .vm.kernel import HostMessage
-from .vm.options import RunOptions
+from .vm.kernel import HostMessage, KernelClosed, KernelError, host_word
+from .vm.options import OUTPUT_KEPT, RunOptions
 from .vm.result import RunResult
 
 BACKENDS = ("x86", "interp")
@@ -78,11 +79,18 @@ def compile(source: str | Path, path: str = "<string>") -> Program:
 def run(program: Program, *, backend: str = DEFAULT_BACKEND, seed: int = 0,
         fuel: int | None = None, time_limit: float | None = None,
         mem_words: int | None = None, on_output: Callable[[str], None] | None = None,
-        cache: bool = True, trace: bool = False) -> RunResult:
+        output_limit: int | None = OUTPUT_KEPT, cache: bool = True,
+        trace: bool = False) -> RunResult:
     """Run a program to its end on a backend ("x86" or "interp")."""
     with Kernel(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
-                mem_words=mem_words, on_output=on_output, cache=cache, trace=trace) as k:
+                mem_words=mem_words, on_output=on_output, output_limit=output_limit,
+                cache=cache, trace=trace) as k:
         return k.run()
+
+
+class _Closing(BaseException):
+    """Unwinds a run whose Kernel a host handler or on_output closed. Not an Exception,
+    so that the backends' `except Exception` around a handler lets it through."""
 
 
 class Kernel:
@@ -99,15 +107,31 @@ class Kernel:
     returns after N more units with the run paused, and may be called again. A host
     handler gets a HostMessage (words, sender, conn, data, set_data) and returns the reply:
     None, an int or up to four ints; if it raises, its host task faults and the run goes on.
+    The result keeps the last `output_limit` characters of output (None: all of it);
+    `on_output` sees every line.
+
+    Its lifecycle, the same on both backends: after close() (or the `with` block) every
+    use raises KernelClosed; a host handler or on_output may call close(), which ends the
+    run when it returns (that run() raises KernelClosed); an exception out of on_output
+    ends the run and closes the Kernel; once the run has ended, `run` and `result` give
+    its result and spawn/host raise KernelError; run() from inside the run raises
+    KernelError.
     """
 
     def __init__(self, program: Program, *, backend: str = DEFAULT_BACKEND, seed: int = 0,
                  fuel: int | None = None, time_limit: float | None = None,
                  mem_words: int | None = None, max_tasks: int | None = None,
                  trace: bool = False, boot: bool = True,
-                 on_output: Callable[[str], None] | None = None, cache: bool = True):
+                 on_output: Callable[[str], None] | None = None,
+                 output_limit: int | None = OUTPUT_KEPT, cache: bool = True):
+        self._machine = None
+        self._closed_why = ""
+        self._running = False
+        self._close_asked = False
+        if on_output is not None:
+            on_output = self._callback(on_output)
         options = RunOptions(seed=seed, fuel=fuel, time_limit=time_limit, on_output=on_output,
-                             trace=trace)
+                             output_limit=output_limit, trace=trace)
         if mem_words is not None:
             options.mem_words = mem_words
         if max_tasks is not None:
@@ -127,36 +151,55 @@ class Kernel:
 
     def spawn(self, task: str, *args: int) -> int:
         """Start a task of the program's task type `task` with arguments; its task id."""
+        machine = self._can_add("spawn a task")
         types = [t.name for t in self.program.tasks]
         if task not in types:
             raise ValueError(f"the program has no task {task!r} (it has {', '.join(types) or 'none'})")
         tt = self.program.tasks[types.index(task)]
         if len(args) != tt.nparams:
             raise ValueError(f"task {task} takes {tt.nparams} argument(s), got {len(args)}")
-        return self._machine.spawn(types.index(task), [_word(a) for a in args])
+        words = [host_word(a, f"argument {i + 1} of task {task} is") for i, a in enumerate(args)]
+        return machine.spawn(types.index(task), words)
 
     def host(self, name: str, handler: Callable | None = None):
         """Serve the channel `name` with a Python handler (a host task); its task id.
         Without a handler, a decorator: `@k.host("clock")`."""
         if handler is None:
             return lambda fn: (self.host(name, fn), fn)[1]
-        return self._machine.host(name, handler)
+        return self._can_add("serve a channel").host(name, self._callback(handler))
 
     def run(self, fuel: int | None = None) -> RunResult:
         """Run to the end, or for `fuel` more units; the result so far."""
-        self._machine.advance(fuel)
-        return self._machine.result()
+        machine = self._live("run")
+        if self._running:
+            raise KernelError("run() was called from inside the Kernel's own run "
+                              "(a host handler or on_output)")
+        self._running = True
+        try:
+            machine.advance(fuel)
+        except _Closing:
+            self._free("a host handler or on_output closed it during run()")
+            raise KernelClosed("the Kernel was closed during run() by a host handler or "
+                               "on_output") from None
+        except BaseException as e:
+            self._free(f"its run stopped on {type(e).__name__}: {e}")
+            raise
+        finally:
+            self._running = False
+        return machine.result()
 
     @property
     def result(self) -> RunResult:
         """The result so far (status "running" while the run can go on)."""
-        return self._machine.result()
+        return self._live("read the result").result()
 
     def close(self) -> None:
-        """Free the run's native memory now rather than when the Kernel is dropped."""
-        close = getattr(self._machine, "close", None)
-        if close is not None:
-            close()
+        """Free the run's native memory now rather than when the Kernel is dropped. From a
+        host handler or on_output, the run ends when that callback returns."""
+        if self._running:
+            self._close_asked = True
+        elif self._machine is not None:
+            self._free("it was closed")
 
     def __enter__(self) -> "Kernel":
         return self
@@ -164,8 +207,33 @@ class Kernel:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    # -- the lifecycle --------------------------------------------------------------------
+    def _live(self, what: str):
+        if self._machine is None:
+            raise KernelClosed(f"cannot {what}: the Kernel is closed ({self._closed_why})")
+        return self._machine
 
-def _word(v: int) -> int:
-    if not isinstance(v, int) or not -(1 << 63) <= v < 1 << 64:
-        raise ValueError(f"{v!r} is not a 64-bit integer")
-    return v - (1 << 64) if v >= 1 << 63 else v
+    def _can_add(self, what: str):
+        machine = self._live(what)
+        if machine.status is not None:
+            raise KernelError(f"cannot {what}: the run has ended (make a new Kernel)")
+        return machine
+
+    def _free(self, why: str) -> None:
+        machine, self._machine = self._machine, None
+        self._closed_why = why
+        machine.close()
+
+    def _callback(self, fn: Callable) -> Callable:
+        """fn as the run calls it: a close() inside it ends the run once it returns. It
+        refers to the Kernel weakly, so that a dropped Kernel is freed at once."""
+        kernel = weakref.ref(self)
+
+        def call(*args):
+            try:
+                return fn(*args)
+            finally:
+                k = kernel()
+                if k is not None and k._close_asked:
+                    raise _Closing()        # the close wins over what fn returned or raised
+        return call

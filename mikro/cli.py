@@ -218,6 +218,19 @@ def bench(quick: bool = typer.Option(False, "--quick", help="A smoke run: under 
     raise typer.Exit(bench_main(quick=quick, as_json=as_json, plot=plot, only=only))
 
 
+@app.command()
+def cache(clear: bool = typer.Option(False, "--clear", help="Remove every entry.")) -> None:
+    """Show where the image and object caches are and what they hold (or empty them)."""
+    from . import cache as caches
+    if clear:
+        sys.stdout.write(f"removed {caches.clear()} entries\n")
+    i = caches.info()
+    size = f"{i.size / 2**20:.1f} MiB" if i.size >= 2**20 else f"{i.size / 2**10:.0f} KiB"
+    sys.stdout.write(f"cache: {i.path or '-'}{f' (not used: {i.problem})' if i.problem else ''}\n"
+                     f"entries: {i.entries}, {size} of at most {i.limit / 2**20:g} MiB "
+                     f"(${caches.MAX_ENV})\n")
+
+
 def main() -> None:
     try:
         app()

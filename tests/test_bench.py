@@ -143,8 +143,9 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
     keys = {row["key"] for row in data["rows"]}
     assert keys >= {"rt.indirect", "rt.mikro.x86", "rt.mikro.interp", "rt.pipe", "rt.socketpair",
                     "rt.sysv", "rt.posixmq", "py.asyncio", "py.threads", "py.mp_pipe",
-                    "spawn.total", "mem.kernel", "mem.server", "compile.mixed.interpreter", "compile.mixed.baseline",
-                    "compile.straight.optimised", "startup.cached"}
+                    "spawn.total", "mem.kernel", "mem.server", "compile.mixed.interpreter",
+                    "compile.mixed.baseline", "compile.straight.optimised", "startup.cached",
+                    "soak.compile.start", "soak.compile.end", "soak.print.start", "soak.print.end"}
     for row in data["rows"]:
         assert row.get("unavailable") or row["stat"]["median"] > 0, row["key"]
     assert {c["key"] for c in data["curves"]} == {"curve.tasks", "curve.connections",
@@ -157,3 +158,12 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
     assert len(data["targets"]) == 10
     for t in data["targets"]:
         assert t["met"] in (True, False) or t["why"], t["label"]
+
+
+def test_a_soak_reports_memory_at_its_start_and_end():
+    """Only that the figures are there, and a gross leak (50 MiB over 20 compiles) absent."""
+    from mikro.bench.soak import measure
+    got = measure("compile", 20)
+    assert 0 < got["start"] and 0 < got["end"] < got["start"] + 50
+    got = measure("print", 0.3)
+    assert got["lines"] > 0 and got["kept"] <= 1 << 20 and 0 < got["end"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import costs, curves, native, pyalt
+from . import costs, curves, native, pyalt, soak
 from .curves import WARM
 from .mikrorun import runner
 from .model import Ctx
@@ -93,6 +93,7 @@ BENCHES: list[Bench] = [
     Bench("spawn", costs.spawn, "spawn time and memory per task"),
     Bench("compile", costs.compile_time, "compile time per VM instruction"),
     Bench("startup", costs.startup, "`mikro run examples/hello.mk` start-up"),
+    Bench("soak", soak.soak, "resident memory before and after many compiles, and printing"),
 ]
 
 

@@ -14,7 +14,7 @@ import time
 
 from . import abi, isa
 from .isa import A0, FP, LR, SP
-from .kernel import BLOCK, BLOCKED, END, SWITCH, Kernel, Task, syscall_failure
+from .kernel import BLOCK, BLOCKED, END, SWITCH, Kernel, KernelClosed, Task, syscall_failure
 from .options import RunOptions
 from .result import Fault, RunResult, Waiter, Where
 from .verify import verify
@@ -53,7 +53,8 @@ class Machine:
         self.sites = program.return_sites()
         self.kernel = Kernel(program, seed=int(opts.seed), mem_words=self.mem_words,
                              max_tasks=int(opts.max_tasks), on_output=opts.on_output,
-                             trace=[] if opts.trace else None, clock=lambda: self.fuel_used)
+                             trace=[] if opts.trace else None, clock=lambda: self.fuel_used,
+                             output_limit=opts.output_limit)
         self.fuel_left = None if opts.fuel is None else max(int(opts.fuel), 0)
         self.fuel_used = 0
         self.slice_left: int | None = None     # fuel left in this call of advance()
@@ -64,23 +65,36 @@ class Machine:
         self.current: Task | None = None       # a task paused at a fuel point resumes first
         self.running: Task | None = None
         self.switches = 0
+        self.closed = False
         if boot:
             self.kernel.boot()
+
+    def close(self) -> None:
+        """Drop the run's state; the Machine can no longer run or report (as on x86)."""
+        self.closed = True
+        self.kernel = self.current = self.running = None
+
+    def _open(self) -> None:
+        if self.closed:
+            raise KernelClosed("the run is closed")
 
     # -- tasks from Python ------------------------------------------------------------------
     def spawn(self, ttype: int, args=()) -> int:
         """Start a task of type ttype (at the tail of the ready queue); its id."""
+        self._open()
         if len(self.kernel.tasks) >= self.kernel.max_tasks:
             raise ValueError("the task table is full")
         return self.kernel.new_task(ttype, tuple(args)).id
 
     def host(self, name: str, handler) -> int:
         """A host task serving channel `name` with handler; its id."""
+        self._open()
         return self.kernel.new_host(name, handler).id
 
     # -- the run --------------------------------------------------------------------------
     def advance(self, fuel: int | None = None) -> str | None:
         """Run until the run ends (its status) or `fuel` more units are used (None)."""
+        self._open()
         if self.status is not None:
             return self.status
         k = self.kernel
@@ -125,6 +139,7 @@ class Machine:
 
     def result(self) -> RunResult:
         """What the run gave so far; status "running" while it can go on."""
+        self._open()
         k = self.kernel
         res = RunResult(status="clean", fuel_used=self.fuel_used, tasks_spawned=k.spawned,
                         faults=list(k.faults), exits=dict(k.exits), limit=self.stopped or "",
@@ -140,7 +155,7 @@ class Machine:
             stuck = stuck or state != "recv"
             where = self.where(t, t.pc) if t.host is None else Where(-1)
             res.waiting.append(Waiter(t.id, t.name, state, handle, where))
-        res.output = "".join(line + "\n" for line in k.output)
+        res.output, res.output_dropped = k.output.text(), k.output.dropped
         if self.status is None:
             res.status = "running"
         elif self.status in ("limit", "interrupted"):

@@ -18,11 +18,12 @@ when the scheduler picks it, it answers every message queued for it (`serve_host
 """
 from __future__ import annotations
 
+import operator
 from bisect import bisect_left
 from collections import deque
 
 from . import abi, isa
-from .result import Fault, Where
+from .result import Fault, Output, Where
 from .trace import Event
 
 BLOCK, SWITCH, END = "block", "switch", "end"      # what a syscall did with its caller
@@ -122,6 +123,28 @@ class Task:
         self.host_ch = 0                         # ... and its server chandle
 
 
+class KernelError(RuntimeError):
+    """A Kernel used in a way its lifecycle does not allow (docs/embedding.md)."""
+
+
+class KernelClosed(KernelError):
+    """The Kernel was closed: by close(), at the end of its `with` block, by a host handler
+    or on_output during its run, or because its run stopped on an exception."""
+
+
+def host_word(v, what: str) -> int:
+    """A value from Python as a VM word: an int (or any integer type with __index__, but
+    not a bool: TypeError) in [-2**63, 2**64) (else ValueError); from 2**63 on it is the
+    unsigned form of a negative word, which is what the VM sees."""
+    if isinstance(v, bool) or not hasattr(type(v), "__index__"):
+        why = " (a bool is not taken for a word)" if isinstance(v, bool) else ""
+        raise TypeError(f"{what} {v!r}, which is not an int{why}")
+    v = operator.index(v)
+    if not -(1 << 63) <= v < 1 << 64:
+        raise ValueError(f"{what} {v}, which is not a 64-bit word (-2**63 to 2**64 - 1)")
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
 class HostMessage:
     """What a host task's handler gets: the message words, the sending task's id, the id of
     the connection it came through and the server's per-client word for that connection.
@@ -136,6 +159,8 @@ class HostMessage:
         self._set = set_data
 
     def set_data(self, v: int) -> None:
+        """Set the per-client word: v is checked as host_word does (TypeError, ValueError)."""
+        v = host_word(v, "set_data was given")
         self._set(v)
         self.data = v
 
@@ -145,17 +170,14 @@ class HostMessage:
 
 def host_reply(out) -> tuple[int, ...]:
     """The reply words of a handler's return value: None (no words), an int or a sequence of
-    at most MSG_WORDS ints, each a signed 64-bit value. Raises ValueError otherwise."""
+    at most MSG_WORDS ints, each checked as host_word does. Raises TypeError or ValueError."""
     if out is None:
         return ()
-    words = (out,) if isinstance(out, int) else tuple(out) if isinstance(out, (tuple, list)) else None
-    if words is None or len(words) > abi.MSG_WORDS or not all(isinstance(w, int) for w in words):
+    words = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    if len(words) > abi.MSG_WORDS:
         raise ValueError(f"handler returned {out!r}: expected None, an int or up to "
                          f"{abi.MSG_WORDS} ints")
-    for w in words:
-        if not -(1 << 63) <= w < 1 << 63:
-            raise ValueError(f"handler returned {w}, which is not a 64-bit integer")
-    return words
+    return tuple(host_word(w, "handler returned") for w in words)
 
 
 class Registry:
@@ -192,18 +214,17 @@ class Registry:
 class Kernel:
     def __init__(self, program, *, seed: int = 0, mem_words: int = abi.MEM_WORDS,
                  max_tasks: int = abi.MAX_TASKS, on_output=None, trace: list | None = None,
-                 clock=lambda: 0):
+                 clock=lambda: 0, output_limit: int | None = None):
         self.program = program
         self.mem_words = mem_words
         self.max_tasks = max_tasks
         self.seed = seed & M64
         self.rng = self.seed
-        self.on_output = on_output
+        self.output = Output(on_output, output_limit)  # streamed to on_output, a tail kept
         self.ready: deque[Task] = deque()
         self.tasks: dict[int, Task] = {}         # live tasks by id
         self.spawned = 0
         self.registry = Registry()
-        self.output: list[str] = []
         self.faults: list[Fault] = []
         self.exits: dict[int, tuple[str, int]] = {}
         self._dispatch = [getattr(self, "sys_" + sc.name) for sc in abi.SYSCALLS]
@@ -430,9 +451,7 @@ class Kernel:
     def flush(self, t: Task) -> None:
         line = " ".join(t.line)
         t.line = []
-        self.output.append(line)
-        if self.on_output is not None:
-            self.on_output(line)
+        self.output.write(line)
 
     # -- the end of a task ----------------------------------------------------------------
     def end_task(self, t: Task, code: int | None = None, fault: Fault | None = None) -> None:

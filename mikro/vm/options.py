@@ -6,6 +6,9 @@ from typing import Callable
 
 from . import abi
 
+# characters of output a result keeps by default: the last lines that fit (RunResult.output)
+OUTPUT_KEPT = 1 << 20
+
 
 @dataclass
 class RunOptions:
@@ -15,4 +18,5 @@ class RunOptions:
     mem_words: int = abi.MEM_WORDS       # memory of each task, in 64-bit words
     max_tasks: int = abi.MAX_TASKS       # tasks alive at once
     on_output: Callable[[str], None] | None = None   # called with each output line as printed
+    output_limit: int | None = OUTPUT_KEPT   # characters of output the result keeps (None: all)
     trace: bool = False                  # record IPC events (mikro.vm.trace) in the result

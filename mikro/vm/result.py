@@ -6,7 +6,9 @@ the very same report.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .abi import EXIT_CODES
 from .image import Program
@@ -43,7 +45,7 @@ class Waiter:
 class RunResult:
     status: str                               # clean, fault, deadlock, limit, interrupted,
                                               # or running (a run paused between slices)
-    output: str = ""
+    output: str = ""                          # the last lines printed (RunOptions.output_limit)
     faults: list[Fault] = field(default_factory=list)
     waiting: list[Waiter] = field(default_factory=list)
     exits: dict[int, tuple[str, int]] = field(default_factory=dict)   # id -> (name, code)
@@ -52,6 +54,7 @@ class RunResult:
     tasks_spawned: int = 0
     switches: int = 0                         # times the scheduler picked a task
     trace: list[Event] = field(default_factory=list)   # IPC events, when traced
+    output_dropped: int = 0                   # lines printed before those `output` keeps
 
     @property
     def stats(self) -> dict[str, int]:
@@ -85,6 +88,41 @@ class RunResult:
             if code != 0:
                 out.append(f"task {name}#{tid} exited with code {code}")
         return "".join(line + "\n" for line in out)
+
+
+class Output:
+    """A run's output as it is printed, the same on every backend: each line goes to
+    `on_output` at once (a text with newlines is several lines), and only the last lines
+    that fit in `limit` characters (newlines counted; None: no limit) are kept for the
+    result, so a run that prints forever holds a bounded tail."""
+
+    def __init__(self, on_output: Callable[[str], None] | None = None,
+                 limit: int | None = None):
+        self.on_output = on_output
+        self.limit = None if limit is None else max(int(limit), 0)
+        self.lines: deque[str] = deque()
+        self.size = 0
+        self.dropped = 0
+
+    def write(self, text: str) -> None:
+        """Printed text: each newline in it ends a line."""
+        self.extend(text.split("\n"))
+
+    def extend(self, lines: list[str]) -> None:
+        """Lines printed, without their newlines, in order."""
+        kept = self.lines
+        kept.extend(lines)
+        self.size += sum(map(len, lines)) + len(lines)
+        if self.limit is not None:
+            while self.size > self.limit:
+                self.size -= len(kept.popleft()) + 1
+                self.dropped += 1
+        if self.on_output is not None:
+            for line in lines:
+                self.on_output(line)
+
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self.lines)
 
 
 def _waiter(program: Program, w: Waiter) -> list[str]:

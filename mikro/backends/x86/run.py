@@ -10,9 +10,9 @@ import struct
 import time
 
 from ...vm import abi, isa
-from ...vm.kernel import HostMessage, host_reply, syscall_failure
+from ...vm.kernel import HostMessage, KernelClosed, host_reply, syscall_failure
 from ...vm.options import RunOptions
-from ...vm.result import Fault, RunResult, Waiter, Where
+from ...vm.result import Fault, Output, RunResult, Waiter, Where
 from ...vm.trace import FIELDS as TRACE_FIELDS
 from ...vm.trace import KIND, Event
 from . import layout as L
@@ -32,6 +32,13 @@ BUDGET = 1 << 16             # task switches per native call
 ADDRESS_SPACE = 1 << 45      # bytes of task memory reserved at most (virtual, lazily mapped)
 CHUNK = 1 << 22              # fuel units per native call when nothing else bounds it
 CHUNK_TIMED = 1 << 18        # ... when a wall-clock limit is set
+# Native code keeps a call's output in a buffer that only grows (kernel_ir out_append), and
+# Python takes it when the call returns: the chunk of fuel starts small and adapts, so
+# that a call prints about OUTPUT_PER_CALL bytes at most (a program printing at full speed
+# held 206 MiB there with 4M-unit chunks).
+CHUNK_START = 1 << 16
+CHUNK_MIN = 1 << 8
+OUTPUT_PER_CALL = 1 << 20
 RING_START = 64              # entries of the ready queue's ring at first (kernel_ir._rq)
 
 # syscalls whose first argument is a handle: their fault reason names it
@@ -40,6 +47,14 @@ HANDLE_SYSCALLS = frozenset({"send", "call", "recv", "reply", "close", "data", "
 WAIT_STATE = {L.ST_RECV: "recv", L.ST_SEND: "send", L.ST_CALL_SEND: "call",
               L.ST_CALL_REPLY: "call", L.ST_OPEN: "open", L.ST_PUSH: "push",
               L.READY: "ready", L.RUNNING: "ready"}
+
+
+# Each Machine not closed yet -> the engine holding its native code. A Machine dropped in a
+# reference cycle (a host handler that refers to its Kernel) is finalized together with
+# its CompiledProgram, in no set order: llvmlite's finalizer could free the code before the
+# Machine's calls mk_free in it (a segfault). Held here, the engine is not garbage until the
+# Machine has been closed.
+_OPEN: dict[int, Engine] = {}
 
 
 def _reserve(size: int) -> int:
@@ -264,8 +279,9 @@ class Machine:
         self.reg = (L.C["Reg"] * max(self.cp.nnames, 1))()
         k.reg = ctypes.addressof(self.reg)
         k.prog = cp.tables.address
-        self.output: list[str] = []
+        self.output = Output(opts.on_output, opts.output_limit)
         self.pending = ""
+        self.chunk = CHUNK_START                 # fuel per native call (_adapt)
         self.left = None if opts.fuel is None else max(int(opts.fuel), 0)
         self.used = 0
         self.elapsed = 0.0
@@ -279,6 +295,7 @@ class Machine:
         self.sysargs = (ctypes.c_int64 * 8)()
         self.sysout = (ctypes.c_int64 * KernelIR.NOUT)()
         self.closed = False
+        _OPEN[id(self)] = cp.engine
         if boot:
             for b in self.p.boot:
                 if self.k.alive >= self.k.max_alive:
@@ -327,8 +344,14 @@ class Machine:
             self.cp._ready(ctypes.addressof(k), ctypes.addressof(t))
         return t
 
+    def _open(self) -> None:
+        """Native memory is touched only while it is there: after close, a Python error."""
+        if self.closed:
+            raise KernelClosed("the run is closed: its native memory has been freed")
+
     def spawn(self, ttype: int, args=()) -> int:
         """Start a task of type ttype (at the tail of the ready queue); its id."""
+        self._open()
         if self.k.alive >= self.k.max_alive:
             raise ValueError("the task table is full")
         return self._new_task(ttype, args).id
@@ -336,6 +359,7 @@ class Machine:
     # -- host tasks: Python acts for them through mk_sys ----------------------------------
     def host(self, name: str, handler) -> int:
         """A host task serving channel `name` with handler (docs/kernel.md); its id."""
+        self._open()
         if name not in self.p.strings:
             raise ValueError(f"no task of the program names the channel {name!r}")
         string = self.p.strings.index(name)
@@ -422,10 +446,7 @@ class Machine:
             text = self.pending + ctypes.string_at(k.out, k.out_len).decode("utf-8", "replace")
             k.out_len = 0
             *lines, self.pending = text.split("\n")
-            for line in lines:
-                self.output.append(line)
-                if self.opts.on_output is not None:
-                    self.opts.on_output(line)
+            self.output.extend(lines)
 
     def close(self) -> None:
         """Free the run's native memory; the Machine can no longer run or report."""
@@ -433,6 +454,7 @@ class Machine:
             self.closed = True
             self.cp._free(ctypes.addressof(self.k))
             self._unmap()
+            _OPEN.pop(id(self), None)
 
     def __del__(self):
         if getattr(self, "closed", True) is False:
@@ -440,15 +462,17 @@ class Machine:
 
     def advance(self, fuel: int | None = None) -> str | None:
         """Run until the run ends (its status) or `fuel` more units are used (None)."""
+        self._open()
         if self.status is not None:
             return self.status
         opts, k = self.opts, self.k
         stint = None if fuel is None else max(int(fuel), 0)
         start = time.monotonic()
         chunk_max = CHUNK_TIMED if opts.time_limit is not None else CHUNK
+        self.chunk = min(self.chunk, chunk_max)
         try:
             while True:
-                chunk = chunk_max
+                chunk = self.chunk
                 for bound in (self.left, stint):
                     if bound is not None:
                         chunk = min(chunk, bound)
@@ -464,6 +488,7 @@ class Machine:
                 self.cp.native_seconds += dt
                 self.native_seconds += dt
                 spent = chunk - k.fuel
+                self._adapt(spent, k.out_len, chunk_max)
                 self.used += spent
                 if self.left is not None:
                     self.left -= spent
@@ -505,11 +530,18 @@ class Machine:
         so the run continues where it stands (between two calls into native code)."""
         self.cp = self.cp.optimised()
         self.k.prog = self.cp.tables.address
+        _OPEN[id(self)] = self.cp.engine
+
+    def _adapt(self, spent: int, printed: int, chunk_max: int) -> None:
+        """The next chunk of fuel, from the bytes per unit of fuel the last call printed."""
+        if printed > OUTPUT_PER_CALL:
+            self.chunk = max(CHUNK_MIN, OUTPUT_PER_CALL * spent // printed)
+        elif spent >= self.chunk and printed < OUTPUT_PER_CALL // 2:
+            self.chunk = min(self.chunk * 2, chunk_max)
 
     def result(self) -> RunResult:
         """What the run gave so far; status "running" while it can go on."""
-        if self.closed:
-            raise RuntimeError("the run's native memory has been freed")
+        self._open()
         status = self.status
         if status is None:
             status = "running"
@@ -582,8 +614,8 @@ class Machine:
             handle = None if state in ("open", "ready") else wait_handle
             res.waiting.append(Waiter(tid, name_of(ttype, tid), state, handle, Where(pc, chain)))
         res.faults = [f for _, f in sorted(faults, key=lambda x: x[0])]
-        lines = self.output + [self.pending] if self.pending else self.output
-        res.output = "".join(line + "\n" for line in lines)
+        res.output = self.output.text() + (self.pending + "\n" if self.pending else "")
+        res.output_dropped = self.output.dropped
         if status is not None:
             res.status = status
         elif stuck:
