@@ -268,23 +268,3 @@ spawn t()
     r = mk.run(big, backend=backend)
     assert 1_000_000 < len(r.output) <= 1 << 20 and r.output_dropped > 0
     assert r.output.endswith("10999 " + "." * 94 + "\n")
-
-
-def test_native_output_is_taken_in_small_batches():
-    """x86: the native buffer a call prints into stays small, however fast the program
-    prints (it held the output of 4M units of fuel, over 200 MiB, at a time)."""
-    backend = "x86"
-    printer = mk.compile('''
-task t {
-    let i = 0
-    while i < 2000000 {
-        print("line", i, "of a program that prints fast")
-        i += 1
-    }
-}
-spawn t()
-''')
-    k = mk.Kernel(printer, backend=backend, output_limit=0)
-    assert k.run().output_dropped == 2000000
-    assert k._machine.k.out_cap < 16 << 20
-    k.close()

@@ -540,3 +540,24 @@ def test_a_large_program_loads_in_either_tier():
     assert len(program.code) > 5000
     r = x86.compile(program, cache=False, tier="baseline").run()
     assert r.status == "clean" and r.output.splitlines()[-1] == "-512"
+
+
+def test_native_output_is_taken_in_small_batches():
+    """x86: the native buffer a call prints into stays small, however fast the program
+    prints (it held the output of 4M units of fuel, over 200 MiB, at a time)."""
+    import mikro as mk
+    backend = "x86"
+    printer = mk.compile('''
+task t {
+    let i = 0
+    while i < 2000000 {
+        print("line", i, "of a program that prints fast")
+        i += 1
+    }
+}
+spawn t()
+''')
+    k = mk.Kernel(printer, backend=backend, output_limit=0)
+    assert k.run().output_dropped == 2000000
+    assert k._machine.k.out_cap < 16 << 20
+    k.close()
