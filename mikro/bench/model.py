@@ -92,7 +92,7 @@ class Sizes:
     spawn: int
     code: int                 # statements of the compile-time programs
     compile_curve: list[int]  # statements of the programs of the compile-cost curve
-    startup: int              # runs of `mikro run examples/hello.mk`
+    startup: int              # runs of `mikro run hello.mk`
 
 
 QUICK = Sizes(batches=3, curve_batches=3, indirect=2_000_000, native=4_000, python=2_000,
