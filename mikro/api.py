@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from .vm.image import ImageError, Program
-from .vm.kernel import HostMessage
+from .vm.kernel import HostMessage  # noqa: F401 (mikro.HostMessage comes from here)
 from .vm.options import RunOptions
 from .vm.result import RunResult
 

@@ -8,7 +8,6 @@ import importlib.util
 import os
 import textwrap
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
