@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from .vm.image import ImageError, Program
-from .vm.kernel import HostMessage, KernelClosed, KernelError, host_word
+from .vm.kernel import HostMessage, KernelClosed, KernelError, host_word  # noqa: F401
 from .vm.options import OUTPUT_KEPT, RunOptions
 from .vm.result import RunResult
 

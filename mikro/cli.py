@@ -1,10 +1,12 @@
 """`mikro`: the command line, a thin typer layer over mikro.api.
 
 Exit codes are mikro.vm.abi.EXIT_CODES: 0 clean, 1 compile error, 2 usage, 3 fault,
-4 deadlock, 5 limit, 6 I/O or image error, 130 interrupted.
+4 deadlock, 5 limit, 6 I/O or image error, 7 a test failed, 130 interrupted. Options are
+checked before anything runs, by the same rules as the API (mikro.vm.options).
 """
 from __future__ import annotations
 
+import shlex
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,19 +14,62 @@ from typing import Optional
 
 import typer
 
-from . import api
+from . import __version__, api
+from .vm import options
 from .vm.abi import EXIT_CODES
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="Write, run, test and measure message-passing programs.")
+
+
+def _checked(name: str):
+    """A typer callback that lets through only the values the run setting `name` allows
+    (None: the option was not given)."""
+    def callback(value):
+        why = None if value is None else options.problem(name, value)
+        if why is not None:
+            raise typer.BadParameter(why)
+        return value
+    return callback
+
+
+def _backend_ok(value: str) -> str:
+    if value not in api.BACKENDS:
+        raise typer.BadParameter(f"unknown backend {value!r} (expected {' or '.join(api.BACKENDS)})")
+    return value
+
+
+def _at_least(low: int):
+    def callback(value: int) -> int:
+        if value < low:
+            raise typer.BadParameter(f"must be at least {low} (got {value})")
+        return value
+    return callback
+
 
 FileArg = typer.Argument(..., help="A .mk source file (or a .mko image where it says so).")
 # options that several commands take, declared once
-BackendOpt = typer.Option(api.DEFAULT_BACKEND, "--backend", "-b",
+BackendOpt = typer.Option(api.DEFAULT_BACKEND, "--backend", "-b", callback=_backend_ok,
                           help="x86 (JIT, native kernel) or interp (reference).")
-SeedOpt = typer.Option(0, help="Scheduling seed: 0 is FIFO, others a reproducible shuffle.")
-FuelOpt = typer.Option(None, help="Stop after this many fuel units (loop back-edges and calls).")
-TimeLimitOpt = typer.Option(None, "--time-limit", help="Stop after this many seconds.")
+SeedOpt = typer.Option(0, callback=_checked("seed"),
+                       help="Scheduling seed: 0 is FIFO, others a reproducible shuffle.")
+FuelOpt = typer.Option(None, callback=_checked("fuel"),
+                       help="Stop after this many fuel units (loop back-edges and calls).")
+TimeLimitOpt = typer.Option(None, "--time-limit", callback=_checked("time_limit"),
+                            help="Stop after this many seconds.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"mikro {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", "-V", is_eager=True,
+                                          callback=_version, help="Print the version and exit.")) -> None:
+    pass
 
 
 @contextmanager
@@ -37,11 +82,13 @@ def _bad_input_exits():
         sys.stderr.write(f"error: {e}\n")
         raise typer.Exit(EXIT_CODES["io_error"])
     except Exception as e:
-        from .lang import CompileError
+        from .lang import CompileError, SourceReadError
         if not isinstance(e, CompileError):
             raise
         sys.stderr.write(e.render())
-        raise typer.Exit(EXIT_CODES["compile_error"])
+        # a file that cannot be read is the same error whether it is a .mk or a .mko
+        raise typer.Exit(EXIT_CODES["io_error" if isinstance(e, SourceReadError)
+                                    else "compile_error"])
 
 
 def _load(path: Path, cache: bool = False):
@@ -52,23 +99,33 @@ def _load(path: Path, cache: bool = False):
 
 @app.command()
 def run(file: Path = FileArg,
+        args: Optional[list[str]] = typer.Argument(
+            None, metavar="[-- ARGS]...", show_default=False,
+            help="Integers for the boot `spawn main(...)`, in place of the arguments it lists."),
         backend: str = BackendOpt,
         seed: int = SeedOpt,
         fuel: Optional[int] = FuelOpt,
         time_limit: Optional[float] = TimeLimitOpt,
-        mem: Optional[int] = typer.Option(None, help="Memory of each task, in 64-bit words."),
+        mem: Optional[int] = typer.Option(None, callback=_checked("mem_words"),
+                                          help="Memory of each task, in 64-bit words."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Compile again, bypassing the image and object caches."),
         stats: bool = typer.Option(False, help="Print run statistics to stderr.")) -> None:
     """Run a program (.mk or .mko) and print its output; the report goes to stderr."""
-    _backend_ok(backend)
     program = _load(file, cache=not no_cache)
+    main_args = _main_args(program, file, args) if args else None
 
     def echo(line: str) -> None:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
-    result = api.run(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
-                     mem_words=mem, on_output=echo, cache=not no_cache)
+    with api.Kernel(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
+                    mem_words=mem, on_output=echo, cache=not no_cache,
+                    boot=main_args is None) as k:
+        if main_args is not None:               # the boot list, with main's arguments replaced
+            for b in program.boot:
+                name = program.tasks[b.task].name
+                k.spawn(name, *(main_args if name == "main" else b.args))
+        result = k.run()
     sys.stdout.flush()
     sys.stderr.write(result.report(program))
     if stats:
@@ -77,56 +134,104 @@ def run(file: Path = FileArg,
     raise typer.Exit(result.exit_code)
 
 
+def _main_args(program, file: Path, args: list[str]) -> list[int]:
+    """The program arguments, integers for the boot `spawn main(...)`; or exit (usage)."""
+    def usage(message: str) -> typer.Exit:
+        sys.stderr.write(f"error: {message}\n")
+        return typer.Exit(EXIT_CODES["usage"])
+    values = []
+    for a in args:
+        try:
+            v = int(a, 0)
+        except ValueError:
+            raise usage(f"the program argument {a!r} is not an integer") from None
+        if options.problem("seed", v) is not None:      # the seed's range: a 64-bit word
+            raise usage(f"the program argument {a} does not fit in 64 bits")
+        values.append(v)
+    mains = [b for b in program.boot if program.tasks[b.task].name == "main"]
+    if not mains:
+        raise usage(f"{file} has no `spawn main(...)` in its boot list to take the program "
+                    f"arguments")
+    nparams = program.tasks[mains[0].task].nparams
+    if len(values) != nparams:
+        raise usage(f"`main` takes {nparams} argument{'s' if nparams != 1 else ''}, "
+                    f"{len(values)} given")
+    return values
+
+
 @app.command()
-def test(files: list[Path] = typer.Argument(..., help="The .mk programs or test files."),
-         schedules: int = typer.Option(100, help="How many interleavings to try per program or test."),
-         first_seed: int = typer.Option(0, "--first-seed", help="The first seed (0 is FIFO)."),
+def test(files: list[Path] = typer.Argument(
+            ..., help="The .mk programs or test files; FILE::NAME for the test NAME alone."),
+         keyword: Optional[str] = typer.Option(
+             None, "-k", help="Only the tests whose name holds this text (in any case); a "
+                              "file without tests is named by its path."),
+         schedules: int = typer.Option(100, callback=_checked("schedules"),
+                                       help="How many interleavings to try per program or test."),
+         first_seed: int = typer.Option(0, "--first-seed", callback=_checked("seed"),
+                                        help="The first seed (0 is FIFO)."),
          backend: str = BackendOpt,
-         fuel: Optional[int] = typer.Option(None, help="Fuel limit of each run.")) -> None:
+         fuel: Optional[int] = typer.Option(None, callback=_checked("fuel"),
+                                            help="Fuel limit of each run.")) -> None:
     """Run the test blocks of each file (or the program) under many schedules.
 
-    Each `test "NAME" { ... }` block runs beside the boot list and must end clean with its
-    `# expect:` output; a file without test blocks must run clean. The first failing
-    schedule is printed with the seed that replays it."""
+    A `test "NAME" { ... }` block runs beside the boot list; it passes when its task ends
+    normally (returns, or exits 0), the run ends clean and it printed its `# expect:`
+    lines. A file without test blocks must run clean. A failure prints the command that
+    replays it alone; the last line is `N passed, N failed`; the exit code is 0 only when
+    all passed."""
     from .explore import explore
     from .testing import collect, explain, run_test
-    _backend_ok(backend)
-    failed = 0
-    for f in files:
+    passed = failed = 0
+    limits = f" --fuel {fuel}" if fuel is not None else ""
+
+    def selected(name: str) -> bool:
+        return keyword is None or keyword.lower() in name.lower()
+    for arg in files:
+        f, _, only = str(arg).partition("::")
         with _bad_input_exits():
             program, tests = collect(f)
+        if only:
+            tests = [t for t in tests if t.name == only]
+            if not tests:
+                sys.stderr.write(f"error: {f} has no test named {only!r}\n")
+                raise typer.Exit(EXIT_CODES["usage"])
         if tests:
             for t in tests:
+                if not selected(t.name):
+                    continue
                 outcome = run_test(program, t, backend=backend, schedules=schedules,
                                    first_seed=first_seed, fuel=fuel)
                 if outcome.ok:
+                    passed += 1
                     sys.stdout.write(f'ok    {f}:{t.line} test "{t.name}"\n')
                     continue
                 failed += 1
                 sys.stdout.write(f'FAIL  {f}:{t.line} test "{t.name}"\n')
                 sys.stdout.write(explain(program, outcome, backend))
                 sys.stdout.write(f"replay with: mikro test --backend {backend} --schedules 1 "
-                                 f"--first-seed {outcome.seed} {f}\n")
+                                 f"--first-seed {outcome.seed}{limits} "
+                                 f"{shlex.quote(f'{f}::{t.name}')}\n")
+            continue
+        if not selected(f):
             continue
         found = explore(program, schedules, backend=backend, first_seed=first_seed, fuel=fuel)
         if found.ok:
-            sys.stdout.write(f"{f}: {found.schedules} schedules, all clean\n")
+            passed += 1
+            sys.stdout.write(f"ok    {f}: {found.schedules} schedules, all clean\n")
             continue
+        failed += 1
         seed, result = found.failing_seed, found.result
-        sys.stdout.write(f"{f}: schedule {found.schedules} of {schedules} fails "
+        sys.stdout.write(f"FAIL  {f}: schedule {found.schedules} of {schedules} fails "
                          f"(seed {seed}, {result.status})\n")
         sys.stdout.write(result.output)
         sys.stdout.write(result.report(program))
-        sys.stdout.write(f"replay with: mikro run --backend {backend} --seed {seed} {f}\n")
-        raise typer.Exit(result.exit_code)
-    if failed:
-        raise typer.Exit(EXIT_CODES["fault"])
-
-
-def _backend_ok(backend: str) -> None:
-    if backend not in api.BACKENDS:
-        sys.stderr.write(f"error: unknown backend '{backend}' (expected x86 or interp)\n")
+        sys.stdout.write(f"replay with: mikro run --backend {backend} --seed {seed}{limits} "
+                         f"{shlex.quote(f)}\n")
+    sys.stdout.write(f"{passed} passed, {failed} failed\n")
+    if not passed + failed:
+        sys.stderr.write(f"error: no test name holds {keyword!r}\n")
         raise typer.Exit(EXIT_CODES["usage"])
+    raise typer.Exit(EXIT_CODES["test_failed"] if failed else 0)
 
 
 @app.command()
@@ -135,15 +240,17 @@ def trace(file: Path = FileArg,
           seed: int = SeedOpt,
           fuel: Optional[int] = FuelOpt,
           time_limit: Optional[float] = TimeLimitOpt,
-          limit: int = typer.Option(1000, help="List at most this many events."),
-          chart: int = typer.Option(200, help="Draw at most this many events in the charts."),
+          limit: int = typer.Option(1000, callback=_at_least(0),
+                                    help="List at most this many events."),
+          chart: int = typer.Option(200, callback=_at_least(0),
+                                    help="Draw at most this many events in the charts."),
           out: Path = typer.Option(Path("."), "--out", "-o", help="Where to write the charts."),
           no_chart: bool = typer.Option(False, "--no-chart", help="Only list the events.")) -> None:
     """Run a program and list its IPC events; draw them as sequence charts.
 
-    The charts are written as Mermaid text (NAME.mmd) and as an SVG picture (NAME.svg)."""
+    The listing goes to stdout; the program's output and the report go to stderr. The
+    charts are written as Mermaid text (NAME.mmd) and as an SVG picture (NAME.svg)."""
     from . import tracechart
-    _backend_ok(backend)
     program = _load(file)
     result = api.run(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
                      trace=True)
@@ -205,7 +312,13 @@ def asm(file: Path = FileArg,
         target: str = typer.Option("x86_64", help="x86_64, aarch64 or riscv64.")) -> None:
     """Show the machine code for a program (for another ISA with --target)."""
     from .backends import x86
-    sys.stdout.write(x86.inspect_asm(_load(file), target=target))
+    program = _load(file)
+    try:
+        text = x86.inspect_asm(program, target=target)
+    except ValueError as e:          # an unknown target; the message lists the known ones
+        sys.stderr.write(f"error: {e}\n")
+        raise typer.Exit(EXIT_CODES["usage"])
+    sys.stdout.write(text)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from typing import Callable
 
 from .api import DEFAULT_BACKEND, Kernel
 from .vm.image import Program
+from .vm.options import check
 from .vm.result import RunResult
 
 
@@ -38,6 +39,8 @@ def explore(program: Program, schedules: int = 100, *, backend: str = DEFAULT_BA
     is clean) or `schedules` runs have passed. `setup(kernel)` is called on each run's
     Kernel before it starts (to add host tasks or spawn tasks); other keyword arguments go
     to the Kernel (trace, time_limit, boot, ...)."""
+    check("schedules", schedules)
+    check("seed", first_seed)
     statuses: dict[str, int] = {}
     for n, seed in enumerate(range(first_seed, first_seed + schedules), 1):
         with Kernel(program, backend=backend, seed=seed, fuel=fuel, **options) as k:

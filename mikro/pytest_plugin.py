@@ -1,9 +1,11 @@
 """pytest plugin for test suites that embed mikro (registered as a `pytest11` entry point).
 
 Fixtures:
-  mikro          a Session bound to one backend: .compile(src), .load(path), .kernel(program,
+  mikro_session  a Session bound to one backend: .compile(src), .load(path), .kernel(program,
                  ...), .run(program, ...), .explore(program, schedules), .expect_clean(result);
                  tests that use it run once per backend.
+  mikro          the same Session, under its first name (it hides `import mikro` inside the
+                 test that asks for it; suites written for it keep working).
   mikro_backend  the backend name of the current parametrisation ("x86" or "interp").
 Marker:
   @pytest.mark.mikro(backends=["interp"])   run the test on those backends only.
@@ -24,6 +26,7 @@ import pytest
 from . import api
 from .explore import Exploration, explore
 from .vm.image import Program
+from .vm.options import problem
 from .vm.result import RunResult
 
 
@@ -82,6 +85,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mikro(backends): run a mikro test on these backends only")
+    why = problem("schedules", config.getoption("--mikro-schedules"))
+    if why is not None:
+        raise pytest.UsageError(f"--mikro-schedules {why}")
 
 
 def _backends(config: pytest.Config, marker=None) -> list[str]:
@@ -100,8 +106,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def mikro(mikro_backend: str) -> Session:
+def mikro_session(mikro_backend: str) -> Session:
     return Session(mikro_backend)
+
+
+@pytest.fixture
+def mikro(mikro_session: Session) -> Session:
+    """The first name of mikro_session, kept for the suites that use it."""
+    return mikro_session
 
 
 # -- .mk test files -----------------------------------------------------------------------
@@ -140,7 +152,7 @@ class MkItem(pytest.Item):
     def runtest(self) -> None:
         from .testing import explain, run_test
         outcome = run_test(self.program, self.test, backend=self.backend,
-                           schedules=max(1, self.config.getoption("--mikro-schedules")))
+                           schedules=self.config.getoption("--mikro-schedules"))
         if not outcome.ok:
             raise MkFailure(explain(self.program, outcome, self.backend))
 

@@ -12,10 +12,12 @@ A test file is a program whose top level may hold test blocks:
     }
 
 Each test block compiles to a task type named `test "NAME"` (mikro.lang); running a test
-spawns the boot list, then that task. It passes when the run ends clean and its output is
-the `# expect:` lines of the block, in order (output is not checked when there are none).
-`# expect-status: fault` (or deadlock, limit) asks for another end. `mikro test` and the
-pytest plugin both run tests through `run_test`.
+spawns the boot list, then that task. It passes when its task ended normally (returned or
+exited 0; a test task still waiting when the run ends has not passed, even though a run
+whose tasks all wait in `recv` is clean), the run ends clean and its output is the
+`# expect:` lines of the block, in order (output is not checked when there are none).
+`# expect-status: fault` (or deadlock, limit) asks for another end of the run instead.
+`mikro test` and the pytest plugin both run tests through `run_test`.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from pathlib import Path
 from . import api
 from .explore import Exploration, explore
 from .vm.image import Program
-from .vm.result import RunResult
+from .vm.result import RunResult, waits
 
 _EXPECT = re.compile(r"#\s*expect:\s?(.*?)\s*$")
 _STATUS = re.compile(r"#\s*expect-status:\s*(\w+)")
@@ -49,6 +51,7 @@ class Outcome:
     result: RunResult
     problems: list[str]             # what did not match; empty when the test passed
     seed: int = 0
+    task: int = 0                   # the id of the test's task in the run
 
     @property
     def ok(self) -> bool:
@@ -76,16 +79,31 @@ def collect(path: str | Path, source: str | None = None) -> tuple[Program, list[
     return program, tests
 
 
-def check(test: MkTest, result: RunResult) -> list[str]:
-    """What in a run does not match the test's expectations."""
+def check(test: MkTest, result: RunResult, program: Program, task: int) -> list[str]:
+    """What in a run does not match the test's expectations; `task` is the test task's id."""
     problems = []
     if result.status != test.status:
         problems.append(f"the run ended {result.status}, expected {test.status}")
+    if test.status == "clean":
+        problems += _unfinished(result, program, task)
     if test.expect is not None:
         got = result.output.splitlines()
         if got != list(test.expect):
             problems.append("the output differs from the `# expect:` lines")
     return problems
+
+
+def _unfinished(result: RunResult, program: Program, task: int) -> list[str]:
+    """Why the test task did not end normally, or nothing when it did."""
+    if task in result.exits:
+        code = result.exits[task][1]
+        return [] if code == 0 else [f"the test task exited with code {code}"]
+    if any(f.task == task for f in result.faults):
+        return []                         # the run's status and report say it
+    for w in result.waiting:
+        if w.task == task:
+            return [f"the test task did not finish: it {waits(program, w)}"]
+    return ["the test task did not run"]
 
 
 def run_test(program: Program, test: MkTest, *, backend: str = api.DEFAULT_BACKEND,
@@ -98,15 +116,18 @@ def run_test(program: Program, test: MkTest, *, backend: str = api.DEFAULT_BACKE
         return Outcome(test, result, [f"unknown `# expect-status: {test.status}` "
                                       f"(expected one of {', '.join(STATUSES)})"])
     last: list[RunResult] = []
+    ids: list[int] = []
+
+    def setup(kernel: api.Kernel) -> None:
+        ids[:] = [kernel.spawn(test.task)]
 
     def passes(result: RunResult) -> bool:
         last[:] = [result]
-        return not check(test, result)
+        return not check(test, result, program, ids[0])
     found: Exploration = explore(program, schedules, backend=backend, first_seed=first_seed,
-                                 fuel=fuel, passes=passes, time_limit=time_limit,
-                                 setup=lambda k: k.spawn(test.task))
+                                 fuel=fuel, passes=passes, time_limit=time_limit, setup=setup)
     seed = found.failing_seed if found.failing_seed is not None else first_seed + schedules - 1
-    return Outcome(test, last[0], check(test, last[0]), seed)
+    return Outcome(test, last[0], check(test, last[0], program, ids[0]), seed, ids[0])
 
 
 def explain(program: Program, outcome: Outcome, backend: str, trace_tail: int = 12) -> str:

@@ -6,6 +6,7 @@ import pytest
 from mikro.lang import compile_file, compile_source
 from mikro.vm import abi, isa
 from mikro.vm.image import Program
+from mikro.vm.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.mk"))
@@ -189,7 +190,6 @@ def test_stdlib_modules_compile_when_imported(path):
 
 
 def test_verifier_accepts_the_examples():
-    verify = pytest.importorskip("mikro.vm.verify").verify
     for path in EXAMPLES:
         verify(compile_file(str(path)))
 

@@ -578,6 +578,99 @@ CASES = {
         '  = help: a `[` is not closed\n'
         '\n'
         'error: could not compile due to 1 error\n'),
+    'for_loop_of_another_language': (
+        'task t {\n    for i in 0..10 { print(i) }\n}\n',
+        'error[E0104]: `for` is not a keyword of mikro\n'
+        ' --> bad.mk:2:5\n'
+        '  |\n'
+        '2 |     for i in 0..10 { print(i) }\n'
+        '  |     ^^^ not a keyword\n'
+        '  = help: loop with `while`: `let i = 0` then `while i < 10 { ... i += 1 }`\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'no_booleans': (
+        'task t {\n    let b = true\n    if b { print(1) }\n}\n',
+        'error[E0201]: cannot find `true` in this scope\n'
+        ' --> bad.mk:2:13\n'
+        '  |\n'
+        '2 |     let b = true\n'
+        '  |             ^^^^ not found\n'
+        '  = help: there are no booleans: a condition is true when it is not '
+        '0, so write `1` for `true`\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'block_comment': (
+        'task t {\n    let b = 1 /* one */\n}\n',
+        'error[E0104]: `/*` does not start a comment\n'
+        ' --> bad.mk:2:15\n'
+        '  |\n'
+        '2 |     let b = 1 /* one */\n'
+        '  |               ^^ not a comment\n'
+        '  = help: a comment runs from `#` to the end of the line (there are no block comments)\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'line_comment': (
+        '// a comment\ntask t { }\n',
+        'error[E0104]: `//` does not start a comment\n'
+        ' --> bad.mk:1:1\n'
+        '  |\n'
+        '1 | // a comment\n'
+        '  | ^^ not a comment\n'
+        '  = help: a comment runs from `#` to the end of the line\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'control_character_shown_escaped': (
+        'task t {\n    let b = 1 \x1b[31m\n}\n',
+        'error[E0101]: unexpected character `\\x1b`\n'
+        ' --> bad.mk:2:15\n'
+        '  |\n'
+        '2 |     let b = 1 \\x1b[31m\n'
+        '  |               ^^^^ not part of the language\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'invisible_character_shown_escaped': (
+        'task t {\n    print("a\u202eb", c)\n}\n',
+        'error[E0201]: cannot find `c` in this scope\n'
+        ' --> bad.mk:2:18\n'
+        '  |\n'
+        '2 |     print("a\\u202eb", c)\n'
+        '  |                       ^ not found\n'
+        '  = help: declare it first: `let c = ...`\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'a_bad_constant_is_reported_once': (
+        'const A = 1 / 0\nconst B = A + 1\ntask t(x) { print(A, B) }\nspawn t(A)\n',
+        'error[E0406]: division by zero in a constant expression\n'
+        ' --> bad.mk:1:11\n'
+        '  |\n'
+        '1 | const A = 1 / 0\n'
+        '  |           ^^^^^ divides by zero\n'
+        '\n'
+        'error: could not compile due to 1 error\n'),
+    'errors_in_the_order_of_the_source': (
+        'spawn nope()\ntask t {\n    print(x)\n}\nconst C = y\n',
+        'error[E0203]: cannot find task `nope`\n'
+        ' --> bad.mk:1:7\n'
+        '  |\n'
+        '1 | spawn nope()\n'
+        '  |       ^^^^ no such task\n'
+        '  = help: `spawn` starts a task defined with `task NAME { ... }`\n'
+        '\n'
+        'error[E0201]: cannot find `x` in this scope\n'
+        ' --> bad.mk:3:11\n'
+        '  |\n'
+        '3 |     print(x)\n'
+        '  |           ^ not found\n'
+        '  = help: declare it first: `let x = ...`\n'
+        '\n'
+        'error[E0201]: cannot find constant `y`\n'
+        ' --> bad.mk:5:11\n'
+        '  |\n'
+        '5 | const C = y\n'
+        '  |           ^ not found\n'
+        '  = help: a constant expression may use literals and the constants defined above it\n'
+        '\n'
+        'error: could not compile due to 3 errors\n'),
 }
 
 
@@ -595,13 +688,12 @@ def render_file(path: str) -> str:
 
 def test_unreadable_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SourceReadError):       # a CompileError the CLI may report as I/O
+    with pytest.raises(SourceReadError):       # a CompileError the CLI reports as I/O
         compile_file("missing.mk")
-    assert render_file("missing.mk") == (
+    assert render_file("missing.mk") == (          # nothing was compiled: no summary
         "error[E0109]: cannot read `missing.mk`: No such file or directory\n"
         " --> missing.mk\n"
-        "\n"
-        "error: could not compile due to 1 error\n")
+        "\n")
 
 
 def test_bad_utf8(tmp_path, monkeypatch):
@@ -614,8 +706,7 @@ def test_bad_utf8(tmp_path, monkeypatch):
         '2 |     print("caf\ufffd")\n'
         "  |               ^ byte 0xe9\n"
         "  = help: save the file as UTF-8\n"
-        "\n"
-        "error: could not compile due to 1 error\n")
+        "\n")
 
 
 def test_unknown_import():
@@ -698,3 +789,29 @@ def test_no_traceback_on_garbage(source):
     except CompileError as e:
         text = e.render()
         assert text.startswith("error[E0") and "Traceback" not in text
+
+
+@pytest.mark.parametrize("source, line, col", [
+    ("task t {\n  let x = " + "-" * 30000 + "1\n}\n", 2, None),             # deep expression
+    ("task t {\n" + "if 1 {\n" * 20000 + "}\n" * 20000 + "}\n", None, 1),   # deep blocks
+    ("const A = " + "-" * 30000 + "1\n", 1, 11),                          # deep constant
+])
+def test_nested_too_deeply_names_where(source, line, col):
+    with pytest.raises(CompileError) as info:
+        compile_source(source, "deep.mk")
+    (d,) = info.value.diagnostics
+    assert (d.code, d.message, d.label) == ("E0402", "the program is nested too deeply",
+                                          "nested too deeply here")
+    assert d.line > 0 and d.col > 0                 # a place in the file, not just the file
+    assert line is None or d.line == line
+    assert col is None or d.col > 0 and (d.col == col or line is None)
+    assert f" --> deep.mk:{d.line}:{d.col}\n" in info.value.render()
+
+
+def test_a_long_line_is_shown_around_the_caret():
+    source = "task t {\n    let x = " + "1 + " * 200 + "nope" + " + 1" * 200 + "\n}\n"
+    text = render(source)
+    shown = text.splitlines()[3]
+    caret = text.splitlines()[4]
+    assert shown.startswith("2 | ...") and shown.endswith("...") and len(shown) < 140
+    assert shown[caret.index("^"):].startswith("nope")        # the caret is under the name

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 import mikro as mk
 from mikro.cli import app
 from mikro.testing import collect, run_test
+from mikro.vm.abi import EXIT_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,15 +36,15 @@ spawn counter(10000)
 '''
 
 
-def test_run_to_the_end(mikro):
-    r = mikro.kernel(mikro.compile(LOOP)).run()
+def test_run_to_the_end(mikro_session):
+    r = mikro_session.kernel(mikro_session.compile(LOOP)).run()
     assert (r.status, r.output) == ("clean", "counted 10000\n")
     assert r.fuel_used == 10000 and r.stats["fuel_used"] == 10000
 
 
-def test_slices_add_up_to_the_whole_run(mikro):
-    program = mikro.compile(LOOP)
-    k = mikro.kernel(program)
+def test_slices_add_up_to_the_whole_run(mikro_session):
+    program = mikro_session.compile(LOOP)
+    k = mikro_session.kernel(program)
     seen = []
     while True:
         r = k.run(fuel=3000)
@@ -55,16 +56,16 @@ def test_slices_add_up_to_the_whole_run(mikro):
     assert k.run().status == "clean"            # an ended run stays ended
 
 
-def test_a_slice_and_the_fuel_limit(mikro):
-    k = mikro.kernel(mikro.compile(LOOP), fuel=4500)
+def test_a_slice_and_the_fuel_limit(mikro_session):
+    k = mikro_session.kernel(mikro_session.compile(LOOP), fuel=4500)
     assert k.run(fuel=3000).status == "running"
     r = k.run()
     assert (r.status, r.fuel_used, r.limit) == ("limit", 4500, "fuel exhausted (4500 units)")
 
 
-def test_spawn_from_python_with_arguments(mikro):
-    program = mikro.compile(LOOP)
-    k = mikro.kernel(program, boot=False)
+def test_spawn_from_python_with_arguments(mikro_session):
+    program = mikro_session.compile(LOOP)
+    k = mikro_session.kernel(program, boot=False)
     assert k.spawn("counter", 5) == 1
     assert k.spawn("counter", 7) == 2
     with pytest.raises(ValueError, match="no task 'nope'"):
@@ -75,9 +76,9 @@ def test_spawn_from_python_with_arguments(mikro):
     assert r.output == "counted 5\ncounted 7\n" and r.tasks_spawned == 2
 
 
-def test_a_host_task_serves_a_channel(mikro):
-    program = mikro.compile(SERVED)
-    k = mikro.kernel(program, trace=True)
+def test_a_host_task_serves_a_channel(mikro_session):
+    program = mikro_session.compile(SERVED)
+    k = mikro_session.kernel(program, trace=True)
     seen = []
 
     def disk(msg: mk.HostMessage):
@@ -91,9 +92,9 @@ def test_a_host_task_serves_a_channel(mikro):
     assert kinds.count("recv") == 3 and kinds.count("reply") == 3
 
 
-def test_a_host_handler_that_raises_faults_its_task_only(mikro):
-    program = mikro.compile(SERVED)
-    k = mikro.kernel(program)
+def test_a_host_handler_that_raises_faults_its_task_only(mikro_session):
+    program = mikro_session.compile(SERVED)
+    k = mikro_session.kernel(program)
 
     @k.host("disk")
     def disk(msg):
@@ -108,8 +109,8 @@ def test_a_host_handler_that_raises_faults_its_task_only(mikro):
     assert "fault in task client#1 at <test>:6: call(0) failed: E_CLOSED" in report
 
 
-def test_host_per_client_data_and_bad_replies(mikro):
-    program = mikro.compile('''
+def test_host_per_client_data_and_bad_replies(mikro_session):
+    program = mikro_session.compile('''
 task client(id) {
     let d = open("counter")
     call(d)
@@ -119,34 +120,34 @@ task client(id) {
 spawn client(1)
 spawn client(2)
 ''')
-    k = mikro.kernel(program)
+    k = mikro_session.kernel(program)
 
     def counter(msg):
         msg.set_data(msg.data + 1)
         return msg.data
     k.host("counter", counter)
     assert k.run().output == "1 3\n2 3\n"
-    k = mikro.kernel(program)
+    k = mikro_session.kernel(program)
     k.host("counter", lambda msg: "three")
     r = k.run()
     assert r.status == "fault"
     assert "handler returned 'three'" in r.report(program)
 
 
-def test_host_needs_a_channel_the_program_names(mikro):
-    k = mikro.kernel(mikro.compile(SERVED))
+def test_host_needs_a_channel_the_program_names(mikro_session):
+    k = mikro_session.kernel(mikro_session.compile(SERVED))
     with pytest.raises(ValueError, match="no task of the program names the channel 'dsik'"):
         k.host("dsik", lambda m: 0)
 
 
-def test_exploration_finds_the_race_and_its_seed_replays_it(mikro):
-    program = mikro.load(ROOT / "examples" / "race.mk")
-    assert mikro.run(program).status == "clean"          # FIFO hides the bug
-    found = mikro.explore(program, 100)
+def test_exploration_finds_the_race_and_its_seed_replays_it(mikro_session):
+    program = mikro_session.load(ROOT / "examples" / "race.mk")
+    assert mikro_session.run(program).status == "clean"          # FIFO hides the bug
+    found = mikro_session.explore(program, 100)
     assert not found.ok and found.failing_seed > 0
     reason = "assertion failed: a job arrived before the configuration"
     assert any(f.reason == reason for f in found.result.faults)
-    replay = mikro.run(program, seed=found.failing_seed)
+    replay = mikro_session.run(program, seed=found.failing_seed)
     assert replay == found.result
 
 
@@ -177,13 +178,14 @@ test "adds one" {
     assert outcome.problems == ["the output differs from the `# expect:` lines"]
     assert outcome.result.output == "2\n"
     result = CliRunner().invoke(app, ["test", "--backend", "interp", "--schedules", "2", str(src)])
-    assert result.exit_code == 3
+    assert result.exit_code == EXIT_CODES["test_failed"]
     assert f'FAIL  {src}:6 test "adds one"' in result.stdout
     assert "expected output:\n  3\noutput:\n  2\n" in result.stdout
+    assert result.stdout.endswith("\n0 passed, 1 failed\n")
 
 
-def test_test_is_still_a_name_inside_code(mikro):
-    r = mikro.run(mikro.compile('''
+def test_test_is_still_a_name_inside_code(mikro_session):
+    r = mikro_session.run(mikro_session.compile('''
 fn test(x) { let test = x + 1; return test }
 task main { print(test(41)) }
 spawn main()
@@ -193,8 +195,9 @@ spawn main()
 
 def test_cli_test_explores_a_program_without_test_blocks():
     result = CliRunner().invoke(app, ["test", "--schedules", "100", str(ROOT / "examples" / "race.mk")])
-    assert result.exit_code == 4
+    assert result.exit_code == EXIT_CODES["test_failed"]
     assert "schedule" in result.stdout and "replay with: mikro run --backend x86 --seed" in result.stdout
+    assert result.stdout.endswith("\n0 passed, 1 failed\n")
 
 
 def test_cli_trace_lists_events_and_writes_both_charts(tmp_path):
@@ -215,13 +218,13 @@ def test_the_embedding_page_shows_the_example_the_suite_runs():
     assert "```python\n" + example + "```\n" in page
 
 
-def test_expect_clean_shows_the_report_and_the_trace_tail(mikro):
-    program = mikro.compile(SERVED)
-    k = mikro.kernel(program, trace=True)
+def test_expect_clean_shows_the_report_and_the_trace_tail(mikro_session):
+    program = mikro_session.compile(SERVED)
+    k = mikro_session.kernel(program, trace=True)
     k.host("disk", lambda msg: 1 // msg.words[0])
     with pytest.raises(pytest.fail.Exception) as failed:
-        mikro.expect_clean(k.run())
+        mikro_session.expect_clean(k.run())
     text = str(failed.value)
-    assert f"mikro run on {mikro.backend} ended fault:" in text
+    assert f"mikro run on {mikro_session.backend} ended fault:" in text
     assert "host handler raised ZeroDivisionError: integer division or modulo by zero" in text
     assert "IPC events:" in text and text.rstrip().splitlines()[-1].split()[1:3] == ["client#1", "fault"]

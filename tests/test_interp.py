@@ -160,7 +160,7 @@ def test_fault_inside_functions_reports_the_call_chain():
     p, r = run(text)
     assert r.faults[0].where == Where(15, (8, 1))
     assert r.report(p) == ("fault in task t#1 at i.masm:19: division by zero\n"
-                           "  called from i.masm:10\n  called from i.masm:2\n")
+                           "  called from i.masm:10 in f\n  called from i.masm:2 in t\n")
 
 
 def test_call_chain_walk_stops_at_garbage():
@@ -302,7 +302,7 @@ def test_deadlock_inside_a_function_reports_the_chain():
     assert r.status == "deadlock" and r.exit_code == 4
     assert r.waiting == [Waiter(1, "t", "open", None, Where(8, (1,)))]
     assert r.report(p) == ("deadlock: no task can run\n  t#1 waits in open at i.masm:11\n"
-                           "    called from i.masm:2\n")
+                           "    called from i.masm:2 in t\n")
 
 
 @settings(max_examples=40, deadline=None)

@@ -5,8 +5,6 @@ what they print in s-registers, since every syscall sets a0 (status) and its res
 """
 from __future__ import annotations
 
-import pytest
-
 from mikro.vm import abi, interp
 from mikro.vm.asm import assemble
 from mikro.vm.kernel import Kernel

@@ -8,7 +8,6 @@ import importlib.util
 import os
 import textwrap
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -273,7 +272,7 @@ def test_assert_and_faults_point_at_their_line():
     assert result.report(program) == (
         "fault in task a#1 at f.mk:4: assertion failed: two is small\n"
         "fault in task b#2 at f.mk:7: division by zero\n"
-        "  called from f.mk:9\n")
+        "  called from f.mk:9 in b\n")
 
 
 def test_task_return_value_is_the_exit_code():

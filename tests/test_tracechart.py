@@ -347,8 +347,8 @@ def test_svg_escapes_names():
     text = tc.svg(ECHO, echo_program(name))
     assert name not in text                           # raw, it would break the XML
     root = svg_tree(text)
-    assert f'channel "a<&\\">#b" MANY' in texts(root)
-    assert f'open "a<&\\">#b"' in texts(root)
+    assert 'channel "a<&\\">#b" MANY' in texts(root)
+    assert 'open "a<&\\">#b"' in texts(root)
     # a host task is named after its channel, so its header box holds the name too
     hosted = [Event(0, "spawn", 0, peer=1, a=-1), Event(0, "channel", 1, a=0, b=abi.MANY)]
     root = svg_tree(tc.svg(hosted, echo_program(name)))

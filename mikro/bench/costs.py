@@ -180,7 +180,7 @@ def _mikro_cmd() -> list[str]:
 
 
 def hello_path() -> Path:
-    return Path(__file__).resolve().parents[2] / "examples" / "hello.mk"
+    return Path(__file__).resolve().with_name("hello.mk")      # package data
 
 
 def startup(ctx: Ctx):
@@ -198,9 +198,9 @@ def startup(ctx: Ctx):
             out.append(time.perf_counter() - t0)
         return out
 
-    ctx.row("startup.cold", COST, "mikro run examples/hello.mk, cold", "s",
+    ctx.row("startup.cold", COST, "mikro run hello.mk, cold", "s",
             lambda: measure(["--no-cache"]), note="object cache bypassed")
-    ctx.row("startup.cached", COST, "mikro run examples/hello.mk, cached", "s",
+    ctx.row("startup.cached", COST, "mikro run hello.mk, cached", "s",
             lambda: measure([]), note="object cache warm")
 
 

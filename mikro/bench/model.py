@@ -92,7 +92,7 @@ class Sizes:
     spawn: int
     code: int                 # statements of the compile-time programs
     compile_curve: list[int]  # statements of the programs of the compile-cost curve
-    startup: int              # runs of `mikro run examples/hello.mk`
+    startup: int              # runs of `mikro run hello.mk`
     soak_compiles: int        # programs compiled and run in one process (bench/soak.py)
     soak_print: float         # seconds of printing in one run
 

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import sys
 
+from ..vm import abi
 from ..vm.image import Boot, Pos, Program, TaskType
 from . import ast
 from .diagnostics import CompileError, Diagnostic, span_of
 from .link import Linker
 from .lower import Lowerer
 from .modules import Loader, Unit, read_source
-from .symbols import Err, FnSym, Tables, TaskSym, collect, fold, module_of, plural
+from .symbols import (Err, FnSym, Reported, Tables, TaskSym, collect, fold, module_of, plural,
+                      too_deep)
 
 
 DEPTH = 20000                 # Python frames allowed while compiling
@@ -57,10 +59,9 @@ def compile_source(source: str, path: str = "<string>",
     sys.setrecursionlimit(max(limit, DEPTH))
     try:
         return _compile(source, path, sources)
-    except RecursionError:
-        raise CompileError([Diagnostic("E0402", "the program is nested too deeply", path, 0, 0, 0,
-                                       "split deep expressions and blocks into smaller ones")],
-                           {}) from None
+    except RecursionError:          # where no position is known (each body has its own)
+        e = too_deep(None)
+        raise CompileError([Diagnostic(e.code, e.message, path, 0, 0, 0, e.help)], {}) from None
     finally:
         sys.setrecursionlimit(limit)
 
@@ -82,6 +83,7 @@ def _compile(source: str, path: str, sources: dict[str, str] | None) -> Program:
     files = {u.path: linker.file(u.path) for u in units}
     prog = _Program(linker, tables)
     lowered = []                                 # bodies, placed once all are error-free
+    size = 0                                     # their instructions (without prologues)
     for u in units:
         for item in u.module.items:
             if isinstance(item, ast.TaskDef) and item.test and not u.main:
@@ -89,9 +91,16 @@ def _compile(source: str, path: str, sources: dict[str, str] | None) -> Program:
             if isinstance(item, (ast.TaskDef, ast.FnDef)):
                 kind = "task" if isinstance(item, ast.TaskDef) else "fn"
                 low = Lowerer(u, tables, files[u.path], kind, prog, errors[u.path])
-                lowered.append((u, item, low, low.lower(item)))
+                try:
+                    lowered.append((u, item, low, low.lower(item)))
+                except RecursionError:
+                    errors[u.path].append(too_deep(low.too_deep or item.span))
+                    continue
+                size += len(lowered[-1][3].code)
+                if size > abi.MAX_CODE:          # stop now rather than lower the rest
+                    raise _too_large(path)
     boot = _boot(main, tables, errors[main.path])
-    diags = [_diag(u.path, e) for u in units for e in errors[u.path]]
+    diags = [_diag(u.path, e) for u in units for e in errors[u.path] if not isinstance(e, Reported)]
     if diags:
         raise CompileError(diags, loader.sources)
     tasks: list[TaskType] = [None] * ntasks     # type: ignore[list-item]
@@ -106,6 +115,8 @@ def _compile(source: str, path: str, sources: dict[str, str] | None) -> Program:
             linker.place_function(tables[id(u)].fns[item.name], body, low.epilogue,
                                   _pos(f, item.span), end)
     program = linker.finish()
+    if len(program.code) > abi.MAX_CODE:
+        raise _too_large(path)
     program.tasks = tasks
     program.boot = boot
     return program
@@ -135,10 +146,19 @@ def _boot(main: Unit, tables, errors: list) -> list[Boot]:
                     args.append(fold(a, main, tables, "an argument of a boot `spawn`"))
                 except Err as e:
                     errors.append(e)
+                except RecursionError:
+                    errors.append(too_deep(a.span))
             boot.append(Boot(task.index, tuple(args)))
         except Err as e:
             errors.append(e)
     return boot
+
+
+def _too_large(path: str) -> CompileError:
+    return CompileError([Diagnostic(
+        "E0407", f"the program is too large to compile: more than {abi.MAX_CODE} VM "
+        "instructions", path, 0, 0, 0,
+        "make it smaller, or split it into programs that talk over channels")])
 
 
 def _pos(file: int, span) -> Pos:

@@ -37,7 +37,10 @@ def parse_int(text: str) -> int:
     if body.startswith("_") or body.endswith("_") or "__" in body:
         raise LiteralError("E0107", "`_` must stand between two digits", "write for example `1_000`",
                            "misplaced `_`")
-    value = int(body.replace("_", ""), base)
+    digits = body.replace("_", "").lstrip("0") or "0"
+    # a decimal of more digits than 2^64 is past it: not converted (Python refuses to
+    # convert one of thousands of digits)
+    value = U64 if base == 10 and len(digits) > len(str(U64)) else int(digits, base)
     if value >= U64:
         raise LiteralError("E0401", "integer literal out of range",
                            "a literal must fit in 64 bits (at most 0xffff_ffff_ffff_ffff)",

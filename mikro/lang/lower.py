@@ -12,7 +12,7 @@ from .calls import Calls
 from .spill import Spilling
 from .emit import K, R, Body, Label, Opnd, TooComplex, Var
 from .modules import Unit
-from .symbols import Err, Tables, lookup_const, module_of
+from .symbols import Err, Tables, boolean_help, lookup_const, module_of
 
 ZERO, A0 = isa.ZERO, isa.A0
 ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem", "&": "and", "|": "or",
@@ -38,6 +38,7 @@ class Lowerer(Calls, Spilling):
         self.loops: list[tuple[Label, Label]] = []
         self.epilogue = Label()
         self.stmt_top = 0                # registers below this hold locals, not temporaries
+        self.too_deep = None             # where Python's recursion limit was reached
         self._need: dict[int, int] = {}
 
     # -- bodies ------------------------------------------------------------------------
@@ -75,6 +76,9 @@ class Lowerer(Calls, Spilling):
             getattr(self, "s_" + type(s).__name__)(s)
             if not isinstance(s, ast.Let):    # a let's names stay live to the end of the block
                 b.release(m)
+        except RecursionError:
+            self.too_deep = self.too_deep or s.span
+            raise
         except (Err, TooComplex) as e:
             if isinstance(e, TooComplex):
                 e = Err("E0402", "this expression is too complex", s.span,
@@ -287,6 +291,9 @@ class Lowerer(Calls, Spilling):
         old = b.at(e.span) if not isinstance(e, (ast.Int, ast.Name)) else b.pos
         try:
             return getattr(self, "e_" + type(e).__name__)(e, dest)
+        except RecursionError:
+            self.too_deep = self.too_deep or e.span     # the innermost: where it got too deep
+            raise
         finally:
             b.pos = old
 
@@ -313,9 +320,8 @@ class Lowerer(Calls, Spilling):
             raise Err("E0211", f"`{e.text}` is a function, not a value", e.span,
                       f"call it: `{e.text}(...)`", "a function")
         where = f" in module `{e.module}`" if e.module else " in this scope"
-        raise Err("E0201", f"cannot find `{e.text}`{where}", e.span,
-                  f"declare it first: `let {e.name} = ...`" if e.module is None else "",
-                  "not found")
+        help = "" if e.module else boolean_help(e.name) or f"declare it first: `let {e.name} = ...`"
+        raise Err("E0201", f"cannot find `{e.text}`{where}", e.span, help, "not found")
 
     def e_Unary(self, e: ast.Unary, dest) -> Opnd:
         b = self.body

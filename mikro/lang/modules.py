@@ -10,6 +10,12 @@ from .diagnostics import CompileError, Diagnostic, SourceReadError, span_of
 from .parser import parse
 
 STDLIB = Path(__file__).resolve().parent.parent / "stdlib"
+MAX_SOURCE = 1 << 20        # bytes of one source file (UTF-8): refused before it is parsed
+
+
+def too_large(path: str) -> Diagnostic:
+    return Diagnostic("E0407", f"the file is too large to compile (more than {MAX_SOURCE} "
+                      f"bytes)", path, 0, 0, 0, "split it into modules: `import \"./part.mk\"`")
 
 
 @dataclass
@@ -39,6 +45,9 @@ class Loader:
 
     def _unit(self, source: str, path: str, real: str | None, prefix: str,
               main: bool = False) -> Unit | None:
+        if len(source) > MAX_SOURCE or len(source.encode("utf-8", "replace")) > MAX_SOURCE:
+            self.diagnostics.append(too_large(path))
+            return None
         self.sources[path] = source
         try:
             module = parse(source, path)
@@ -97,7 +106,7 @@ class Loader:
             unit.imports[alias] = self.by_real[real]
             return
         try:
-            data = Path(real_path).read_bytes()
+            data = _read(real_path)
         except OSError as e:
             if not Path(real_path).exists():
                 what = "module" if not name.startswith(".") else "file"
@@ -106,6 +115,9 @@ class Loader:
             else:
                 self._error(unit, "E0109", f"cannot read `{shown}`: {e.strerror or e}",
                             item.span, "", "imported here")
+            return
+        if len(data) > MAX_SOURCE:
+            self.diagnostics.append(too_large(shown))
             return
         try:
             source = data.decode("utf-8")
@@ -118,13 +130,21 @@ class Loader:
             unit.imports[alias] = child
 
 
+def _read(path: str) -> bytes:
+    """The bytes of a file, but no more than one past MAX_SOURCE: a huge file is not read."""
+    with open(path, "rb") as f:
+        return f.read(MAX_SOURCE + 1)
+
+
 def read_source(path: str) -> str:
     """The text of a source file; raises CompileError when it cannot be read or decoded."""
     try:
-        data = Path(path).read_bytes()
+        data = _read(path)
     except OSError as e:
         raise SourceReadError([Diagnostic("E0109", f"cannot read `{path}`: {e.strerror or e}",
                                        path, 0, 0, 0)]) from None
+    if len(data) > MAX_SOURCE:
+        raise CompileError([too_large(path)])
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -17,6 +17,28 @@ class Err(Exception):
         self.code, self.message, self.span, self.help, self.label = code, message, span, help, label
 
 
+class Reported(Err):
+    """A use of a constant whose definition has an error: that error is said once, at the
+    definition, and the uses say nothing (no cascade suggesting `let A = ...`)."""
+
+    def __init__(self, span):
+        super().__init__("", "", span)
+
+
+def boolean_help(name: str) -> str | None:
+    """The hint for `true` or `false`, which the language does not have."""
+    if name not in ("true", "false"):
+        return None
+    return (f"there are no booleans: a condition is true when it is not 0, so write "
+            f"`{int(name == 'true')}` for `{name}`")
+
+
+def too_deep(span) -> Err:
+    """Python's recursion limit reached while compiling the code at span."""
+    return Err("E0402", "the program is nested too deeply", span,
+               "split deep expressions and blocks into smaller ones", "nested too deeply here")
+
+
 @dataclass
 class FnSym:
     qname: str
@@ -44,6 +66,7 @@ class TaskSym:
 @dataclass
 class Tables:
     consts: dict[str, int] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)     # constants whose definition failed
     fns: dict[str, FnSym] = field(default_factory=dict)
     tasks: dict[str, TaskSym] = field(default_factory=dict)
 
@@ -67,6 +90,8 @@ def lookup_const(unit: Unit, tables: dict[int, Tables], name: ast.Name) -> int |
     t = module_of(unit, tables, name)
     if name.name in t.consts:
         return t.consts[name.name]
+    if name.name in t.broken:
+        raise Reported(name.span)
     if name.module is None and name.name in abi.CONSTANTS:
         return abi.CONSTANTS[name.name]
     return None
@@ -87,7 +112,8 @@ def fold(e, unit: Unit, tables: dict[int, Tables], what: str) -> int:
                       "a function, not a constant")
         where = f" in module `{e.module}`" if e.module else ""
         raise Err("E0201", f"cannot find constant `{e.text}`{where}", e.span,
-                  "a constant expression may use literals and the constants defined above it",
+                  e.module is None and boolean_help(e.name)
+                  or "a constant expression may use literals and the constants defined above it",
                   "not found")
     if isinstance(e, ast.Unary):
         return intrules.unary(e.op, fold(e.operand, unit, tables, what))
@@ -159,8 +185,9 @@ def collect(unit: Unit, tables: dict[int, Tables], task_count: int, errors: list
                 continue
             try:
                 t.consts[item.name] = fold(item.value, unit, tables, "a `const`")
-            except Err as e:
-                errors.append(e)
+            except (Err, RecursionError) as e:
+                errors.append(e if isinstance(e, Err) else too_deep(item.value.span))
+                t.broken.add(item.name)
         elif isinstance(item, ast.BootSpawn) and not unit.main:
             errors.append(Err("E0308", "`spawn` at the top level of a module", item.span,
                               "only the main program has a boot list; the program that imports "

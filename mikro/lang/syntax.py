@@ -9,7 +9,7 @@ from __future__ import annotations
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, show
 from .postlex import CONTINUES
 
 EXPR_START = {"INT", "CHAR", "STRING", "NAME", "LPAR", "MINUS", "BANG", "TILDE", "TRY", "SPAWN"}
@@ -70,7 +70,7 @@ def syntax_error(e: UnexpectedInput, lexer_state, source: str, file: str) -> Dia
             return Diagnostic("E0105", "unterminated character literal", file, line, col,
                               col + 1, "a character literal ends with `'` on the same line",
                               "starts here")
-        return Diagnostic("E0101", f"unexpected character `{ch}`", file, line, col, col + 1,
+        return Diagnostic("E0101", f"unexpected character `{show(ch)}`", file, line, col, col + 1,
                           "", "not part of the language")
     tok = getattr(e, "token", None)
     if tok is not None and tok.type == "$END":
@@ -81,6 +81,12 @@ def syntax_error(e: UnexpectedInput, lexer_state, source: str, file: str) -> Dia
     before = history[:-1] if tok is not None and history and history[-1] is tok else history
     prev = before[-1] if before else None
     prev2 = before[-2] if len(before) > 1 else None
+    comment = _not_a_comment(source, file, prev, tok)
+    if comment is not None:
+        return comment
+    foreign = _foreign(file, prev, tok, expected)
+    if foreign is not None:
+        return foreign
 
     def at(t: Token, after: bool = False):
         if after:
@@ -117,6 +123,42 @@ def syntax_error(e: UnexpectedInput, lexer_state, source: str, file: str) -> Dia
     line, col, end = at(tok)
     message, label, help = _classify(tok, prev, expected, lexer_state)
     return Diagnostic("E0104", message, file, line, col, end, help, label)
+
+
+def _not_a_comment(source: str, file: str, *toks: Token | None) -> Diagnostic | None:
+    """`//` or `/*` where the error is: a comment written as in C."""
+    for t in toks:
+        if t is not None and t.type == "SLASH" and source[t.end_pos:t.end_pos + 1] in ("/", "*"):
+            two = source[t.start_pos:t.end_pos + 1]
+            return Diagnostic("E0104", f"`{two}` does not start a comment", file, t.line,
+                              t.column, t.column + 2,
+                              "a comment runs from `#` to the end of the line"
+                              + (" (there are no block comments)" if two == "/*" else ""),
+                              "not a comment")
+    return None
+
+
+# keywords of other languages -> what to write in mikro
+FOREIGN = {
+    "for": "loop with `while`: `let i = 0` then `while i < 10 { ... i += 1 }`",
+    "var": "declare a variable with `let`",
+    "def": "define a function with `fn NAME(params) { ... }`",
+    "func": "define a function with `fn NAME(params) { ... }`",
+    "function": "define a function with `fn NAME(params) { ... }`",
+}
+
+
+def _foreign(file: str, prev: Token | None, tok: Token | None, expected: set[str]):
+    """A keyword of another language where a statement or an item starts."""
+    if tok is not None and tok.type == "NAME" and tok.value in FOREIGN and "NAME" not in expected:
+        t = tok
+    elif prev is not None and prev.type == "NAME" and prev.value in FOREIGN and "_SEP" in expected \
+            and tok is not None and tok.type != "_SEP" and tok.line == prev.line:
+        t = prev                            # `for i ...`: `for` was read as an expression
+    else:
+        return None
+    return Diagnostic("E0104", f"`{t.value}` is not a keyword of mikro", file, t.line, t.column,
+                      t.end_column, FOREIGN[t.value], "not a keyword")
 
 
 def _classify(tok: Token, prev: Token | None, expected: set[str], lexer_state):

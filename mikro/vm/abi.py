@@ -82,8 +82,14 @@ GEN_SHIFT = 7            # mhandle = gen << GEN_SHIFT | MH_TAG | slot
 GEN_MASK = (1 << 56) - 1
 MAX_TASK_PARAMS = 6      # spawn passes the task type in a0 and arguments in a1..a6
 MAX_FN_PARAMS = 8        # a0..a7
+MAX_CODE = 1 << 16       # VM instructions in a program: compiling more to machine code takes
+                         # gigabytes (the x86 backend compiles a program as one function)
 MEM_WORDS = 1 << 15      # task memory, in 64-bit words (256 KiB), default
+MIN_MEM_WORDS = 1        # a task has some memory
+MAX_MEM_WORDS = 1 << 32  # 32 GiB: the x86 backend reserves a task's memory up front, and
+                         # this much address space is there on every 64-bit system
 QUANTUM = 1000           # fuel units a task runs before it is preempted
+CHAIN_MAX = 64           # return addresses a report's call chain holds at most
 MAX_TASKS = 1 << 20      # tasks alive at once, default
 
 
@@ -113,5 +119,6 @@ EXIT_CODES: dict[str, int] = {
     "deadlock": 4,
     "limit": 5,
     "io_error": 6,       # file not found, unreadable or malformed .mko image
+    "test_failed": 7,    # `mikro test`: a test or a program did not pass
     "interrupted": 130,  # Ctrl-C
 }

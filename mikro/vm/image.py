@@ -88,6 +88,20 @@ class Program:
                 return f.name
         return None
 
+    def owner(self, pc: int) -> str | None:
+        """Name of the function or task type whose code holds pc (a task body runs from its
+        entry to the next entry of a task or function), or None when nothing does."""
+        name = self.function_at(pc)
+        if name is not None:
+            return name
+        best = None
+        for t in self.tasks:
+            if t.entry <= pc and (best is None or t.entry > best.entry):
+                best = t
+        if best is None or any(best.entry < f.entry <= pc for f in self.functions):
+            return None
+        return best.name
+
     def return_sites(self) -> frozenset[int]:
         """The pcs a `ret` may go to: the instruction after each `call`."""
         from .isa import BY_NAME

@@ -21,7 +21,7 @@ from .verify import verify
 
 MIN = -(1 << 63)
 M64 = (1 << 64) - 1
-CHAIN_MAX = 64          # frames a report walks at most
+CHAIN_MAX = abi.CHAIN_MAX
 TIME_CHECK = 1023       # the clock is read every 1024 units of fuel
 
 _SYS_CALLS = abi.SYSCALLS

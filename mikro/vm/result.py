@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .abi import EXIT_CODES
+from .abi import CHAIN_MAX, EXIT_CODES
 from .image import Program
 from .trace import Event
 
@@ -77,13 +77,10 @@ class RunResult:
             out.extend(_chain(program, f.where))
         if self.status == "deadlock":
             out.append("deadlock: no task can run")
-            for w in self.waiting:
-                if w.state != "recv":
-                    out.extend(_waiter(program, w))
+            out.extend(_waiters(program, [w for w in self.waiting if w.state != "recv"]))
         elif self.status in ("limit", "interrupted"):
             out.append(f"{'interrupted' if self.status == 'interrupted' else 'limit'}: {self.limit}")
-            for w in self.waiting:
-                out.extend(_waiter(program, w))
+            out.extend(_waiters(program, self.waiting))
         for tid, (name, code) in sorted(self.exits.items()):
             if code != 0:
                 out.append(f"task {name}#{tid} exited with code {code}")
@@ -125,15 +122,48 @@ class Output:
         return "".join(line + "\n" for line in self.lines)
 
 
-def _waiter(program: Program, w: Waiter) -> list[str]:
+# Past this many waiting tasks a report groups them by where they wait (a run of 10^5
+# tasks stays readable), and shows at most GROUPS places.
+ONE_BY_ONE = 10
+GROUPS = 20
+
+
+def waits(program: Program, w: Waiter, many: bool = False) -> str:
+    """What a task alive at the end does, and where: `waits in recv(3) at f.mk:4` (`wait
+    in` for `many` tasks)."""
     if w.state == "ready":
-        what = "was running"
-    elif w.handle is None:
-        what = f"waits in {w.state}"
+        what = "were running" if many else "was running"
     else:
-        what = f"waits in {w.state}({w.handle})"
-    return [f"  {w.name}#{w.task} {what} at {_at(program, w.where)}"] + \
-        ["  " + line for line in _chain(program, w.where)]
+        what = f"{'wait' if many else 'waits'} in {w.state}"
+        if w.handle is not None:
+            what += f"({w.handle})"
+    return f"{what} at {_at(program, w.where)}"
+
+
+def _waiters(program: Program, waiters: list[Waiter]) -> list[str]:
+    if len(waiters) <= ONE_BY_ONE:
+        out = []
+        for w in waiters:
+            out.append(f"  {w.name}#{w.task} {waits(program, w)}")
+            out += ["  " + line for line in _chain(program, w.where)]
+        return out
+    groups: dict[tuple, list[Waiter]] = {}
+    for w in waiters:
+        groups.setdefault((w.name, w.state, w.handle, w.where), []).append(w)
+    ranked = sorted(groups.values(), key=lambda g: (-len(g), g[0].task))
+    out = [f"  {len(waiters)} tasks in {len(ranked)} place{'s' if len(ranked) != 1 else ''}:"]
+    for g in ranked[:GROUPS]:
+        first, last = g[0], g[-1]
+        if len(g) == 1:
+            out.append(f"  {first.name}#{first.task} {waits(program, first)}")
+        else:
+            out.append(f"  {len(g)} tasks, {first.name}#{first.task} ... {last.name}#{last.task}, "
+                       f"{waits(program, first, many=True)}")
+        out += ["  " + line for line in _chain(program, first.where)]
+    rest = ranked[GROUPS:]
+    if rest:
+        out.append(f"  ... and {sum(len(g) for g in rest)} more tasks in {len(rest)} other places")
+    return out
 
 
 def _at(program: Program, where: Where) -> str:
@@ -141,4 +171,36 @@ def _at(program: Program, where: Where) -> str:
 
 
 def _chain(program: Program, where: Where) -> list[str]:
-    return [f"  called from {program.where(ra - 1)}" for ra in where.chain]
+    """`called from` lines, innermost first, naming the function (or task) of each call;
+    a recursion (the same calls repeated) is shown once with its count."""
+    def called(ra: int) -> str:
+        owner = program.owner(ra - 1)
+        return f"  called from {program.where(ra - 1)}" + (f" in {owner}" if owner else "")
+    out = []
+    chain, i = where.chain, 0
+    while i < len(chain):
+        period, times = _repeat(chain, i)
+        lines = [called(ra) for ra in chain[i:i + period]]
+        if times == 1:
+            out += lines
+        elif period == 1:
+            out.append(f"{lines[0]} ({times} times)")
+        else:
+            out += lines + [f"  (the {period} calls above, {times} times in all)"]
+        i += period * times
+    if len(chain) >= CHAIN_MAX:
+        out.append(f"  ... the chain is cut here: a report shows the {CHAIN_MAX} innermost calls")
+    return out
+
+
+def _repeat(chain: tuple[int, ...], i: int, longest: int = 8) -> tuple[int, int]:
+    """(period, times): the shortest run of calls from i that repeats right after itself,
+    and how many times in a row it occurs; (1, 1) when nothing repeats."""
+    for period in range(1, longest + 1):
+        unit = chain[i:i + period]
+        times = 1
+        while chain[i + times * period:i + (times + 1) * period] == unit:
+            times += 1
+        if times > 1:
+            return period, times
+    return 1, 1

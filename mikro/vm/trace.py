@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import abi
-
 # kind, meaning of task / handle / peer / a / b / words (ORDER EV)
 _EVENTS = [
     ("spawn",   "task (0: the boot list) started peer, of task type a; words: its first 4 arguments"),
@@ -36,7 +34,6 @@ KINDS: tuple[str, ...] = tuple(name for name, _ in _EVENTS)
 KIND: dict[str, int] = {name: i for i, name in enumerate(KINDS)}
 DOCS: dict[str, str] = dict(_EVENTS)
 FIELDS = ("time", "kind", "task", "handle", "peer", "a", "b", "w0", "w1", "w2", "w3")
-WORDS = abi.MSG_WORDS
 
 
 @dataclass(frozen=True)

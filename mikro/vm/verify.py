@@ -42,6 +42,8 @@ def _int(v, lo: int, hi: int) -> bool:
 def _verify(p: Program) -> None:
     code = p.code
     n = len(code)
+    if n > abi.MAX_CODE:
+        raise VerifyError(f"{n} instructions, more than the {abi.MAX_CODE} a program may have")
     for i, f in enumerate(p.functions):
         if not (_int(f.entry, 0, n - 1) and _int(f.end, f.entry + 1, n)):
             raise VerifyError(f"function {f.name!r}: entry {f.entry} / end {f.end} outside the code")

@@ -36,9 +36,8 @@ How a run goes:
 
 Limits of this backend the interpreter does not have: task memories are reserved up front,
 at most 2^45 bytes in all, so with large `mem_words` fewer tasks can be alive at once
-(spawn then fails with E_NOSPACE earlier), and a memory too large to reserve even once
-raises MemoryError; a line longer than 64 MiB keeps its first 64 MiB; a negative
-`mem_words` counts as 0.
+(spawn then fails with E_NOSPACE earlier; RunOptions keeps `mem_words` to 2^32, which
+always fits once); a line longer than 64 MiB keeps its first 64 MiB.
 """
 from __future__ import annotations
 

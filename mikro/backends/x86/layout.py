@@ -43,7 +43,7 @@ K_MASK, END_BIT, PTR_LOW = 3, 4, 15
 
 HOST_TYPE = -1          # the task type of a host task (its code is a Python handler)
 
-CHAIN_MAX = 64          # return addresses in a reported call chain, at most
+CHAIN_MAX = abi.CHAIN_MAX
 # one record per ended task in Kernel.log; fault chains go to Kernel.chains
 LOG_FIELDS = ("id", "type", "end_kind", "exit_code", "fault_code", "fault_a", "fault_b",
               "fault_c", "fault_pc", "chain_off", "chain_len", "end_seq")
@@ -153,5 +153,5 @@ def _ctypes_structs() -> dict[str, type]:
 
 
 C = _ctypes_structs()
-CTask, CKernel, CChan, CConn = C["Task"], C["Kernel"], C["Chan"], C["Conn"]
+CTask, CKernel, CConn = C["Task"], C["Kernel"], C["Conn"]
 MH_TABLE_BYTES = ctypes.sizeof(C["MhSlot"]) * abi.MH_SLOTS   # a MANY server's mhandle table
