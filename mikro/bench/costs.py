@@ -142,7 +142,8 @@ def compile_time(ctx: Ctx):
         if cache:
             backend.compile(p, cache=True, tier=tier)           # fill the object cache
         out = []
-        for _ in range(batches or (ctx.sizes.batches if cache else min(ctx.sizes.batches, 3))):
+        cold = 1 if ctx.quick else min(ctx.sizes.batches, 3)     # a cold O2 compile is slow
+        for _ in range(batches or (ctx.sizes.batches if cache else cold)):
             t0 = time.perf_counter()
             backend.compile(p, cache=cache, tier=tier)
             out.append((time.perf_counter() - t0) / len(p.code) * 1e6)
