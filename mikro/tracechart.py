@@ -28,7 +28,7 @@ from .vm.trace import Event
 __all__ = ["task_names", "format_trace", "mermaid", "mermaid_text", "svg", "Step", "chart_steps"]
 
 BOOT = 0                  # the task id of the boot list in spawn events
-HOST = -1                 # a spawn's task type for a host task
+HOST = abi.HOST_TYPE      # a spawn's task type for a host task
 CHANNEL_KINDS = {abi.ONE: "ONE", abi.MANY: "MANY"}
 OFFERS = ("send", "call", "push")       # events where a task starts waiting for a taker
 PEER_IS_A_TASK = ("spawn", "open", "send", "call", "recv", "reply", "push", "close")

@@ -93,6 +93,11 @@ CHAIN_MAX = 64           # return addresses a report's call chain holds at most
 MAX_TASKS = 1 << 20      # tasks alive at once, default
 
 
+# The seeded scheduler's generator, splitmix64: the step and the two mixing multipliers
+SPLITMIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
+HOST_TYPE = -1           # the task type of a host task (its code is a Python handler)
+
+
 def mhandle(slot: int, gen: int) -> int:
     return (gen & GEN_MASK) << GEN_SHIFT | MH_TAG | slot
 

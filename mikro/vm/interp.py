@@ -14,7 +14,9 @@ import time
 
 from . import abi, isa
 from .isa import A0, FP, LR, SP
-from .kernel import BLOCK, BLOCKED, END, SWITCH, Kernel, KernelClosed, Task, syscall_failure
+from .faults import (BADARR, BADRET, DIV0, INDEX, MEM, NEGSIZE, OOM, STACK, TRAP, reason,
+                     syscall_failure)
+from .kernel import BLOCK, BLOCKED, END, SWITCH, Kernel, KernelClosed, Task
 from .options import RunOptions
 from .result import Fault, RunResult, Waiter, Where
 from .verify import verify
@@ -276,7 +278,7 @@ def _quotient(x: int, y: int) -> int:
 def op_div(vm, t, i):
     R = t.regs
     if R[i.c] == 0:
-        return vm.fault(t, "division by zero")
+        return vm.fault(t, reason(DIV0))
     R[i.a] = wrap(_quotient(R[i.b], R[i.c]))
     t.pc += 1
 
@@ -285,7 +287,7 @@ def op_rem(vm, t, i):
     R = t.regs
     x, y = R[i.b], R[i.c]
     if y == 0:
-        return vm.fault(t, "division by zero")
+        return vm.fault(t, reason(DIV0))
     R[i.a] = x - y * _quotient(x, y)
     t.pc += 1
 
@@ -359,7 +361,7 @@ def op_addi(vm, t, i):
 def op_ld(vm, t, i):
     addr = t.regs[i.b] + i.imm
     if not 0 <= addr < vm.mem_words:
-        return vm.fault(t, f"memory access out of bounds at {addr}")
+        return vm.fault(t, reason(MEM, addr))
     t.regs[i.a] = t.mem.get(addr, 0)
     t.pc += 1
 
@@ -367,7 +369,7 @@ def op_ld(vm, t, i):
 def op_st(vm, t, i):
     addr = t.regs[i.b] + i.imm
     if not 0 <= addr < vm.mem_words:
-        return vm.fault(t, f"memory access out of bounds at {addr}")
+        return vm.fault(t, reason(MEM, addr))
     t.mem[addr] = t.regs[i.a]
     t.pc += 1
 
@@ -376,10 +378,10 @@ def op_alloc(vm, t, i):
     R, mem = t.regs, t.mem
     n = R[i.b]
     if n < 0:
-        return vm.fault(t, f"negative array size {n}")
+        return vm.fault(t, reason(NEGSIZE, n))
     top = t.heap_top
     if top + 1 + n > min(R[SP], vm.mem_words):
-        return vm.fault(t, "out of memory")
+        return vm.fault(t, reason(OOM))
     # words above heap_top may have been written through `st`: zero the new array
     if n < len(mem):
         for addr in range(top + 1, top + 1 + n):
@@ -397,14 +399,14 @@ def _element(vm, t, i) -> int | None:
     """The address of array R[b] at index R[c], or None after a fault."""
     r, idx = t.regs[i.b], t.regs[i.c]
     if not 0 <= r - 1 < vm.mem_words:
-        vm.fault(t, "bad array reference")
+        vm.fault(t, reason(BADARR))
         return None
     n = t.mem.get(r - 1, 0)
     if idx < 0 or idx >= n:
-        vm.fault(t, f"index {idx} out of range for array of length {n}")
+        vm.fault(t, reason(INDEX, idx, n))
         return None
     if not 0 <= r + idx < vm.mem_words:
-        vm.fault(t, "bad array reference")
+        vm.fault(t, reason(BADARR))
         return None
     return r + idx
 
@@ -428,7 +430,7 @@ def op_ast(vm, t, i):
 def op_alen(vm, t, i):
     r = t.regs[i.b]
     if not 0 <= r - 1 < vm.mem_words:
-        return vm.fault(t, "bad array reference")
+        return vm.fault(t, reason(BADARR))
     t.regs[i.a] = t.mem.get(r - 1, 0)
     t.pc += 1
 
@@ -481,7 +483,7 @@ def op_call(vm, t, i):
 def op_ret(vm, t, i):
     lr = t.regs[LR]
     if lr not in vm.sites:
-        return vm.fault(t, "bad return address")
+        return vm.fault(t, reason(BADRET))
     # a return costs a unit: `ret` can loop (lr is not cleared), and every loop must pay
     return vm.out_of_fuel() or vm.go_to(t, lr)
 
@@ -489,7 +491,7 @@ def op_ret(vm, t, i):
 def op_enter(vm, t, i):
     R = t.regs
     if R[SP] - i.imm < t.heap_top:
-        return vm.fault(t, "stack overflow")
+        return vm.fault(t, reason(STACK))
     R[SP] = wrap(R[SP] - i.imm)
     t.pc += 1
 
@@ -524,7 +526,7 @@ def op_sys(vm, t, i):
 
 
 def op_trap(vm, t, i):
-    return vm.fault(t, vm.program.strings[i.imm])
+    return vm.fault(t, reason(TRAP, i.imm, strings=vm.program.strings))
 
 
 OPS = tuple(globals()["op_" + op.name] for op in isa.OPCODES)

@@ -23,6 +23,7 @@ from bisect import bisect_left
 from collections import deque
 
 from . import abi, isa
+from .faults import syscall_failure
 from .result import Fault, Output, Where
 from .trace import Event
 
@@ -30,9 +31,6 @@ BLOCK, SWITCH, END = "block", "switch", "end"      # what a syscall did with its
 
 READY, RUNNING, BLOCKED, DEAD = "ready", "running", "blocked", "dead"
 
-# syscalls whose first argument is a handle: a failure names it, `send(3) failed: ...`
-HANDLE_SYSCALLS = frozenset({"send", "call", "recv", "reply", "close", "data", "set_data",
-                             "conn", "push"})
 
 E = {name: code for name, (code, _) in abi.ERRORS.items()}
 M64 = (1 << 64) - 1
@@ -40,12 +38,6 @@ M64 = (1 << 64) - 1
 # result registers (a1..) of each wait, zeroed when the wait ends in an error
 _NRES = {"recv": abi.SYS["recv"].nres, "send": 0, "call": abi.SYS["call"].nres,
          "reply": abi.SYS["call"].nres, "open": abi.SYS["open"].nres, "push": 0}
-
-
-def syscall_failure(name: str, handle: int, status: int) -> str:
-    """The fault reason of a failed syscall made without `try`."""
-    what = f"{name}({handle})" if name in HANDLE_SYSCALLS else name
-    return f"{what} failed: {abi.ERROR_NAME[status]} ({abi.ERROR_TEXT[status]})"
 
 
 class End:
@@ -270,7 +262,7 @@ class Kernel:
         if len(self.tasks) >= self.max_tasks:
             raise ValueError("the task table is full")
         self.spawned += 1
-        t = Task(self.spawned, -1, "host:" + name, -1, (), 0)
+        t = Task(self.spawned, abi.HOST_TYPE, "host:" + name, -1, (), 0)
         t.host = handler
         self.tasks[t.id] = t
         self.record("spawn", 0, peer=t, a=-1)
@@ -311,10 +303,11 @@ class Kernel:
         self.ready.append(t)
 
     def splitmix64(self) -> int:
-        self.rng = (self.rng + 0x9E3779B97F4A7C15) & M64
+        gamma, m1, m2 = abi.SPLITMIX
+        self.rng = (self.rng + gamma) & M64
         z = self.rng
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+        z = ((z ^ (z >> 30)) * m1) & M64
+        z = ((z ^ (z >> 27)) * m2) & M64
         return z ^ (z >> 31)
 
     def pick(self) -> Task | None:

@@ -31,7 +31,7 @@ from .irb import B, I8, I8P, I32, I64, I64P, c64
 # registers where the scheduler would pick it (lower.py)
 ACT_DONE, ACT_BLOCK, ACT_END, ACT_YIELD, ACT_ERR, ACT_HANDOFF = 0, 1, 2, 3, 4, 5
 HANDOFF_OUT = 6
-SPLITMIX_GAMMA = 0x9E3779B97F4A7C15     # the step of the seeded scheduler's generator
+SPLITMIX_GAMMA = abi.SPLITMIX[0]        # the step of the seeded scheduler's generator
 
 A0 = isa.A0
 E = {name: code for name, (code, _) in abi.ERRORS.items()}
@@ -245,8 +245,8 @@ class KernelIR:
             # splitmix64; the k-th task swaps places with the head
             st = b.add(b.get(k, "rng"), c64(SPLITMIX_GAMMA))
             b.put(k, "rng", st)
-            z = b.mul(b.xor(st, b.lshr(st, c64(30))), c64(0xBF58476D1CE4E5B9))
-            z = b.mul(b.xor(z, b.lshr(z, c64(27))), c64(0x94D049BB133111EB))
+            z = b.mul(b.xor(st, b.lshr(st, c64(30))), c64(abi.SPLITMIX[1]))
+            z = b.mul(b.xor(z, b.lshr(z, c64(27))), c64(abi.SPLITMIX[2]))
             z = b.xor(z, b.lshr(z, c64(31)))
             kk = b.urem(z, b.sub(b.get(k, "rq_tail"), count))
             pa = b.gep(ring, [head])

@@ -25,7 +25,7 @@ import ctypes
 
 from llvmlite import ir
 
-from ...vm import abi, isa
+from ...vm import abi, faults, isa
 
 I64 = "i64"
 
@@ -37,11 +37,13 @@ READY, RUNNING, DEAD, ST_RECV, ST_SEND, ST_CALL_SEND, ST_CALL_REPLY, ST_OPEN, ST
 K_FREE, K_ONE, K_SERVER, K_CLIENT = range(4)
 K_MASK, END_BIT, PTR_LOW = 3, 4, 15
 
-# Fault codes recorded by native code; run.py turns them into the docs/vm.md reasons.
+# Fault codes recorded by native code (the one table is mikro.vm.faults)
 (F_NONE, F_DIV0, F_MEM, F_BADARR, F_INDEX, F_NEGSIZE, F_OOM, F_STACK, F_BADRET, F_TRAP,
- F_SYS, F_HOST) = range(12)
+ F_SYS, F_HOST) = (faults.NONE, faults.DIV0, faults.MEM, faults.BADARR, faults.INDEX,
+                   faults.NEGSIZE, faults.OOM, faults.STACK, faults.BADRET, faults.TRAP,
+                   faults.SYS, faults.HOST)
 
-HOST_TYPE = -1          # the task type of a host task (its code is a Python handler)
+HOST_TYPE = abi.HOST_TYPE
 
 CHAIN_MAX = abi.CHAIN_MAX
 # one record per ended task in Kernel.log; fault chains go to Kernel.chains

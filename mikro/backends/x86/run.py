@@ -9,8 +9,9 @@ import mmap
 import struct
 import time
 
-from ...vm import abi, isa
-from ...vm.kernel import HostMessage, KernelClosed, host_reply, syscall_failure
+from ...vm import abi, faults, isa
+from ...vm.faults import syscall_failure
+from ...vm.kernel import HostMessage, KernelClosed, host_reply
 from ...vm.options import RunOptions
 from ...vm.result import Fault, Output, RunResult, Waiter, Where
 from ...vm.trace import FIELDS as TRACE_FIELDS
@@ -40,10 +41,6 @@ CHUNK_START = 1 << 16
 CHUNK_MIN = 1 << 8
 OUTPUT_PER_CALL = 1 << 20
 RING_START = 64              # entries of the ready queue's ring at first (kernel_ir._rq)
-
-# syscalls whose first argument is a handle: their fault reason names it
-HANDLE_SYSCALLS = frozenset({"send", "call", "recv", "reply", "close", "data", "set_data",
-                             "conn", "push"})
 WAIT_STATE = {L.ST_RECV: "recv", L.ST_SEND: "send", L.ST_CALL_SEND: "call",
               L.ST_CALL_REPLY: "call", L.ST_OPEN: "open", L.ST_PUSH: "push",
               L.READY: "ready", L.RUNNING: "ready"}
@@ -67,30 +64,9 @@ def _reserve(size: int) -> int:
 
 def fault_reason(program, e: dict) -> str:
     code, a, b, c = e["fault_code"], e["fault_a"], e["fault_b"], e["fault_c"]
-    if code == L.F_DIV0:
-        return "division by zero"
     if code == L.F_MEM:
-        # the address R[b] + imm, as an exact integer (a register plus the immediate)
-        return f"memory access out of bounds at {a + b}"
-    if code == L.F_BADARR:
-        return "bad array reference"
-    if code == L.F_INDEX:
-        return f"index {a} out of range for array of length {b}"
-    if code == L.F_NEGSIZE:
-        return f"negative array size {a}"
-    if code == L.F_OOM:
-        return "out of memory"
-    if code == L.F_STACK:
-        return "stack overflow"
-    if code == L.F_BADRET:
-        return "bad return address"
-    if code == L.F_TRAP:
-        return program.strings[a]
-    if code == L.F_SYS:
-        sc = abi.SYSCALLS[a]
-        what = f"{sc.name}({b})" if sc.name in HANDLE_SYSCALLS else sc.name
-        return f"{what} failed: {abi.ERROR_NAME[c]} ({abi.ERROR_TEXT[c]})"
-    return f"internal fault {code}"
+        a += b          # the address R[b] + imm, as an exact integer
+    return faults.reason(code, a, b, c, program.strings)
 
 
 _V, _I = ctypes.c_void_p, ctypes.c_int64
