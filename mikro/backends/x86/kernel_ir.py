@@ -38,6 +38,9 @@ E = {name: code for name, (code, _) in abi.ERRORS.items()}
 # result registers (a1..) a task blocked in each state gets back
 NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 4,
                  L.ST_CALL_REPLY: 4, L.ST_OPEN: abi.SYS["open"].nres, L.ST_PUSH: 0}
+# a table's bitmap of slots in use when every slot is taken (one word: at most 64 slots)
+assert abi.CH_SLOTS <= 64 and abi.MH_SLOTS <= 64
+CH_FULL, MH_FULL = c64((1 << abi.CH_SLOTS) - 1), c64((1 << abi.MH_SLOTS) - 1)
 MADV_DONTNEED = 4
 PAGE = 4096
 LINE_MAX = 1 << 26
@@ -476,7 +479,7 @@ class KernelIR:
 
     # chandle slots: {chan, word}; mhandle slots: {conn, handle << 1 | waits} (layout.py)
     def slot(self, b: B, t, h):
-        return b.gep(b.fp(t, "ch"), [c64(0), b.and_(h, c64(63))])
+        return b.gep(b.fp(t, "ch"), [c64(0), b.and_(h, c64(abi.CH_SLOTS - 1))])
 
     def kind(self, b: B, slot):
         return b.and_(b.get(slot, "word"), c64(L.K_MASK))
@@ -501,7 +504,7 @@ class KernelIR:
         b.put(slot, "word", word)
 
     def mslot(self, b: B, t, h):
-        return b.gep(b.get(t, "mh"), [b.and_(h, c64(63))])
+        return b.gep(b.get(t, "mh"), [b.and_(h, c64(abi.MH_SLOTS - 1))])
 
     def mwaits(self, b: B, ms):
         return b.and_(b.get(ms, "word"), c64(1))
@@ -854,7 +857,7 @@ class KernelIR:
         """connect(k, c, w): a new chandle of task w on channel c; -1 if w's table is full."""
         fn, b = self._fn("connect", I64, [self.K, self.Ch, self.T], "never")
         k, c, w = fn.args
-        with b.when(b.cmp("==", b.get(w, "ch_used"), -1)):
+        with b.when(b.cmp("==", b.get(w, "ch_used"), CH_FULL)):
             b.ret(c64(-1))
         with b.when(b.cmp("==", b.get(c, "kind"), abi.ONE)):
             s = b.call(self.f["ch_alloc"], [w])
@@ -898,7 +901,7 @@ class KernelIR:
         with b.when(bad, likely=False):
             self.err(b, t, "E_INVAL")
         nm = self._name(b, k, t, name)
-        with b.when(b.cmp("==", b.get(t, "ch_used"), -1), likely=False):
+        with b.when(b.cmp("==", b.get(t, "ch_used"), CH_FULL), likely=False):
             self.err(b, t, "E_NOSPACE")
         reg = b.gep(b.get(k, "reg"), [nm])
         with b.when(b.not_(b.isnull(b.get(reg, "chan"))), likely=False):
@@ -963,7 +966,7 @@ class KernelIR:
 
     def _sys_open(self, b, k, t, a):
         nm = self._name(b, k, t, a[0])
-        with b.when(b.cmp("==", b.get(t, "ch_used"), -1), likely=False):
+        with b.when(b.cmp("==", b.get(t, "ch_used"), CH_FULL), likely=False):
             self.err(b, t, "E_NOSPACE")
         reg = b.gep(b.get(k, "reg"), [nm])
         c = b.get(reg, "chan")
@@ -1059,7 +1062,7 @@ class KernelIR:
         slot, kind = self.chandle(b, t, h)
         c = b.get(slot, "chan")
         with b.when(b.cmp("==", kind, L.K_SERVER)):
-            with b.when(b.cmp("==", b.get(t, "mh_used"), -1), likely=False):
+            with b.when(b.cmp("==", b.get(t, "mh_used"), MH_FULL), likely=False):
                 self.err(b, t, "E_NOSPACE")
             q = b.get(c, "qhead")
             with b.when(b.not_(b.isnull(q))):
@@ -1158,7 +1161,7 @@ class KernelIR:
                 waiting = b.and_(b.cmp("!=", self.mwaits(b, ms), 0),
                                  b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY))
                 self.rec(b, k, "close", t, h, b.select(waiting, snd, b.null(self.T)))
-            b.call(self.f["drop_mh"], [k, t, b.and_(h, c64(63))])
+            b.call(self.f["drop_mh"], [k, t, b.and_(h, c64(abi.MH_SLOTS - 1))])
             self.ret(b, ACT_DONE)
         self.rec(b, k, "close", t, h)
         b.call(self.f["close_ch"], [k, t, h])
