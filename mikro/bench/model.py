@@ -108,7 +108,7 @@ FULL = Sizes(batches=7, curve_batches=5, indirect=10_000_000, native=20_000, pyt
              connections=[1, 10, 100, 1_000, 10_000, 100_000],
              push=[1, 10, 100, 1_000, 10_000, 100_000], names=[1, 10, 100, 1_000],
              clients=[1, 10, 100, 1_000], spawn=100_000, code=300, startup=7,
-             compile_curve=[10, 100, 1_000, 10_000, 20_000], soak_compiles=1_000,
+             compile_curve=[10, 100, 1_000, 10_000], soak_compiles=1_000,
              soak_print=10.0)
 
 
