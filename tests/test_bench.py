@@ -157,7 +157,8 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
                     "rt.sysv", "rt.posixmq", "py.asyncio", "py.threads", "py.mp_pipe",
                     "spawn.total", "mem.kernel", "mem.server", "compile.mixed.interpreter",
                     "compile.mixed.baseline", "compile.straight.optimised", "startup.cached",
-                    "soak.compile.start", "soak.compile.end", "soak.print.start", "soak.print.end"}
+                    "soak.compile.start", "soak.compile.end", "soak.print.start", "soak.print.end",
+                    "soak.open.start", "soak.open.end"}
     for row in data["rows"]:
         measured(row)
     assert {c["key"] for c in data["curves"]} == {"curve.tasks", "curve.connections",

@@ -379,3 +379,53 @@ spawn client()
     assert r.status == "clean"
     assert r.output == f"1 {abi.ERRORS['E_BADHANDLE'][0]} {abi.ERRORS['E_BADHANDLE'][0]}\n" \
                        "8\n"
+
+
+def test_open_and_close_reuse_the_storage_of_connections():
+    """A connection's storage is reused once it is closed and no mhandle names it, and the
+    server's table holds the open ones only: 100,000 opens and closes, some with a message
+    the server still holds, leave a handful of allocations, not one or more per open."""
+    import ctypes
+
+    import mikro
+    program = mikro.compile('''
+task server {
+    let ch = channel("s", MANY)
+    let held = array(8)
+    let n = 0
+    loop {
+        let m, x = recv(ch)
+        if x == 1 {
+            let old = held[n % 8]
+            if old != 0 { reply(old) }
+            held[n % 8] = m
+            n += 1
+        } else {
+            reply(m, conn(m))
+        }
+    }
+}
+task client {
+    let i = 0
+    let last = 0
+    while i < 100000 {
+        let c = open("s")
+        if i % 10 == 0 { send(c, 1) }
+        last = call(c, 0)
+        close(c)
+        i += 1
+    }
+    print(last)
+}
+spawn server()
+spawn client()
+''')
+    k = mikro.Kernel(program, backend="x86")
+    r = k.run()
+    assert r.output == "100000\n"
+    allocations, p = 0, k._machine.k.allocs
+    while p:
+        allocations += 1
+        p = ctypes.c_void_p.from_address(p).value
+    k.close()
+    assert allocations < 64

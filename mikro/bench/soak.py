@@ -6,6 +6,8 @@ that work alone:
 - `compile N`: N programs, each different, compiled to machine code of the baseline tier
   (object cache bypassed) and run, one after another; start is taken after the first
   tenth (at least 10), once the allocators have reached their working size;
+- `open N`: one x86 run opening, using once and closing N connections to one server; start
+  is taken after a run of a tenth as many;
 - `print SECONDS`: one x86 run printing a line per loop iteration for that long, its
   output streamed to a callback that drops it; start is taken after a warm-up run of a
   tenth of that time.
@@ -24,6 +26,7 @@ import sys
 
 from .mikrorun import Unavailable
 from .model import Ctx
+from .programs import HUB
 
 SOAK = "soak"
 PRINTER = '''
@@ -78,7 +81,37 @@ def printing(seconds: float) -> dict:
     return {"start": start, "end": rss_mib(), "lines": lines, "kept": len(r.output)}
 
 
-KINDS = {"compile": lambda size: compiles(int(size)), "print": lambda size: printing(float(size))}
+# an echo server (programs.HUB) and a task opening, using and closing connections to it
+OPENER = HUB + '''
+task opener(n) {
+    let i = 0
+    while i < n {
+        let c = open("hub")
+        call(c, i)
+        close(c)
+        i += 1
+    }
+    print(i)
+}
+spawn hub()
+spawn opener(%d)
+'''
+
+
+def opens(n: int) -> dict:
+    """One x86 run making n connections, each opened, used once and closed; start is taken
+    after a run of a tenth as many."""
+    import mikro
+    mikro.run(mikro.compile(OPENER % max(n // 10, 1)))
+    start = rss_mib()
+    r = mikro.run(mikro.compile(OPENER % n))
+    if r.output != f"{n}\n":
+        raise RuntimeError(f"the run printed {r.output!r}")
+    return {"start": start, "end": rss_mib()}
+
+
+KINDS = {"compile": lambda size: compiles(int(size)), "print": lambda size: printing(float(size)),
+         "open": lambda size: opens(int(size))}
 
 
 def measure(kind: str, size) -> dict:
@@ -110,6 +143,10 @@ def soak(ctx: Ctx):
     for which in ("start", "end"):
         ctx.row(f"soak.print.{which}", SOAK, f"RSS at the {which}: {seconds:g} s of printing",
                 "MiB", figure("print", seconds, which), note="x86, output streamed")
+    opened = ctx.sizes.soak_opens
+    for which in ("start", "end"):
+        ctx.row(f"soak.open.{which}", SOAK, f"RSS at the {which}: {opened:,} opens and closes",
+                "MiB", figure("open", opened, which), note="x86, one run")
 
 
 if __name__ == "__main__":

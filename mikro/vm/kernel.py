@@ -64,7 +64,7 @@ class MSlot:
 
 
 class Channel:
-    __slots__ = ("name", "kind", "dead", "ends", "queue", "conns")
+    __slots__ = ("name", "kind", "dead", "ends", "queue", "conns", "last_id")
 
     def __init__(self, name: str, kind: int, creator: "Task", slot: int):
         self.name = name
@@ -73,7 +73,10 @@ class Channel:
         # ONE: [(creator task, slot), (opener task, slot) or None]; MANY: [(server, slot)]
         self.ends: list[tuple[Task, int] | None] = [(creator, slot), None]
         self.queue: deque[Task] = deque()        # MANY: clients waiting to be received
-        self.conns: list[Connection | None] = [None]   # MANY: by id (ids from 1)
+        # MANY: the open connections by id; ids count from 1 and are never given twice,
+        # a closed connection's entry goes (so a channel holds what is open, not all ever)
+        self.conns: dict[int, Connection] = {}
+        self.last_id = 0
 
 
 class Connection:
@@ -399,8 +402,9 @@ class Kernel:
             c.ends[1] = (w, s)
             w.ch[s] = End("one", c, side=1)
         else:
-            cn = Connection(len(c.conns), w, s, c)
-            c.conns.append(cn)
+            c.last_id += 1
+            cn = Connection(c.last_id, w, s, c)
+            c.conns[cn.id] = cn
             w.ch[s] = End("client", c, conn=cn)
         return s
 
@@ -426,12 +430,12 @@ class Kernel:
             # queued clients first (FIFO), then clients waiting in recv, by connection id
             while c.queue:
                 self.wake(c.queue.popleft(), E["E_CLOSED"])
-            for cn in c.conns:
-                if cn is not None and self.waits(cn.client, ("recv",), cn.slot):
+            for cn in list(c.conns.values()):          # in id order: ids only grow
+                if self.waits(cn.client, ("recv",), cn.slot):
                     self.wake(cn.client, E["E_CLOSED"])
         else:
             cn = e.conn
-            c.conns[cn.id] = None
+            del c.conns[cn.id]
             if cn.pusher is not None:
                 pusher, cn.pusher = cn.pusher, None
                 self.wake(pusher, E["E_CLOSED"])
@@ -705,10 +709,9 @@ class Kernel:
             return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
         if e.kind != "server":
             return (E["E_INVAL"],)
-        conns = e.chan.conns
-        if not 1 <= cid < len(conns) or conns[cid] is None:
+        cn = e.chan.conns.get(cid)
+        if cn is None:
             return (E["E_NOCONN"],)
-        cn = conns[cid]
         self.record("push", t, h, peer=cn.client, a=cid, words=words)
         if self.waits(cn.client, ("recv",), cn.slot):
             self.record("recv", cn.client, cn.slot, peer=t, words=words)

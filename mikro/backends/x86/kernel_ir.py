@@ -191,6 +191,7 @@ class KernelIR:
         self._rq()
         self._wake()
         self._alloc()
+        self._conn_table()
         self._text()
         self._trace()
         self._slots()
@@ -290,6 +291,172 @@ class KernelIR:
         b.store(b.get(k, "allocs"), b.bitcast(p, I8P.as_pointer()))
         b.put(k, "allocs", p)
         b.ret(b.gep(p, [c64(16)]))
+
+    def _cttz(self) -> ir.Function:
+        """llvm.cttz.i64, declared once."""
+        fn = self.m.globals.get("llvm.cttz.i64")
+        return fn or ir.Function(self.m, ir.FunctionType(I64, [I64, ir.IntType(1)]),
+                                 "llvm.cttz.i64")
+
+    # -- the open connections of a MANY channel ------------------------------------------
+    def _conn_table(self):
+        """A channel's open connections in a table by id (open addressing, linear probing
+        from id & (cap - 1), at most half full, deletion by shifting back, so no tombstone
+        stays): find and add in O(1) expected, and a channel holds what is open, not every
+        connection it ever had. A closed connection's storage is reused once no mhandle of
+        the server names it (conn_release); the ids themselves are never given twice."""
+        CnP = self.Cn.as_pointer()
+        fn, b = self._fn("conn_find", self.Cn, [self.Ch, I64], "never")
+        c, cid = fn.args
+        cap = b.get(c, "conns_cap")
+        with b.when(b.cmp("==", cap, 0)):
+            b.ret(b.null(self.Cn))
+        tab, mask = b.get(c, "conns"), b.sub(cap, c64(1))
+        i = b.var(b.and_(cid, mask))
+        head, hit, nxt = b.block(), b.block(), b.block()
+        b.branch(head)
+        b.position_at_end(head)
+        e = b.load_as(b.gep(tab, [b.load(i)]), "conns")
+        with b.when(b.isnull(e)):
+            b.ret(e)
+        b.cbranch(b.cmp("==", b.get(e, "id"), cid), hit, nxt)
+        b.position_at_end(hit)
+        b.ret(e)
+        b.position_at_end(nxt)
+        b.store(b.and_(b.add(b.load(i), c64(1)), mask), i)
+        b.branch(head)
+
+        def place(b, tab, mask, cn):
+            """Put cn in the first free slot from its home."""
+            i = b.var(b.and_(b.get(cn, "id"), mask))
+            head, free = b.block(), b.block()
+            b.branch(head)
+            b.position_at_end(head)
+            at = b.gep(tab, [b.load(i)])
+            b.store(b.and_(b.add(b.load(i), c64(1)), mask), i)
+            b.cbranch(b.isnull(b.load_as(at, "conns")), free, head)
+            b.position_at_end(free)
+            b.store_as(cn, at, "conns")
+
+        # conn_add(k, c, cn) -> 0, or -1 when the system refuses the memory of a larger table
+        fn, b = self._fn("conn_add", I64, [self.K, self.Ch, self.Cn], "never")
+        k, c, cn = fn.args
+        cap, live = b.get(c, "conns_cap"), b.get(c, "nlive")
+        with b.when(b.cmp(">", b.mul(b.add(live, c64(1)), c64(2)), cap)):
+            nc = b.select(b.cmp("==", cap, 0), c64(16), b.mul(cap, c64(2)))
+            raw = b.call(self.f["kalloc"], [k, b.mul(nc, c64(8))])
+            with b.when(b.isnull(raw)):
+                b.ret(c64(-1))
+            new, old = b.bitcast(raw, CnP), b.get(c, "conns")
+
+            def move(j):
+                e = b.load_as(b.gep(old, [j]), "conns")
+                with b.when(b.not_(b.isnull(e))):
+                    place(b, new, b.sub(nc, c64(1)), e)
+            b.loop_range(cap, move)
+            b.put(c, "conns", new)
+            b.put(c, "conns_cap", nc)
+        place(b, b.get(c, "conns"), b.sub(b.get(c, "conns_cap"), c64(1)), cn)
+        b.put(c, "nlive", b.add(b.get(c, "nlive"), c64(1)))
+        b.ret(c64(0))
+
+        # conn_drop(c, cn): take cn (in the table) out, shifting back the entries after it
+        # that may sit closer to their home
+        fn, b = self._fn("conn_drop", ir.VoidType(), [self.Ch, self.Cn], "never")
+        c, cn = fn.args
+        tab, mask = b.get(c, "conns"), b.sub(b.get(c, "conns_cap"), c64(1))
+        i = b.var(b.and_(b.get(cn, "id"), mask))
+        find, found = b.block(), b.block()
+        b.branch(find)
+        b.position_at_end(find)
+        here = b.load_as(b.gep(tab, [b.load(i)]), "conns")
+        miss = b.icmp_unsigned("!=", here, cn)
+        with b.when(miss):
+            b.store(b.and_(b.add(b.load(i), c64(1)), mask), i)
+            b.branch(find)
+        b.branch(found)
+        b.position_at_end(found)
+        b.store_as(b.null(self.Cn), b.gep(tab, [b.load(i)]), "conns")
+        b.put(c, "nlive", b.sub(b.get(c, "nlive"), c64(1)))
+        j = b.var(b.load(i))
+        head, look, done = b.block(), b.block(), b.block()
+        b.branch(head)
+        b.position_at_end(head)
+        b.store(b.and_(b.add(b.load(j), c64(1)), mask), j)
+        e = b.load_as(b.gep(tab, [b.load(j)]), "conns")
+        b.cbranch(b.isnull(e), done, look)
+        b.position_at_end(look)
+        jv, iv = b.load(j), b.load(i)
+        home = b.and_(b.get(e, "id"), mask)
+        far = b.icmp_unsigned(">=", b.and_(b.sub(jv, home), mask), b.and_(b.sub(jv, iv), mask))
+        with b.when(far):
+            b.store_as(e, b.gep(tab, [iv]), "conns")
+            b.store_as(b.null(self.Cn), b.gep(tab, [jv]), "conns")
+            b.store(jv, i)
+        b.branch(head)
+        b.position_at_end(done)
+        b.ret_void()
+
+        # conn_new(k): zeroed storage for a connection, reused when some is free
+        size = 8 * len(L.STRUCTS["Conn"])
+        fn, b = self._fn("conn_new", self.Cn, [self.K], "never")
+        (k,) = fn.args
+        top = b.get(k, "conn_free")
+        with b.when(b.not_(b.isnull(top))):
+            b.put(k, "conn_free", b.get(top, "next_free"))
+            b.call(self.memset, [b.bitcast(top, I8P), ir.Constant(I32, 0), c64(size)])
+            b.ret(top)
+        b.ret(b.bitcast(b.call(self.f["kalloc"], [k, c64(size)]), self.Cn))
+
+        # named(c, cn): an mhandle of c's server names cn (its used slots, at most 64)
+        ctz = self._cttz()
+        fn, b = self._fn("conn_named", ir.IntType(1), [self.Ch, self.Cn], "never")
+        c, cn = fn.args
+        srv = b.get(c, "t0")
+        mh = b.get(srv, "mh")
+        with b.when(b.isnull(mh)):
+            b.ret(ir.Constant(ir.IntType(1), 0))
+        bits = b.var(b.get(srv, "mh_used"))
+        head, body = b.block(), b.block()
+        b.branch(head)
+        b.position_at_end(head)
+        bv = b.load(bits)
+        with b.when(b.cmp("==", bv, 0)):
+            b.ret(ir.Constant(ir.IntType(1), 0))
+        b.branch(body)
+        b.position_at_end(body)
+        sl = b.call(ctz, [bv, ir.Constant(ir.IntType(1), 1)])
+        b.store(b.and_(bv, b.sub(bv, c64(1))), bits)
+        with b.when(b.icmp_unsigned("==", b.get(b.gep(mh, [sl]), "conn"), cn)):
+            b.ret(ir.Constant(ir.IntType(1), 1))
+        b.branch(head)
+
+        # conn_release(k, c, cn): cn was closed; its storage goes back to the kernel unless
+        # an mhandle still names it (then it waits on c's zombies), and so do the zombies
+        # no mhandle names any more
+        fn, b = self._fn("conn_release", ir.VoidType(), [self.K, self.Ch, self.Cn], "never")
+        k, c, cn = fn.args
+        b.put(cn, "next_free", b.get(c, "zombies"))
+        b.put(c, "zombies", cn)
+        prev = b.var(None, self.Cn.as_pointer())
+        b.store(b.fp(c, "zombies"), prev)
+        head, body, done = b.block(), b.block(), b.block()
+        b.branch(head)
+        b.position_at_end(head)
+        z = b.load(b.load(prev))
+        b.cbranch(b.isnull(z), done, body)
+        b.position_at_end(body)
+        named = b.call(self.f["conn_named"], [c, z])
+        with b.if_else(named) as (keep, free):
+            with keep:
+                b.store(b.fp(z, "next_free"), prev)
+            with free:
+                b.store(b.get(z, "next_free"), b.load(prev))
+                b.put(z, "next_free", b.get(k, "conn_free"))
+                b.put(k, "conn_free", z)
+        b.branch(head)
+        b.position_at_end(done)
+        b.ret_void()
 
     # -- text: per-task lines and the run's output ---------------------------------------
     def _grow(self, b: B, obj, pf, lf, cf, extra, refused=None):
@@ -412,7 +579,7 @@ class KernelIR:
 
     # -- handle slots -----------------------------------------------------------------------
     def _slots(self):
-        ctz = ir.Function(self.m, ir.FunctionType(I64, [I64, ir.IntType(1)]), "llvm.cttz.i64")
+        ctz = self._cttz()
         for kind in ("ch", "mh"):
             fn, b = self._fn(f"{kind}_alloc", I64, [self.T], "always")
             (t,) = fn.args
@@ -635,23 +802,26 @@ class KernelIR:
             b.position_at_end(done)
             b.put(c, "qhead", b.null(self.T))
             b.put(c, "qtail", b.null(self.T))
-            conns = b.get(c, "conns")
+            # by id: ids 1..nconns, each looked up (closing a server costs what its
+            # connections cost to open, once)
 
             def each(i):
-                cn = b.load_as(b.gep(conns, [b.add(i, c64(1))]), "conns")
+                cn = b.call(self.f["conn_find"], [c, b.add(i, c64(1))])
                 with b.when(b.not_(b.isnull(cn))):
                     cl = b.get(cn, "client")
                     with b.when(self.waits(b, cl, (L.ST_RECV,), b.get(cn, "slot"))):
                         b.call(wake, [k, cl, c64(E["E_CLOSED"])])
-            b.loop_range(b.get(c, "nconns"), each)
+            b.loop_range(b.select(b.cmp("==", b.get(c, "nlive"), 0), c64(0),
+                                  b.get(c, "nconns")), each)
         with b.when(b.cmp("==", kind, L.K_CLIENT)):
             cn = self.conn(b, slot)
             b.put(cn, "open", 0)
-            b.store_as(b.null(self.Cn), b.gep(b.get(c, "conns"), [b.get(cn, "id")]), "conns")
+            b.call(self.f["conn_drop"], [c, cn])
             pu = b.get(cn, "pusher")
             with b.when(b.not_(b.isnull(pu))):
                 b.put(cn, "pusher", b.null(self.T))
                 b.call(wake, [k, pu, c64(E["E_CLOSED"])])
+            b.call(self.f["conn_release"], [k, c, cn])
         b.call(self.f["ch_free"], [t, s])
         b.ret_void()
 
@@ -867,27 +1037,18 @@ class KernelIR:
             b.put(c, "s1", s)
             b.ret(s)
         # memory the system refuses counts as a full table
-        raw = b.call(self.f["kalloc"], [k, c64(8 * len(L.STRUCTS["Conn"]))])
-        with b.when(b.isnull(raw)):
+        cn = b.call(self.f["conn_new"], [k])
+        with b.when(b.isnull(cn)):
             b.ret(c64(-1))
-        cn = b.bitcast(raw, self.Cn)
         cid = b.add(b.get(c, "nconns"), c64(1))
-        cap = b.get(c, "conns_cap")
-        with b.when(b.cmp(">", b.add(cid, c64(1)), cap)):
-            nc = b.add(b.mul(cap, c64(2)), c64(8))
-            raw = b.call(self.f["kalloc"], [k, b.mul(nc, c64(8))])
-            with b.when(b.isnull(raw)):
-                b.ret(c64(-1))
-            arr = b.bitcast(raw, self.Cn.as_pointer())
-            b.call(self.memcpy, [b.bitcast(arr, I8P), b.bitcast(b.get(c, "conns"), I8P),
-                                 b.mul(cap, c64(8))])
-            b.put(c, "conns", arr)
-            b.put(c, "conns_cap", nc)
+        b.put(cn, "id", cid)
+        with b.when(b.cmp("!=", b.call(self.f["conn_add"], [k, c, cn]), 0)):
+            b.put(cn, "next_free", b.get(k, "conn_free"))
+            b.put(k, "conn_free", cn)
+            b.ret(c64(-1))
         b.put(c, "nconns", cid)
         s = b.call(self.f["ch_alloc"], [w])
         slot = b.gep(b.fp(w, "ch"), [c64(0), s])
-        b.store_as(cn, b.gep(b.get(c, "conns"), [cid]), "conns")
-        b.put(cn, "id", cid)
         b.put(cn, "client", w)
         b.put(cn, "slot", s)
         b.put(cn, "chan", c)
@@ -1199,7 +1360,7 @@ class KernelIR:
         bad = b.or_(b.cmp("<", cid, 1), b.cmp(">", cid, b.get(c, "nconns")))
         with b.when(bad, likely=False):
             self.err(b, t, "E_NOCONN")
-        cn = b.load_as(b.gep(b.get(c, "conns"), [cid]), "conns")
+        cn = b.call(self.f["conn_find"], [c, cid])
         with b.when(b.isnull(cn), likely=False):
             self.err(b, t, "E_NOCONN")
         cl = b.get(cn, "client")

@@ -70,11 +70,14 @@ STRUCTS: dict[str, list[tuple]] = {
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
              ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),
              ("qhead", "Task", 1), ("qtail", "Task", 1),
+             # MANY: the open connections in a table by id (kernel_ir._conn_table): conns
+             # has conns_cap slots (a power of two, or 0), nlive of them in use; nconns is
+             # the last id given. zombies: closed connections that mhandles still name
              ("conns", "Conn*", 1), ("nconns", I64, 1), ("conns_cap", I64, 1),
-             ("next_alloc", "i8*", 1)],
+             ("next_alloc", "i8*", 1), ("nlive", I64, 1), ("zombies", "Conn", 1)],
     "Conn": [("id", I64, 1), ("client", "Task", 1), ("slot", I64, 1), ("word", I64, 1),
              ("chan", "Chan", 1), ("open", I64, 1), ("pusher", "Task", 1),
-             ("next_alloc", "i8*", 1)],
+             ("next_alloc", "i8*", 1), ("next_free", "Conn", 1)],
     "Reg": [("chan", "Chan", 1), ("whead", "Task", 1), ("wtail", "Task", 1)],
     # the program's tables, for the native interpreter (vmloop.py), whose code is the same
     # for every program; the compiled tiers have them built into their code instead
@@ -99,6 +102,7 @@ STRUCTS: dict[str, list[tuple]] = {
         ("trace", "i8*", 1), ("trace_len", I64, 1), ("trace_cap", I64, 1),
         ("trace_base", I64, 1), ("trace_lost", I64, 1),
         ("prog", "Prog", 1),
+        ("conn_free", "Conn", 1),       # connections' storage to reuse (kernel_ir._conn_table)
     ],
 }
 
