@@ -200,3 +200,17 @@ def test_string_arguments_of_syscalls_are_shown():
     assert lines[-6].endswith('li     a0, 0              ; "svc"')    # reaches channel
     assert lines[-3] == "     3  li     a0, 0"                        # overwritten before a syscall
     assert lines[-2] == "     4  li     a0, 0"                        # exit takes no string
+
+
+def test_tasks_and_functions_declared_before_their_code():
+    """`.task NAME` and `.func NAME` start at the label NAME when the text defines it
+    (the declarations may come first), else at the next instruction."""
+    from mikro.vm.asm import assemble
+    p = assemble(".task first\n.task second\n.func f\n.boot second\n"
+                 "second:\ncall f\nli a0, 0\nsys exit\n"
+                 "first:\nli a0, 1\nsys exit\n"
+                 "f:\nret\n")
+    assert [(t.name, t.entry) for t in p.tasks] == [("first", 3), ("second", 0)]
+    assert [(f.name, f.entry, f.end) for f in p.functions] == [("f", 5, 6)]
+    q = assemble(".task t\nli a0, 0\nsys exit\n")
+    assert q.tasks[0].entry == 0

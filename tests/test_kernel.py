@@ -1,10 +1,14 @@
-"""The reference kernel, syscall by syscall (docs/kernel.md), through small assembled programs.
+"""The kernel, syscall by syscall (docs/kernel.md), through small assembled programs: a
+conformance suite. Each program runs on the reference kernel, whose result the test checks,
+and on the native kernel's interpreter and baseline tiers, which must give the same result
+field by field.
 
 `P(...)` prints a line: quoted items are strings, anything else a register. Programs keep
 what they print in s-registers, since every syscall sets a0 (status) and its results.
 """
 from __future__ import annotations
 
+from mikro.backends import x86
 from mikro.vm import abi, interp
 from mikro.vm.asm import assemble
 from mikro.vm.kernel import Kernel
@@ -30,6 +34,9 @@ EXIT = "li a0, 0\nsys exit\n"
 def run(text: str, **kw):
     p = assemble(text, "k.masm")
     r = interp.run(p, RunOptions(**kw))
+    native = {key: v for key, v in kw.items() if key != "on_output"}   # the test's callback
+    for tier in ("interpreter", "baseline"):
+        assert x86.compile(p, tier=tier).run(RunOptions(**native)) == r, tier
     return p, r
 
 

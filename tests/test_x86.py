@@ -5,7 +5,7 @@ import pytest
 
 from mikro.backends import x86
 from mikro.vm.options import RunOptions
-from x86_util import asm
+from mikro.vm.asm import assemble as asm
 
 
 def run(text: str, **kw):
@@ -14,8 +14,8 @@ def run(text: str, **kw):
 
 def test_print_arith_exit():
     r = run('''
-    task main
-    boot main
+    .task main
+    .boot main
         li a0, "hello"
         sys puts
         li s0, 6
@@ -34,9 +34,9 @@ def test_print_arith_exit():
 
 def test_integer_rules():
     r = run('''
-    task main
-    boot main
-        lk s0, #-9223372036854775808
+    .task main
+    .boot main
+        lk s0, -9223372036854775808
         li s1, -1
         div a0, s0, s1
         sys puti
@@ -66,12 +66,12 @@ def test_integer_rules():
 
 def test_loop_fuel_counted_on_back_edges():
     r = run('''
-    task main
-    boot main
+    .task main
+    .boot main
         li s0, 10
     loop:
         addi s0, s0, -1
-        bnz s0, @loop
+        bnz s0, loop
         mov a0, s0
         sys puti
         sys putnl
@@ -84,11 +84,11 @@ def test_loop_fuel_counted_on_back_edges():
 
 def test_fuel_limit_stops_at_the_instruction():
     r = run('''
-    task main
-    boot main
+    .task main
+    .boot main
     loop:
         addi s0, s0, 1
-        jmp @loop
+        jmp loop
     ''', fuel=2500)
     assert r.status == "limit"
     assert r.fuel_used == 2500
@@ -97,15 +97,15 @@ def test_fuel_limit_stops_at_the_instruction():
 
 def test_calls_and_chain():
     r = run('''
-    task main
-    boot main
+    .task main
+    .boot main
         li a0, 5
-        call @f
+        call f
         sys puti
         sys putnl
         li a0, 0
         sys exit
-    func f 1
+    .func f 1
     f:
         enter 2
         st lr, sp, 0
@@ -139,8 +139,8 @@ def test_calls_and_chain():
 ])
 def test_faults(body, reason):
     r = run(f'''
-    task main
-    boot main
+    .task main
+    .boot main
         {body}
         li a0, 0
         sys exit
@@ -151,9 +151,9 @@ def test_faults(body, reason):
 
 def test_spawn_yield_round_robin():
     r = run('''
-    task main
-    task worker 1
-    boot main
+    .task main
+    .task worker 1
+    .boot main
         li a0, 1
         li a1, 10
         sys spawn
@@ -171,7 +171,7 @@ def test_spawn_yield_round_robin():
         sys putnl
         sys yield
         addi s1, s1, -1
-        bnz s1, @again
+        bnz s1, again
         li a0, 0
         sys exit
     ''')
@@ -181,10 +181,10 @@ def test_spawn_yield_round_robin():
 
 def test_preemption_interleaves_busy_tasks():
     text = '''
-    task main
-    task busy 1
-    boot busy 1
-    boot busy 2
+    .task main
+    .task busy 1
+    .boot busy 1
+    .boot busy 2
     main:
         li a0, 0
         sys exit
@@ -193,7 +193,7 @@ def test_preemption_interleaves_busy_tasks():
         li s1, 1500
     loop:
         addi s1, s1, -1
-        bnz s1, @loop
+        bnz s1, loop
         mov a0, s0
         sys puti
         sys putnl
@@ -211,8 +211,8 @@ def test_preemption_interleaves_busy_tasks():
 def test_compiled_program_runs_twice_and_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MIKRO_CACHE_DIR", str(tmp_path))
     p = asm('''
-    task main
-    boot main
+    .task main
+    .boot main
         li a0, "x"
         sys puts
         sys putnl
@@ -230,8 +230,8 @@ def test_compiled_program_runs_twice_and_cache(tmp_path, monkeypatch):
 
 def test_inspect():
     p = asm('''
-    task main
-    boot main
+    .task main
+    .boot main
         li a0, 0
         sys exit
     ''')
@@ -240,11 +240,11 @@ def test_inspect():
 
 
 ECHO_SERVER = '''
-    task server
-    task client 1
-    boot server
-    boot client 1
-    boot client 2
+    .task server
+    .task client 1
+    .boot server
+    .boot client 1
+    .boot client 2
     server:
         li a0, "echo"
         li a1, 2
@@ -268,7 +268,7 @@ ECHO_SERVER = '''
         mov a1, s3
         mov a2, s4
         sys reply
-        jmp @serve
+        jmp serve
     client:
         mov s0, a0
         li a0, "echo"
@@ -286,7 +286,7 @@ ECHO_SERVER = '''
         sys puti
         sys putnl
         addi s2, s2, -1
-        bnz s2, @again
+        bnz s2, again
         li a0, 0
         sys exit
 '''
@@ -302,10 +302,10 @@ def test_many_channel_call_reply_data_conn():
 
 def test_one_channel_send_recv_and_close():
     r = run('''
-    task a
-    task b
-    boot a
-    boot b
+    .task a
+    .task b
+    .boot a
+    .boot b
     a:
         li a0, "pipe"
         li a1, 1
@@ -349,10 +349,10 @@ def test_one_channel_send_recv_and_close():
 
 def test_open_waits_for_the_name():
     r = run('''
-    task a
-    task b
-    boot a
-    boot b
+    .task a
+    .task b
+    .boot a
+    .boot b
     a:
         li a0, "late"
         sys open
@@ -382,10 +382,10 @@ def test_open_waits_for_the_name():
 
 def test_deadlock_lists_waiters():
     r = run('''
-    task a
-    task b
-    boot a
-    boot b
+    .task a
+    .task b
+    .boot a
+    .boot b
     a:
         li a0, "never"
         sys open
@@ -407,10 +407,10 @@ def test_deadlock_lists_waiters():
 
 def test_stale_mhandle_and_push():
     r = run('''
-    task server
-    task client
-    boot server
-    boot client
+    .task server
+    .task client
+    .boot server
+    .boot client
     server:
         li a0, "srv"
         li a1, 2
@@ -455,10 +455,10 @@ def test_stale_mhandle_and_push():
 
 def test_task_end_closes_handles_and_wakes_callers():
     r = run('''
-    task server
-    task client
-    boot server
-    boot client
+    .task server
+    .task client
+    .boot server
+    .boot client
     server:
         li a0, "srv"
         li a1, 2
@@ -488,8 +488,8 @@ def test_task_end_closes_handles_and_wakes_callers():
 
 def test_inspect_asm_for_other_targets():
     p = asm('''
-    task main
-    boot main
+    .task main
+    .boot main
         li a0, 0
         sys exit
     ''')
@@ -501,8 +501,8 @@ def test_inspect_asm_for_other_targets():
 def test_unverified_program_is_refused():
     from mikro.vm import isa
     p = asm('''
-    task main
-    boot main
+    .task main
+    .boot main
         li a0, 0
         sys exit
     ''')

@@ -17,7 +17,7 @@ from mikro.vm import abi, interp, isa
 from mikro.vm.image import Boot, Pos, Program, TaskType
 from mikro.vm.options import RunOptions
 from fuzz import DEEP, examples
-from x86_util import asm
+from mikro.vm.asm import assemble as asm
 
 MASK = (1 << 64) - 1
 MIN, MAX = -(1 << 63), (1 << 63) - 1
@@ -213,11 +213,11 @@ def test_generated_arithmetic(program, fuel):
 # -- hand-written programs ------------------------------------------------------------------
 HAND = {
     "yield": '''
-    task main
-    task w 1
-    boot w 1
-    boot w 2
-    boot w 3
+    .task main
+    .task w 1
+    .boot w 1
+    .boot w 2
+    .boot w 3
     main:
         li a0, 0
         sys exit
@@ -230,19 +230,19 @@ HAND = {
         sys putnl
         sys yield
         addi s1, s1, -1
-        bnz s1, @again
+        bnz s1, again
         mov a0, s0
         sys exit
     ''',
     "busy": '''
-    task b 1
-    boot b 1
-    boot b 2
+    .task b 1
+    .boot b 1
+    .boot b 2
     b:
         li s1, 2500
     loop:
         addi s1, s1, -1
-        bnz s1, @loop
+        bnz s1, loop
         sys puti
         sys putnl
         li a0, 0
@@ -308,16 +308,16 @@ def test_generated_ipc_programs(data):
 
 
 RET_LOOP = '''
-    task main
-    task other
-    boot main
-    boot other
+    .task main
+    .task other
+    .boot main
+    .boot other
     main:
         li s0, 1500
     loop:
-        call @f
+        call f
         addi s0, s0, -1
-        bnz s0, @loop
+        bnz s0, loop
         sys puti
         sys putnl
         li a0, 0
@@ -329,7 +329,7 @@ RET_LOOP = '''
         sys putnl
         li a0, 0
         sys exit
-    func f
+    .func f
     f:
         addi a0, a0, 1
         ret
@@ -345,8 +345,8 @@ def test_ret_pays_fuel_and_may_be_preempted(fuel, seed):
 
 
 SPAWN_CHAIN = '''
-    task link
-    boot link
+    .task link
+    .boot link
         li a0, 0
         sys try spawn
         li a0, 0

@@ -7,7 +7,7 @@ import pytest
 from mikro.backends import x86
 from mikro.vm import abi
 from mikro.vm.options import RunOptions
-from x86_util import asm
+from mikro.vm.asm import assemble as asm
 
 E_BADHANDLE = "E_BADHANDLE (not a handle of this task (never opened, closed, stale or of the wrong kind))"
 
@@ -30,16 +30,16 @@ def run(text: str, diff: bool = True, **kw):
 
 def test_hundred_thousand_tasks():
     r = run('''
-    task main
-    task child 1
-    boot main
+    .task main
+    .task child 1
+    .boot main
         li s0, 100000
     loop:
         li a0, 1
         mov a1, s0
         sys spawn
         addi s0, s0, -1
-        bnz s0, @loop
+        bnz s0, loop
         li a0, 0
         sys exit
     child:
@@ -56,10 +56,10 @@ def test_hundred_thousand_tasks():
 
 def test_million_opens_and_closes():
     r = run('''
-    task server
-    task client
-    boot server
-    boot client
+    .task server
+    .task client
+    .boot server
+    .boot client
     server:
         li a0, "srv"
         li a1, 2
@@ -81,7 +81,7 @@ def test_million_opens_and_closes():
         mov a0, a1
         sys close
         addi s0, s0, -1
-        bnz s0, @loop
+        bnz s0, loop
         li a0, "srv"
         sys open
         mov a0, a1
@@ -95,8 +95,8 @@ def test_million_opens_and_closes():
 
 def test_max_tasks_gives_enospace_and_spawn_bomb_is_bounded():
     r = run('''
-    task bomb
-    boot bomb
+    .task bomb
+    .boot bomb
         li a0, 0
         sys try spawn
         li a0, 0
@@ -111,18 +111,18 @@ def test_max_tasks_gives_enospace_and_spawn_bomb_is_bounded():
 
 def test_deep_recursion_overflows_the_stack():
     r = run('''
-    task main
-    boot main
-        call @f
+    .task main
+    .boot main
+        call f
         li a0, 0
         sys exit
-    func f
+    .func f
     f:
         enter 4
         st lr, sp, 0
         st fp, sp, 1
         addi fp, sp, 0
-        call @f
+        call f
         ld lr, sp, 0
         ld fp, sp, 1
         leave 4
@@ -137,9 +137,9 @@ def test_deep_recursion_overflows_the_stack():
 @pytest.mark.parametrize("addr", [-(1 << 63), -1, 1 << 15, (1 << 63) - 1])
 def test_wild_addresses(addr):
     r = run(f'''
-    task main
-    boot main
-        lk s0, #{addr}
+    .task main
+    .boot main
+        lk s0, {addr}
         ld a0, s0, 0
         li a0, 0
         sys exit
@@ -149,12 +149,12 @@ def test_wild_addresses(addr):
 
 def test_smashed_return_address():
     r = run('''
-    task main
-    boot main
-        call @f
+    .task main
+    .boot main
+        call f
         li a0, 0
         sys exit
-    func f
+    .func f
     f:
         enter 2
         st lr, sp, 0
@@ -180,32 +180,32 @@ def test_a_smashed_frame_never_leads_the_fault_report_astray(word, value):
     fp, saved fp or return address at any boundary gives the reference's chain, reading
     nothing outside the task's memory. The task below it in memory leaves a return site in
     its last word, which a walk that strayed one word low would take for a frame."""
-    smash = {"fp": f"lk fp, #{value}",
-             "saved fp": f"lk s0, #{value}\n st s0, fp, 1",
-             "return address": f"lk s0, #{value}\n st s0, fp, 0"}[word]
+    smash = {"fp": f"lk fp, {value}",
+             "saved fp": f"lk s0, {value}\n st s0, fp, 1",
+             "return address": f"lk s0, {value}\n st s0, fp, 0"}[word]
     r = run(f'''
-    task below
-    task main
-    boot below
-    boot main
+    .task below
+    .task main
+    .boot below
+    .boot main
     below:
         li s0, 6                ; the pc after main's call: a return site
-        lk s1, #{MEM - 1}
+        lk s1, {MEM - 1}
         st s0, s1, 0
         li a0, "nobody"
         sys open
     main:
-        call @g
+        call g
         li a0, 0
         sys exit
-    func g
+    .func g
     g:
         enter 2
         st lr, sp, 0
         st fp, sp, 1
         addi fp, sp, 0
-        call @f
-    func f
+        call f
+    .func f
     f:
         enter 2
         st lr, sp, 0
@@ -225,9 +225,9 @@ def test_a_smashed_frame_never_leads_the_fault_report_astray(word, value):
 @pytest.mark.parametrize("call", ["send", "call", "recv", "reply", "close", "push", "data"])
 def test_forged_handles(h, call):
     r = run(f'''
-    task main
-    boot main
-        lk a0, #{h}
+    .task main
+    .boot main
+        lk a0, {h}
         sys {call}
         li a0, 0
         sys exit
@@ -237,14 +237,14 @@ def test_forged_handles(h, call):
 
 def test_huge_allocations_and_forged_array_references():
     r = run('''
-    task main
-    task t2
-    task t3
-    boot main
-    boot t2
-    boot t3
+    .task main
+    .task t2
+    .task t3
+    .boot main
+    .boot t2
+    .boot t3
     main:
-        lk s0, #9223372036854775807
+        lk s0, 9223372036854775807
         alloc a0, s0
         li a0, 0
         sys exit
@@ -270,13 +270,13 @@ def test_huge_allocations_and_forged_array_references():
 
 def test_runaway_loop_is_stopped_by_time_and_fuel():
     text = '''
-    task main
-    boot main
+    .task main
+    .boot main
     loop:
         li a0, "spam"
         sys puts
         sys putnl
-        jmp @loop
+        jmp loop
     '''
     r = run(text, time_limit=0.3)
     assert r.status == "limit" and r.limit.startswith("time limit")
@@ -288,8 +288,8 @@ def test_runaway_loop_is_stopped_by_time_and_fuel():
 
 def test_tiny_memory():
     r = run('''
-    task main
-    boot main
+    .task main
+    .boot main
         enter 2
         li a0, 0
         sys exit
@@ -299,9 +299,9 @@ def test_tiny_memory():
 
 def test_address_is_reported_exactly():
     r = run('''
-    task main
-    boot main
-        lk s0, #9223372036854775807
+    .task main
+    .boot main
+        lk s0, 9223372036854775807
         ld a0, s0, 2
         li a0, 0
         sys exit
@@ -311,11 +311,11 @@ def test_address_is_reported_exactly():
 
 def test_small_memories_share_pages_but_not_data():
     r = run('''
-    task keeper
-    task quitter
-    task fresh
-    boot keeper
-    boot quitter
+    .task keeper
+    .task quitter
+    .task fresh
+    .boot keeper
+    .boot quitter
     keeper:
         li s0, 42
         st s0, zero, 5

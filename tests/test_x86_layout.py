@@ -13,7 +13,7 @@ from mikro.backends import x86
 from mikro.backends.x86 import engine
 from mikro.backends.x86 import layout as L
 from mikro.vm import abi
-from x86_util import asm
+from mikro.vm.asm import assemble as asm
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +50,11 @@ def test_task_structure_fits_in_two_kib():
 # than MH_SLOTS messages, so slots and generations turn over), checks that the mhandle of
 # the last message still answers data/conn, and exits, freeing its table.
 SERVERS = '''
-task boss
-task server
-task client
-task pest
-boot boss
+.task boss
+.task server
+.task client
+.task pest
+.boot boss
 boss:
     li a0, "done"
     li a1, 2
@@ -73,7 +73,7 @@ again:
     mov a0, a1
     sys reply
     addi s0, s0, -1
-    bnz s0, @again
+    bnz s0, again
     li a0, 0
     sys exit
 server:
@@ -96,11 +96,11 @@ loop:
     mov a0, s2
     sys set_data
     addi s1, s1, -1
-    bz s1, @last
+    bz s1, last
     mov a0, s2
     mov a1, a2
     sys reply
-    jmp @loop
+    jmp loop
 last:
     mov a0, s2
     sys data
@@ -132,7 +132,7 @@ call:
     mov a1, s1
     sys call
     addi s1, s1, -1
-    bnz s1, @call
+    bnz s1, call
     li a0, "done"
     sys open
     mov a0, a1

@@ -18,8 +18,8 @@ the constant pool) or `K[n]`; strings a literal (interned) or `S[n]`; `sys` a sy
 optionally after `try`. A string literal or `S[n]` as an integer immediate is that
 string's index (`li a0, "echo"` before `sys open`). An instruction line may start with its pc (ignored), as the
 disassembler writes it. Written by hand, `.task NAME [NPARAMS]` and `.func NAME [NPARAMS]`
-without labels start at the next instruction and define the label NAME (a function ends where the next task or
-function starts); without `.file` the file is the assembly text itself and an instruction
+without labels start at the label NAME when the text defines it, else at the next
+instruction (a function ends where the next task or function starts); without `.file` the file is the assembly text itself and an instruction
 without `.loc` is placed at its own line. `.instr OP A B C IMM` is an instruction in raw
 fields (the disassembler writes it for anything the table cannot show).
 """
@@ -126,6 +126,7 @@ class _Asm:
         self.p = Program()
         self.lineno = 0
         self.labels: dict[str, int] = {}
+        self.soft: set[str] = set()         # labels .task or .func made, which the text may define
         self.pending: list[tuple[int, isa.Op, list[str]]] = []     # lineno, op, operands
         self.tasks: list[tuple[int, str, int, str | None]] = []    # lineno, name, nparams, label
         self.funcs: list[tuple[int, str, int, str | None, str | None, int]] = []
@@ -158,8 +159,9 @@ class _Asm:
         if not line:
             return
         if line.endswith(":") and _LABEL.match(line[:-1]):
-            if line[:-1] in self.labels:
+            if line[:-1] in self.labels and line[:-1] not in self.soft:
                 raise self.error(f"label {line[:-1]} defined twice")
+            self.soft.discard(line[:-1])
             self.labels[line[:-1]] = len(self.pending)
             return
         word, _, rest = line.partition(" ")
@@ -235,9 +237,13 @@ class _Asm:
         self.p.lines.append(self.loc or Pos(0, self.lineno, 1))
 
     def here(self, name: str) -> str:
-        """A label for the next instruction: `name` itself when it is free."""
+        """A label for the next instruction: `name` itself when it is free, unless the
+        text defines the label `name` itself, later (then the task or function starts
+        there: a program may declare its tasks first and write their code below)."""
         if not _LABEL.match(name) or name in self.labels or name in REGS:
             name = f".here{len(self.labels)}"
+        else:
+            self.soft.add(name)
         self.labels[name] = len(self.pending)
         return name
 
