@@ -249,7 +249,9 @@ def trace(file: Path = FileArg,
     """Run a program and list its IPC events; draw them as sequence charts.
 
     The listing goes to stdout; the program's output and the report go to stderr. The
-    charts are written as Mermaid text (NAME.mmd) and as an SVG picture (NAME.svg)."""
+    charts are written as Mermaid text (NAME.mmd), an SVG picture (NAME.svg) and Chrome
+    trace-event JSON of the whole run (NAME.trace.json: open it in Perfetto or
+    chrome://tracing)."""
     from . import tracechart
     program = _load(file)
     result = api.run(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
@@ -262,7 +264,8 @@ def trace(file: Path = FileArg,
         try:
             out.mkdir(parents=True, exist_ok=True)
             for suffix, text in ((".mmd", tracechart.mermaid(result.trace, program, limit=chart)),
-                                 (".svg", tracechart.svg(result.trace, program, limit=chart))):
+                                 (".svg", tracechart.svg(result.trace, program, limit=chart)),
+                                 (".trace.json", tracechart.chrome(result.trace, program))):
                 path = out / (file.stem + suffix)
                 path.write_text(text)
                 sys.stderr.write(f"wrote {path}\n")

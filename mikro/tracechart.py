@@ -275,6 +275,41 @@ def _participants(steps: list[Step]) -> list[int]:
     return list(seen)
 
 
+# -- Chrome trace events (Perfetto, chrome://tracing) ----------------------------------------
+
+def chrome(events: list[Event], program: Program | None) -> str:
+    """The whole trace as Chrome trace-event JSON, which Perfetto (ui.perfetto.dev) and
+    chrome://tracing open: a track per task (named as in the listing), a short slice per
+    step at its time (the run's clock, fuel units, shown as microseconds), and a flow arrow
+    from sender to receiver for each message, reply, spawn and open. The steps are the
+    charts' (chart_steps), with no limit: a viewer scrolls and zooms a long run."""
+    names = task_names(events, program)
+    steps, _ = chart_steps(events, program)
+    out: list[dict] = [{"ph": "M", "pid": 1, "name": "process_name", "args": {"name": "mikro"}}]
+    for t in _participants(steps):
+        out.append({"ph": "M", "pid": 1, "tid": t, "name": "thread_name",
+                    "args": {"name": names.get(t, f"task {t}") if t else "boot"}})
+        out.append({"ph": "M", "pid": 1, "tid": t, "name": "thread_sort_index",
+                    "args": {"sort_index": t}})
+    same: dict[int, int] = {}
+    for s in steps:
+        # steps at one time keep their order: a thousandth of a unit apart; each is a slice
+        # (not an instant) so that a flow arrow can bind to it
+        k = same[s.time] = same.get(s.time, -1) + 1
+        ts = s.time + min(k, 999) / 1000
+        args = {"event": s.index, "time": s.time}
+        out.append({"ph": "X", "pid": 1, "tid": s.src, "ts": ts, "dur": 0.0005,
+                    "name": s.label, "cat": s.line, "args": args})
+        if s.dst != s.src:
+            out.append({"ph": "X", "pid": 1, "tid": s.dst, "ts": ts, "dur": 0.0005,
+                        "name": s.label, "cat": s.line, "args": args})
+            out.append({"ph": "s", "pid": 1, "tid": s.src, "ts": ts, "id": s.index,
+                        "name": s.line, "cat": s.line})
+            out.append({"ph": "f", "bp": "e", "pid": 1, "tid": s.dst, "ts": ts, "id": s.index,
+                        "name": s.line, "cat": s.line})
+    return json.dumps({"traceEvents": out, "displayTimeUnit": "ns"}, indent=None) + "\n"
+
+
 # -- Mermaid ----------------------------------------------------------------------------------
 
 MERMAID_ARROWS = {"message": "->>", "reply": "-->>", "spawn": "-)", "open": "--)",

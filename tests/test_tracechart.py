@@ -376,3 +376,25 @@ def test_svg_of_a_hand_built_arrow_to_itself_and_no_events():
     lost, = steps_of(root, "lost")
     assert lost.find(SVG + "path").get("marker-end") == "url(#cross)"
     assert texts(svg_tree(tc.svg([], None)))[0] == "IPC trace: 0 events, 0 tasks"
+
+
+def test_chrome_trace_has_a_track_per_task_and_a_flow_per_message():
+    """The Chrome trace-event JSON of `mikro trace`: every task a named track, every
+    message, reply, spawn and open a flow from its sender's track to its receiver's, every
+    event of the listing there (nothing cut), times never going back."""
+    import json
+    program, events = run_traced(Path(__file__).resolve().parent.parent / "examples/echo.mk")
+    data = json.loads(tc.chrome(events, program))["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in data if e.get("name") == "thread_name"}
+    assert set(names.values()) >= set(tc.task_names(events, program).values())
+    steps, _ = tc.chart_steps(events, program)
+    arrows = [s for s in steps if s.src != s.dst]
+    starts = [e for e in data if e["ph"] == "s"]
+    ends = {e["id"]: e for e in data if e["ph"] == "f"}
+    assert len(starts) == len(arrows) == len(ends) and arrows
+    for s, e in zip(arrows, starts):
+        assert (e["tid"], ends[e["id"]]["tid"]) == (s.src, s.dst)
+    slices = [e for e in data if e["ph"] == "X"]
+    assert len(slices) == len(steps) + len(arrows)
+    times = [e["ts"] for e in slices if e["tid"] == slices[0]["tid"]]
+    assert times == sorted(times)
