@@ -303,21 +303,26 @@ def dis(file: Path = FileArg) -> None:
     sys.stdout.write(disassemble(_load(file)))
 
 
+ProgramOnly = typer.Option(False, "--program", "-p",
+                           help="Only the program's own code, not the kernel's.")
+
+
 @app.command()
-def ir(file: Path = FileArg) -> None:
+def ir(file: Path = FileArg, program_only: bool = ProgramOnly) -> None:
     """Show the LLVM IR the x86 backend generates for a program."""
     from .backends import x86
-    sys.stdout.write(x86.inspect_ir(_load(file)))
+    sys.stdout.write(x86.inspect_ir(_load(file), program_only=program_only))
 
 
 @app.command()
 def asm(file: Path = FileArg,
-        target: str = typer.Option("x86_64", help="x86_64, aarch64 or riscv64.")) -> None:
+        target: str = typer.Option("x86_64", help="x86_64, aarch64 or riscv64."),
+        program_only: bool = ProgramOnly) -> None:
     """Show the machine code for a program (for another ISA with --target)."""
     from .backends import x86
     program = _load(file)
     try:
-        text = x86.inspect_asm(program, target=target)
+        text = x86.inspect_asm(program, target=target, program_only=program_only)
     except ValueError as e:          # an unknown target; the message lists the known ones
         sys.stderr.write(f"error: {e}\n")
         raise typer.Exit(EXIT_CODES["usage"])

@@ -561,3 +561,27 @@ spawn t()
     assert k.run().output_dropped == 2000000
     assert k._machine.k.out_cap < 16 << 20
     k.close()
+
+
+def test_the_program_s_own_ir_and_assembly(tmp_path):
+    """`mikro ir --program` and `mikro asm --program`: the program's part only, the IR
+    under its source lines in pc order."""
+    from typer.testing import CliRunner
+
+    from mikro.cli import app
+    src = tmp_path / "p.mk"
+    src.write_text('fn f(a) { return a * 3 }\ntask t { print(f(2)) }\nspawn t()\n')
+    r = CliRunner().invoke(app, ["ir", "--program", str(src)])
+    assert r.exit_code == 0, r.output
+    assert f"; {src}:1 | fn f(a) {{ return a * 3 }}" in r.output
+    assert f"; {src}:2 | task t {{ print(f(2)) }}" in r.output
+    assert "define" not in r.output and "call i64 @\"sys_puti\"" in r.output
+    labels = [line.split(":")[0].strip('"').split(".")[0] for line in r.output.splitlines()
+              if line[:1].isalpha() or line.startswith('"')]
+    pcs = [int(x[2:]) for x in labels if x.startswith("pc")]
+    assert pcs == sorted(pcs) and pcs[0] == 0
+    full = CliRunner().invoke(app, ["ir", str(src)]).output
+    assert "define internal i64 @\"sys_puti\"" in full
+    r = CliRunner().invoke(app, ["asm", "-p", str(src)])
+    assert r.exit_code == 0 and r.output.startswith("mk_run:")
+    assert "sys_puti:" not in r.output and ".size\tmk_run" in r.output

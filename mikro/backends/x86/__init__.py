@@ -47,7 +47,7 @@ from ...vm.image import Program
 from ...vm.verify import verify
 from ...vm.options import RunOptions
 from ...vm.result import RunResult
-from . import engine
+from . import engine, inspect
 from .run import CompiledProgram, Machine
 
 __all__ = ["CompiledProgram", "Machine", "compile", "inspect_asm", "inspect_ir", "machine", "run"]
@@ -100,11 +100,15 @@ def machine(program: Program, options: RunOptions | None = None, boot: bool = Tr
     return Machine(_compiled(program, cache, options.trace), options, boot=boot)
 
 
-def inspect_ir(program: Program) -> str:
-    """The LLVM IR of the program and its kernel, before optimisation."""
-    return engine.ir_text(program)
+def inspect_ir(program: Program, program_only: bool = False) -> str:
+    """The LLVM IR of the program and its kernel, before optimisation (program_only: the
+    blocks of the program's instructions, under their source lines)."""
+    text = engine.ir_text(program)
+    return inspect.program_ir(text, program) if program_only else text
 
 
-def inspect_asm(program: Program, target: str = "x86_64") -> str:
-    """Optimised assembly for x86_64, aarch64 or riscv64."""
-    return engine.asm_text(program, target)
+def inspect_asm(program: Program, target: str = "x86_64", program_only: bool = False) -> str:
+    """Optimised assembly for x86_64, aarch64 or riscv64 (program_only: mk_run alone, the
+    scheduler and the program's code)."""
+    text = engine.asm_text(program, target)
+    return inspect.program_asm(text) if program_only else text
