@@ -20,18 +20,12 @@ from .kernel import BLOCK, BLOCKED, END, SWITCH, Kernel, KernelClosed, Task
 from .options import RunOptions
 from .result import Fault, RunResult, Waiter, Where
 from .verify import verify
+from .words import div, rem, shl, shr, ushr, wrap
 
-MIN = -(1 << 63)
-M64 = (1 << 64) - 1
 CHAIN_MAX = abi.CHAIN_MAX
 TIME_CHECK = 1023       # the clock is read every 1024 units of fuel
 
 _SYS_CALLS = abi.SYSCALLS
-
-
-def wrap(v: int) -> int:
-    """v modulo 2**64, as a signed 64-bit integer."""
-    return ((v - MIN) & M64) + MIN
 
 
 def run(program, options: RunOptions | None = None) -> RunResult:
@@ -269,17 +263,11 @@ def op_mul(vm, t, i):
     t.pc += 1
 
 
-def _quotient(x: int, y: int) -> int:
-    """x / y truncated toward zero (not wrapped)."""
-    q = abs(x) // abs(y)
-    return q if (x < 0) == (y < 0) else -q
-
-
 def op_div(vm, t, i):
     R = t.regs
     if R[i.c] == 0:
         return vm.fault(t, reason(DIV0))
-    R[i.a] = wrap(_quotient(R[i.b], R[i.c]))
+    R[i.a] = div(R[i.b], R[i.c])
     t.pc += 1
 
 
@@ -288,7 +276,7 @@ def op_rem(vm, t, i):
     x, y = R[i.b], R[i.c]
     if y == 0:
         return vm.fault(t, reason(DIV0))
-    R[i.a] = x - y * _quotient(x, y)
+    R[i.a] = rem(x, y)
     t.pc += 1
 
 
@@ -312,19 +300,19 @@ def op_xor(vm, t, i):
 
 def op_shl(vm, t, i):
     R = t.regs
-    R[i.a] = wrap(R[i.b] << (R[i.c] & 63))
+    R[i.a] = shl(R[i.b], R[i.c])
     t.pc += 1
 
 
 def op_shr(vm, t, i):
     R = t.regs
-    R[i.a] = R[i.b] >> (R[i.c] & 63)
+    R[i.a] = shr(R[i.b], R[i.c])
     t.pc += 1
 
 
 def op_ushr(vm, t, i):
     R = t.regs
-    R[i.a] = wrap((R[i.b] & M64) >> (R[i.c] & 63))
+    R[i.a] = ushr(R[i.b], R[i.c])
     t.pc += 1
 
 
