@@ -585,3 +585,7 @@ def test_the_program_s_own_ir_and_assembly(tmp_path):
     r = CliRunner().invoke(app, ["asm", "-p", str(src)])
     assert r.exit_code == 0 and r.output.startswith("mk_run:")
     assert "sys_puti:" not in r.output and ".size\tmk_run" in r.output
+    # the machine code under its source lines, carried through O2 as a line table
+    assert f"# {src}:1 | fn f(a) {{ return a * 3 }}" in r.output
+    assert f"# {src}:2 | task t {{ print(f(2)) }}" in r.output
+    assert ".loc" not in r.output

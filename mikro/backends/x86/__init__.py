@@ -109,6 +109,7 @@ def inspect_ir(program: Program, program_only: bool = False) -> str:
 
 def inspect_asm(program: Program, target: str = "x86_64", program_only: bool = False) -> str:
     """Optimised assembly for x86_64, aarch64 or riscv64 (program_only: mk_run alone, the
-    scheduler and the program's code)."""
-    text = engine.asm_text(program, target)
-    return inspect.program_asm(text) if program_only else text
+    scheduler and the program's code, each run of instructions under its source line)."""
+    if not program_only:
+        return engine.asm_text(program, target)
+    return inspect.program_asm(engine.asm_text(program, target, debug=True), program)

@@ -22,6 +22,7 @@ from llvmlite.binding.newpassmanagers import NewPassManager
 from ... import cache as objects
 from ...vm import abi, isa
 from . import layout as L
+from .inspect import DebugLines
 from .kernel_ir import KernelIR
 from .lower import Lowering, reply_reads, resume_keys
 from .vmloop import Loop
@@ -86,7 +87,9 @@ def _no_gc():
             gc.enable()
 
 
-def build_module(program, triple: str | None = None, traced: bool = False) -> ir.Module:
+def build_module(program, triple: str | None = None, traced: bool = False,
+                 debug: bool = False) -> ir.Module:
+    """The IR of the program and its kernel; `debug`: with a line table (for a listing)."""
     check(program)
     with _no_gc():
         ctx = ir.Context()
@@ -97,16 +100,17 @@ def build_module(program, triple: str | None = None, traced: bool = False) -> ir
         kir = KernelIR(mod, lay, program, name_ids(program), resume_keys(program), traced,
                        reply_reads(program))
         kir.build()
-        Lowering(program, mod, lay, kir).build()
+        Lowering(program, mod, lay, kir, DebugLines(mod, program) if debug else None).build()
         return mod
 
 
-def module_text(program, triple: str | None = None, traced: bool = False) -> str:
+def module_text(program, triple: str | None = None, traced: bool = False,
+                debug: bool = False) -> str:
     """The IR of the program and its kernel, as LLVM reads it; program None: the native
     interpreter's (vmloop.py), the same for every program."""
     with _no_gc():
         if program is not None:
-            return str(build_module(program, triple, traced))
+            return str(build_module(program, triple, traced, debug))
         ctx = ir.Context()
         mod = ir.Module(name="mikro", context=ctx)
         if triple:
@@ -282,18 +286,19 @@ def ir_text(program) -> str:
     return module_text(program)
 
 
-def asm_text(program, target: str = "x86_64") -> str:
+def asm_text(program, target: str = "x86_64", debug: bool = False) -> str:
     """Assembly for x86_64 (in process), or another target in a child process, since LLVM
-    aborts the process on a backend failure."""
+    aborts the process on a backend failure; `debug`: with the source lines as `.loc`."""
     triples = {"x86_64": None, "aarch64": "aarch64-unknown-linux-gnu",
                "riscv64": "riscv64-unknown-linux-gnu"}
     if target not in triples:
         raise ValueError(f"unknown target {target!r} (expected {', '.join(triples)})")
+    text = module_text(program, debug=debug)
     if triples[target] is None:
         tm = _target_machine()
-        return tm.emit_assembly(optimise(ir_text(program), tm, llvm.get_process_triple()))
+        return tm.emit_assembly(optimise(text, tm, llvm.get_process_triple()))
     proc = subprocess.run([sys.executable, "-m", "mikro.backends.x86.engine", triples[target]],
-                          input=ir_text(program), capture_output=True, text=True)
+                          input=text, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"LLVM failed for {target} (exit {proc.returncode}): "
                            f"{proc.stderr.strip()[-2000:]}")

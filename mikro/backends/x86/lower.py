@@ -169,18 +169,29 @@ def regs_of(mask: int) -> list[int]:
 
 
 class Lowering:
-    def __init__(self, program, module: ir.Module, lay: L.Layout, kir: KernelIR):
+    def __init__(self, program, module: ir.Module, lay: L.Layout, kir: KernelIR,
+                 lines=None):
+        """lines: a `pc -> debug location` (inspect.DebugLines) to tag each instruction's
+        IR with its source line, for `mikro asm --program`; None in a build that runs."""
         self.p = program
         self.m = module
         self.lay = lay
         self.k = kir
         self.n = len(program.code)
+        self.lines = lines
+
+    def _at(self, pc: int) -> None:
+        if self.lines is not None:
+            self.b.b.debug_metadata = self.lines.at(pc)
 
     def build(self) -> ir.Function:
         fn = ir.Function(self.m, ir.FunctionType(I64, [self.lay.ptr("Kernel")]), "mk_run")
         fn.attributes.add("nounwind")
         self.fn = fn
         b = self.b = B(fn, self.lay)
+        if self.lines is not None:
+            fn.set_metadata("dbg", self.lines.subprogram)
+            self._at(-1)
         (self.K,) = fn.args
         T = self.lay.ptr("Task")
         self.regs = [None] + [b.var(None, I64, name=isa.REG_NAMES[r]) for r in range(1, isa.NREGS)]
@@ -293,11 +304,14 @@ class Lowering:
 
         for pc, ins in enumerate(self.p.code):
             b.position_at_end(self.blocks[pc])
+            self._at(pc)
             getattr(self, "_lower_" + ins.info.name)(pc, ins)
         b.position_at_end(self.blocks[self.n])
+        self._at(-1)
         self._fault(self.n, L.F_BADRET)
         for pc, blk in self.post.items():
             b.position_at_end(blk)
+            self._at(pc)
             self._post_sys(pc, self.p.code[pc])
         return fn
 
