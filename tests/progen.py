@@ -3,7 +3,7 @@
 Used by the differential tests: every generated program must give the same RunResult on
 every backend. Programs cover the integer rules (edge values, every operator, division
 that may fault), control flow (nested ifs, bounded loops, break/continue, calls of
-generated functions, recursion with a bounded depth), arrays (in and out of range) and
+generated functions, recursion with a bounded depth), arrays (in and out of range, and references forged from them) and
 IPC topologies (servers with a random transform and per-client state, clients calling
 and sending, pushes, closes).
 """
@@ -104,6 +104,15 @@ class _Body:
             idx = draw(st.integers(-1, n))           # out of range faults, on every backend
             self.emit(f"{a}[{idx}] = {self.value(1)}")
             self.emit(f"print({a}[{draw(st.integers(0, max(n - 1, 0)))}], len({a}))")
+            if draw(st.integers(0, 2)) == 0:
+                # a forged reference: an array plus an offset, anywhere in or out of the
+                # task's memory (its stack, its saved fp and lr, the edges, wrapping values)
+                f = self.fresh()
+                off = draw(st.one_of(st.integers(-8, 8), st.sampled_from(
+                    [32767, 32766, 32768, -32768, MAX, MIN + 1, 1 << 40])))
+                self.emit(f"let {f} = {a} + ({off})")
+                self.emit(f"{f}[{draw(st.integers(-1, 3))}] = {self.value(1)}")
+                self.emit(f"print({f}[{draw(st.integers(-1, 3))}], len({f}))")
         else:
             self.emit(f"print({self.value()})")
 
