@@ -102,7 +102,7 @@ QUICK = Sizes(batches=3, curve_batches=3, indirect=2_000_000, native=4_000, pyth
               rt_x86=500_000, rt_interp=500, curve_ops=200_000, tasks=[2, 100, 10_000],
               connections=[1, 100, 10_000], push=[1, 10, 1_000], names=[1, 10, 100],
               clients=[1, 100], spawn=100_000, code=100, startup=3,
-              compile_curve=[10, 100, 1_000, 10_000], soak_compiles=40, soak_print=1.0,
+              compile_curve=[10, 100, 1_000], soak_compiles=40, soak_print=1.0,
               soak_opens=100_000)
 FULL = Sizes(batches=7, curve_batches=5, indirect=10_000_000, native=20_000, python=10_000,
              rt_x86=2_000_000, rt_interp=5_000, curve_ops=2_000_000,
