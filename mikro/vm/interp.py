@@ -16,7 +16,7 @@ from . import abi, isa
 from .isa import A0, FP, LR, SP
 from .kernel import BLOCK, BLOCKED, END, SWITCH, Kernel, KernelClosed, Task, syscall_failure
 from .options import RunOptions
-from .result import Fault, RunResult, Waiter, Where
+from .result import IDLE_WAITS, Fault, RunResult, Waiter, Where
 from .verify import verify
 
 MIN = -(1 << 63)
@@ -148,11 +148,11 @@ class Machine:
         for tid in sorted(k.tasks):
             t = k.tasks[tid]
             if t.state == BLOCKED:
-                state = "call" if t.wait == "reply" else t.wait
+                state = {"reply": "call", "replybuf": "callbuf"}.get(t.wait, t.wait)
                 handle = t.wait_handle
             else:
                 state, handle = "ready", None
-            stuck = stuck or state != "recv"
+            stuck = stuck or state not in IDLE_WAITS
             where = self.where(t, t.pc) if t.host is None else Where(-1)
             res.waiting.append(Waiter(t.id, t.name, state, handle, where))
         res.output, res.output_dropped = k.output.text(), k.output.dropped
