@@ -105,6 +105,7 @@ task server {
     let m, x, _, _, n = recvbuf(ch, r)
     print("one-way", x, n, r[0], r[1])
     replybuf(m, 0, 0, 0)                 # answers nobody: the sender did not wait
+    print("stale", try replybuf(m, 0, 0, 0), try reply(m))
     let m2, y, _, _, n2 = recvbuf(ch, 0)  # no buffer: nothing lands, the length is told
     print("no room", y, n2)
     replybuf(m2, 0, 0, 0, 5)
@@ -118,7 +119,7 @@ task client {
 }
 spawn server()
 spawn client()
-""", "one-way 11 2 8 9\nno room 12 3\nreply 5\n")
+""", "one-way 11 2 8 9\nstale -1 -1\nno room 12 3\nreply 5\n")
 
 
 def test_replybuf_answers_a_plain_call_with_words_and_reply_refuses_a_callbuf():
@@ -290,3 +291,100 @@ task client {{
 spawn server()
 spawn client()
 """, f"{n} 0\n", traced=False, mem_words=65536)
+
+
+# -- hostile programs: buffers at the edges of a task's memory, in hand-written VM code ------
+MIN, MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _imm(v: int) -> str:
+    return f"#{v}" if not -(1 << 31) <= v < 1 << 31 else str(v)
+
+
+def _try(sys: str, *args: int) -> str:
+    """`sys try NAME` with s0 (the handle) in a0 and the given arguments, then print a0."""
+    regs = "".join(f"lk a{i}, {_imm(v)}\n" if _imm(v).startswith("#") else f"li a{i}, {v}\n"
+                   for i, v in enumerate(args, 1))
+    return f"mov a0, s0\n{regs}sys try {sys}\nmov s5, a0\nmov a0, s5\nsys puti\n"
+
+
+def test_buffers_at_the_edges_of_memory_are_checked_exactly():
+    """Memory of 16 words: a receive buffer may end at the top word and no further; a send
+    range may reach the top whatever length word a forged reference claims; no reference
+    or length, however large, reads or writes outside the two buffers."""
+    from x86_util import asm
+    recv_bad = "".join(_try("recvbuf", ref) for ref in (17, 0x1_0000_0001, MIN, MAX, -1))
+    send_bad = "".join(_try("sendbuf", *a) for a in (
+        (1, 1, 15), (1, 0, 16), (1, MAX, MAX), (1, MAX, 1), (1, 0, MIN), (1, MIN, 1),
+        (16, 0, 1), (17, 0, 1), (MIN, 0, 1), (MAX, 0, 1)))
+    text = f"""
+    task rcv
+    task snd
+    boot rcv
+    boot snd
+    rcv:
+        li a0, "x"
+        li a1, 1
+        sys channel
+        mov s0, a1
+        li s1, 5
+        st s1, zero, 11          ; ref 12 claims 5 words: one past the top
+        {_try("recvbuf", 12)}
+        sys putnl
+        {recv_bad}
+        sys putnl
+        li s1, 4
+        st s1, zero, 11          ; ref 12 of 4 words ends at the top word
+        mov a0, s0
+        li a1, 12
+        sys recvbuf
+        mov s6, a5
+        ld s1, zero, 11
+        ld s2, zero, 12
+        ld s3, zero, 15
+        mov a0, s6
+        sys puti
+        mov a0, s1
+        sys puti
+        mov a0, s2
+        sys puti
+        mov a0, s3
+        sys puti
+        sys putnl
+        li a0, 0
+        sys exit
+    snd:
+        li a0, "x"
+        sys open
+        mov s0, a1
+        li s1, 15
+        st s1, zero, 0           ; ref 1: an array of the 15 words up to the top
+        li s2, 1
+    fill:
+        addi s3, s2, 100
+        st s3, s2, 0
+        addi s2, s2, 1
+        li s4, 16
+        blt s2, s4, @fill
+        {send_bad}
+        sys putnl
+        lk s1, #{MAX}
+        st s1, zero, 0           ; a forged length: the range still ends at the top
+        mov a0, s0
+        li a1, 1
+        li a2, 0
+        li a3, 15
+        li a4, 0
+        li a5, 0
+        li a6, 0
+        sys sendbuf
+        li a0, 0
+        sys exit
+    """
+    program = asm(text)
+    r = same(program, traced=True, mem_words=16)
+    inval = E["E_INVAL"]
+    assert r.status == "clean", r.report(program)
+    assert r.output.splitlines() == [
+        f"{inval}", " ".join([str(inval)] * 5), " ".join([str(inval)] * 10),
+        "15 4 101 104"]
