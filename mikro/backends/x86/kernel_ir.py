@@ -31,7 +31,22 @@ from .irb import B, I8, I8P, I32, I64, I64P, c64
 # registers where the scheduler would pick it (lower.py)
 ACT_DONE, ACT_BLOCK, ACT_END, ACT_YIELD, ACT_ERR, ACT_HANDOFF = 0, 1, 2, 3, 4, 5
 HANDOFF_OUT = 6
-SPLITMIX_GAMMA = 0x9E3779B97F4A7C15     # the step of the seeded scheduler's generator
+SPLITMIX_GAMMA = 0x9E3779B97F4A7C15
+
+
+# the syscalls a task a call hands off to waits in (recv for call, recvbuf for callbuf)
+HANDOFF_TO = ("recv", "recvbuf")
+
+
+def handoff_words(name: str, args: list) -> list | None:
+    """The words after the handle that the receiver a call hands off to gets (give): for
+    `call`, its message; for `callbuf`, the three words and the buffer's length, as
+    recvbuf's results. None for a syscall that never hands off."""
+    if name == "call":
+        return args[1:5]
+    if name == "callbuf":
+        return args[5:8] + [args[3]]
+    return None     # the step of the seeded scheduler's generator
 
 A0 = isa.A0
 E = {name: code for name, (code, _) in abi.ERRORS.items()}
@@ -1306,34 +1321,45 @@ class KernelIR:
         """buf_copy(dst, src, n): n words by vector moves, COPY_UNROLL vectors loaded before
         any is stored. Not libc's memcpy: two tasks' memories lie a multiple of 4 KiB
         apart, so their buffers are often 8 mod 64 bytes apart, and this machine's memcpy
-        (rep movsb from 4 KiB on) then runs 15 times slower than on buffers 64-byte
-        aligned to each other; and loads are kept ahead of the stores, which a load from
-        the address of a store 4 KiB away would wait for. The two pointers may overlap as
-        far as LLVM knows, so it keeps the loop rather than calling memcpy."""
+        (rep movsb from 4 KiB on) then runs 15 times slower than between buffers 64-byte
+        aligned to each other. A load whose address equals that of a recent store modulo
+        4 KiB waits for it: when dst lies less than 512 bytes past src modulo 4 KiB a
+        forward copy would load right behind its own stores at every step, so the copy
+        runs backward then. The two pointers may overlap as far as LLVM knows, so it keeps
+        the loops rather than calling memcpy."""
         fn, b = self._fn("buf_copy", ir.VoidType(), [I64P, I64P, I64], "never")
         dst, src, n = fn.args
         vec = ir.VectorType(I64, COPY_VEC)
         step = COPY_VEC * COPY_UNROLL
-        i = b.var(0)
-        head, body, tail = b.block("vec.head"), b.block("vec.body"), b.block("tail")
-        b.branch(head)
-        b.position_at_end(head)
-        iv = b.load(i)
-        b.cbranch(b.cmp("<=", b.add(iv, c64(step)), n), body, tail)
-        b.position_at_end(body)
-        at = [b.add(iv, c64(j * COPY_VEC)) for j in range(COPY_UNROLL)]
-        vs = [b.load(b.bitcast(b.gep(src, [p]), vec.as_pointer()), align=8) for p in at]
-        for p, v in zip(at, vs):
-            b.store(v, b.bitcast(b.gep(dst, [p]), vec.as_pointer()), align=8)
-        b.store(b.add(iv, c64(step)), i)
-        b.branch(head)
-        b.position_at_end(tail)
-        rest = b.load(i)
 
-        def word(j):
-            k = b.add(rest, j)
+        def block_at(p):
+            at = [b.add(p, c64(j * COPY_VEC)) for j in range(COPY_UNROLL)]
+            vs = [b.load(b.bitcast(b.gep(src, [q]), vec.as_pointer()), align=8) for q in at]
+            for q, v in zip(at, vs):
+                b.store(v, b.bitcast(b.gep(dst, [q]), vec.as_pointer()), align=8)
+
+        def word(k):
             b.store(b.load(b.gep(src, [k])), b.gep(dst, [k]))
-        b.loop_range(b.sub(n, rest), word)
+
+        d = b.ptrtoint(dst, I64)
+        gap = b.and_(b.sub(d, b.ptrtoint(src, I64)), c64(4095))
+        back = b.and_(b.cmp("!=", gap, 0), b.cmp("<", gap, 512))
+        # the vector stores are 64-byte aligned (a store across two cache lines costs
+        # twice): the words before the first aligned one and after the last go one by one
+        lo = b.select(b.cmp("<", b.lshr(b.and_(b.sub(c64(0), d), c64(63)), c64(3)), n),
+                      b.lshr(b.and_(b.sub(c64(0), d), c64(63)), c64(3)), n)
+        steps = b.udiv(b.sub(n, lo), c64(step))
+        hi = b.add(lo, b.mul(steps, c64(step)))
+        with b.if_else(back) as (backward, forward):
+            with backward:
+                b.loop_range(b.sub(n, hi), lambda j: word(b.sub(b.sub(n, c64(1)), j)))
+                b.loop_range(steps, lambda j: block_at(b.sub(hi, b.mul(b.add(j, c64(1)),
+                                                                       c64(step)))))
+                b.loop_range(lo, lambda j: word(b.sub(b.sub(lo, c64(1)), j)))
+            with forward:
+                b.loop_range(lo, word)
+                b.loop_range(steps, lambda j: block_at(b.add(lo, b.mul(j, c64(step)))))
+                b.loop_range(b.sub(n, hi), lambda j: word(b.add(hi, j)))
         b.ret_void()
 
     def _copy(self, b: B, src, addr, n, dst, at, cap):
@@ -1373,15 +1399,16 @@ class KernelIR:
         waiting = L.ST_CALLB_SEND if is_call else L.ST_SENDB
 
         def met(r, hv, cid):
-            """r waited in recvbuf: its results, then it is woken; t waits for the reply."""
+            """r waited in recvbuf: a call hands off to it (handoff_words) and waits for
+            the reply; a send gives r its results and wakes it."""
             self._meet(b, k, t, r, hv, int(is_call), cid, words)
+            if is_call:
+                self.handoff(b, t, r, hv, L.ST_CALLB_REPLY, h)
+                return
             for i, v in enumerate([hv] + list(words) + [n]):
                 b.put(r, "regs", v, A0 + 1 + i)
             b.call(self.f["wake"], [k, r, c64(0)])
-            if is_call:
-                self.block_on(b, t, L.ST_CALLB_REPLY, h)
-            else:
-                self.ret(b, ACT_DONE)
+            self.ret(b, ACT_DONE)
 
         with b.when(b.cmp("==", kind, L.K_ONE)):
             pt, ps = self.peer(b, c, self.end(b, slot))
