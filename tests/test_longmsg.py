@@ -56,6 +56,12 @@ def test_one_channel_both_orders_cut_to_fit_and_full_length_reported():
     trace = interp.run(program, RunOptions(trace=True)).trace     # x86's is the same (same)
     lens = [(e.kind, e.n) for e in trace if e.kind in ("send", "call", "recv", "reply")]
     assert lens == [("send", 3), ("recv", 3), ("call", 8), ("recv", 8), ("reply", 5)]
+    # the listing and the sequence chart show the buffer's length beside the words
+    from mikro import tracechart
+    listing = tracechart.format_trace(trace, program)
+    assert "send     ch0 -> a#1  [1 2 3] +3 words" in listing
+    assert "reply    ch0 -> b#2  [7 8 9] +5 words" in listing
+    assert "call [42] +8 words" in tracechart.mermaid(trace, program)
 
 
 MANY = """
