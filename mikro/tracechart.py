@@ -95,6 +95,11 @@ def _words(words: tuple[int, ...]) -> str:
     return "[" + " ".join(str(w) for w in kept) + "]"
 
 
+def _payload(e: Event) -> str:
+    """The words of a message, and the length of a long message's buffer."""
+    return _words(e.words) + (f" +{e.n} words" if e.n else "")
+
+
 def _spawn_args(e: Event, program: Program | None) -> str:
     """`(1, 100)`: the arguments the task type takes (its parameter count, at most the four
     the event keeps); all four words when the type is unknown."""
@@ -159,7 +164,7 @@ def _describe(i: int, e: Event, names: dict[int, str], program: Program | None,
               flow: _Flow) -> str:
     """What event e did, in words (the trace.DOCS meaning of its fields)."""
     peer = names.get(e.peer, "") if e.peer else ""      # peer 0 is "nobody", not boot
-    kind, h, ws = e.kind, _handle(e.handle), _words(e.words)
+    kind, h, ws = e.kind, _handle(e.handle), _payload(e)
     if kind == "spawn":
         if e.a == HOST:
             return f"{peer} (host task)"
@@ -234,7 +239,7 @@ def _step(i: int, e: Event, program: Program | None, flow: _Flow) -> Step | None
     def note(label: str, line: str = "note") -> Step:
         return Step(i, e.time, e.task, e.task, line, label)
 
-    kind, ws = e.kind, _words(e.words)
+    kind, ws = e.kind, _payload(e)
     if kind == "spawn":
         args = "" if e.a == HOST else " " + _spawn_args(e, program)
         return arrow(e.task, e.peer, "spawn", "spawn" + (" host" if e.a == HOST else args))

@@ -228,3 +228,88 @@ def ipc_programs(draw) -> str:
                                  + [f"spawn client{c}({c + 1})" for c in range(nclients)]))
     out += order
     return "\n".join(out) + "\n"
+
+
+@st.composite
+def buffer_programs(draw) -> str:
+    """Long messages: servers that take buffers of a random size into an array (cut to fit)
+    and answer with a random slice of it; clients that send and call with random ranges,
+    some outside their arrays (the error is printed), and reply buffers of any size; and
+    sometimes a 1-to-1 pair streaming a buffer back and forth."""
+    out: list[str] = []
+    nservers = draw(st.integers(1, 2))
+    for s in range(nservers):
+        cap = draw(st.integers(0, 12))
+        transform = expr(draw, ["x", "n", "sum"], 2)
+        out += [
+            f"task bserver{s} {{",
+            f'    let ch = channel("b{s}", MANY)',
+            f"    let r = array({cap})",
+            "    loop {",
+            "        let m, x, off, k, n = recvbuf(ch, r)",
+            "        let sum = 0",
+            "        let i = 0",
+            "        while i < n && i < len(r) { sum += r[i] * (i + 1); r[i] += x; i += 1 }",
+            "        if x == -1 { close(m); continue }",
+            f"        let e = try replybuf(m, r, off, k, {transform}, sum, n)",
+            "        if e != 0 { replybuf(m, 0, 0, 0, e, sum, n) }",
+            "    }",
+            "}",
+        ]
+    nclients = draw(st.integers(1, 3))
+    small = st.sampled_from([0, 0, 1, 1, 2, 3, 5, 8, 13, -1, MAX])
+    for c in range(nclients):
+        target = draw(st.integers(0, nservers - 1))
+        size = draw(st.integers(0, 10))
+        body = [f"task bclient{c}(id) {{", f'    let c = open("b{target}")',
+                f"    let a = array({size})", "    let j = 0",
+                f"    while j < {size} {{ a[j] = j * id + {draw(st.integers(-9, 9))}; j += 1 }}"]
+        for i in range(draw(st.integers(1, 5))):
+            action = draw(st.integers(0, 4))
+            off, n, k = draw(st.sampled_from([0, 0, 0, 1, 2, -1])), draw(small), draw(small)
+            x = draw(st.sampled_from([0, 1, 7, -1, 100]))
+            rsize = draw(st.integers(0, 6))
+            if action <= 2:
+                body += [f"    let b{i} = array({rsize})",
+                         f"    let e{i}, r{i}, s{i}, n{i}, l{i} = try callbuf(c, a, {off}, {n}, b{i}, {x}, {draw(small)}, {k})",
+                         f'    print("call", id, e{i}, r{i}, s{i}, n{i}, l{i})']
+                if rsize:
+                    body.append(f'    print("got", b{i}[0], b{i}[{rsize - 1}])')
+            elif action == 3:
+                body += [f"    let e{i} = try sendbuf(c, a, {off}, {n}, {x})",
+                         f'    print("send", id, e{i})']
+            else:
+                body.append("    yield()")
+        body += ['    print("bclient", id, "done")', "}"]
+        out += body
+    if draw(st.booleans()):
+        n, size = draw(st.integers(1, 4)), draw(st.integers(0, 6))
+        out += [
+            "task bping(n) {",
+            '    let p = channel("bp", ONE)',
+            f"    let a = array({size})",
+            "    let back = array(3)",
+            "    let i = 0",
+            "    while i < n {",
+            f"        if {size} > 0 {{ a[i % {size or 1}] = i }}",
+            f"        let r, _, _, l = callbuf(p, a, 0, {size}, back, i)",
+            '        print("bping", r, l, back[0], back[1], back[2])',
+            "        i += 1",
+            "    }",
+            "}",
+            "task bpong {",
+            '    let p = open("bp")',
+            f"    let r = array({draw(st.integers(0, 6))})",
+            "    loop {",
+            "        let e, h, x, _, _, n = try recvbuf(p, r)",
+            "        if e != 0 { break }",
+            "        replybuf(h, r, 0, len(r), x * 2)",
+            "    }",
+            '    print("bpong saw the end")',
+            "}",
+            f"spawn bping({n})",
+            "spawn bpong()",
+        ]
+    out += draw(st.permutations([f"spawn bserver{s}()" for s in range(nservers)]
+                                + [f"spawn bclient{c}({c + 1})" for c in range(nclients)]))
+    return "\n".join(out) + "\n"

@@ -74,6 +74,17 @@ def test_process_baselines(fn):
     assert len(out) == 2 and all(wall > 0 and cpu > 0 for wall, cpu in out)
 
 
+@pytest.mark.parametrize("fn", [native.bulk_pipe, native.bulk_socketpair])
+def test_bulk_baselines_move_every_byte(fn):
+    out = fn(65536, 50, 2)       # a pipe holds 64 KiB: each round trip needs partial moves
+    assert len(out) == 2 and all(wall > 0 and cpu > 0 for wall, cpu in out)
+
+
+def test_memcpy_baseline():
+    out = native.memcpy_copy(4096, 1000, 2)
+    assert len(out) == 2 and all(wall > 0 and cpu > 0 for wall, cpu in out)
+
+
 @pytest.mark.parametrize("fn", [native.indirect_call, pyalt.asyncio_queue, pyalt.thread_queue])
 def test_in_process_baselines(fn):
     out = fn(500, 2)
@@ -158,7 +169,9 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
                     "spawn.total", "mem.kernel", "mem.server", "compile.mixed.interpreter",
                     "compile.mixed.baseline", "compile.straight.optimised", "startup.cached",
                     "soak.compile.start", "soak.compile.end", "soak.print.start", "soak.print.end",
-                    "soak.open.start", "soak.open.end"}
+                    "soak.open.start", "soak.open.end",
+                    *(f"long.{k}.{size}" for k in ("mikro", "pipe", "socketpair", "memcpy")
+                      for size in ("4k", "64k"))}
     for row in data["rows"]:
         measured(row)
     assert {c["key"] for c in data["curves"]} == {"curve.tasks", "curve.connections",
@@ -169,7 +182,7 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
         if c["key"] not in ("curve.open", "curve.compile"):   # not timed against point 0
             assert all(p["relative"] > 0 for p in c["points"]), c["key"]
             assert c["points"][0]["relative"] == 1.0
-    assert len(data["targets"]) == 10
+    assert len(data["targets"]) == 12
     for t in data["targets"]:
         assert t["met"] in (True, False) or t["why"], t["label"]
 

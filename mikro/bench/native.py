@@ -144,3 +144,54 @@ def posix_queue(n: int, batches: int, timeout: float = 60.0) -> list[tuple[float
             _libc.mq_close(fd)
         for name in names:
             _libc.mq_unlink(name)
+
+
+# -- bulk transfers: the baselines of long messages ---------------------------------------
+def _bulk_pair(client_fds: tuple[int, int], server_fds: tuple[int, int], size: int, n: int,
+               batches: int, timeout: float) -> list[tuple[float, float]]:
+    """ns per round trip moving `size` bytes each way between two processes on one core."""
+    j = jit()
+    sig = (I64, I32, I32, ctypes.c_void_p, I64, I64)
+    client, server = j.func("bulk_client", *sig), j.func("bulk_server", *sig)
+
+    def side(fn, fds, who):
+        buf = ctypes.create_string_buffer(size)
+
+        def call(k: int):
+            r = fn(*fds, buf, size, k)
+            if r != k:
+                raise RuntimeError(f"{who}: round trip {-1 - r} failed (errno {ctypes.get_errno()})")
+        return lambda: timed_batches(call, n, batches)
+
+    s, c = run_pair(side(server, server_fds, "server"), side(client, client_fds, "client"),
+                    timeout)
+    return both_sides(s, c)
+
+
+def bulk_pipe(size: int, n: int, batches: int, timeout: float = 60.0) -> list[tuple[float, float]]:
+    a_r, a_w = os.pipe()         # client -> server
+    b_r, b_w = os.pipe()         # server -> client
+    try:
+        return _bulk_pair((a_w, b_r), (b_w, a_r), size, n, batches, timeout)
+    finally:
+        for fd in (a_r, a_w, b_r, b_w):
+            os.close(fd)
+
+
+def bulk_socketpair(size: int, n: int, batches: int,
+                    timeout: float = 60.0) -> list[tuple[float, float]]:
+    c, s = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        return _bulk_pair((c.fileno(), c.fileno()), (s.fileno(), s.fileno()), size, n,
+                          batches, timeout)
+    finally:
+        c.close()
+        s.close()
+
+
+def memcpy_copy(size: int, n: int, batches: int) -> list[tuple[float, float]]:
+    """ns per memcpy of `size` bytes between two buffers of this process (warm in cache
+    as a round trip's buffers are)."""
+    loop = jit().func("memcpy_loop", I64, ctypes.c_void_p, ctypes.c_void_p, I64, I64)
+    a, b = ctypes.create_string_buffer(size), ctypes.create_string_buffer(size)
+    return timed_batches(lambda k: loop(a, b, size, k), n, batches)

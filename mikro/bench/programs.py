@@ -78,6 +78,44 @@ def roundtrip(n: int, warm: int = 0) -> str:
     return ECHO + _client(False) + f"\nspawn echo()\nspawn client({n}, {warm})\n"
 
 
+LONG_ECHO = """
+task lecho(w) {
+    let ch = channel("lecho", MANY)
+    let r = array(w)
+    loop {
+        let m, _, _, _, n = recvbuf(ch, r)
+        replybuf(m, r, 0, n)
+    }
+}
+
+task lclient(n, warm, w) {
+    let c = open("lecho")
+    let a = array(w)
+    let b = array(w)
+    let i = 0
+    while i < warm {
+        callbuf(c, a, 0, w, b)
+        i += 1
+    }
+    print("go")
+    i = 0
+    while i < n {
+        a[0] = i
+        callbuf(c, a, 0, w, b)
+        assert(b[0] == i)
+        i += 1
+    }
+    print(n)
+}
+"""
+
+
+def long_roundtrip(n: int, words: int, warm: int = 0) -> str:
+    """A client sends `words` words to an echo server by callbuf and gets them back, n
+    times after `warm` round trips; it prints go before the n, n after them."""
+    return LONG_ECHO + f"\nspawn lecho({words})\nspawn lclient({n}, {warm}, {words})\n"
+
+
 def roundtrip_tasks(n: int, tasks: int, warm: int = 0) -> str:
     """The round trip with `tasks` tasks alive in all: the extra ones idle on a separate
     server ("hub"), so the echo server still has one connection."""

@@ -8,10 +8,13 @@ from . import costs, curves, native, pyalt, soak
 from .curves import WARM
 from .mikrorun import runner
 from .model import Ctx
-from .programs import roundtrip
+from .programs import long_roundtrip, roundtrip
 
 RT = "round trip"
 PY = "python alternatives"
+LONG = "long messages"
+# the sizes of a long message's buffer, each way of a round trip: (bytes, key suffix)
+LONG_SIZES = ((4096, "4k"), (65536, "64k"))
 
 
 def _indirect(ctx: Ctx):
@@ -61,6 +64,40 @@ def _mikro(backend: str, n_of: Callable[[Ctx], int]):
     return bench
 
 
+def _long(ctx: Ctx):
+    """A round trip moving a buffer each way: callbuf/replybuf, a pipe pair and a
+    socketpair moving the same bytes, and memcpy of the size (a round trip makes two)."""
+    for size, tag in LONG_SIZES:
+        scale = size // 4096
+        n, n_native, n_copy = (max(x // scale, 10) for x in (
+            ctx.sizes.long_x86, ctx.sizes.long_native, ctx.sizes.memcpy))
+        words = size // 8
+
+        def mikro(n=n, words=words) -> list[tuple[float, float]]:
+            # the difference of a run of n and one of n / 4 round trips: a run of 64 KiB
+            # messages switches too few times for its go line to reach Python before the end
+            few = n // 4
+            a, b = (runner(long_roundtrip(k, words), "long", "x86", f"go\n{k}\n") for k in (few, n))
+            out = []
+            for _ in range(ctx.sizes.batches):
+                ta, tb = a.timed(), b.timed()
+                out.append(((tb.wall - ta.wall) / (n - few) * 1e9,
+                            (tb.cpu - ta.cpu) / (n - few) * 1e9))
+            return out
+        kib = f"{size // 1024} KiB"
+        ctx.row(f"long.mikro.{tag}", LONG, f"mikro callbuf/replybuf, {kib} each way (x86)", "ns",
+                mikro, note="2 tasks; difference of 2 runs")
+        ctx.row(f"long.pipe.{tag}", LONG, f"pipe pair, {kib} each way", "ns",
+                lambda s=size, k=n_native: native.bulk_pipe(s, k, ctx.sizes.batches),
+                note="2 processes, 1 core")
+        ctx.row(f"long.socketpair.{tag}", LONG, f"Unix socketpair, {kib} each way", "ns",
+                lambda s=size, k=n_native: native.bulk_socketpair(s, k, ctx.sizes.batches),
+                note="2 processes, 1 core")
+        ctx.row(f"long.memcpy.{tag}", LONG, f"memcpy of {kib} (a round trip makes 2)", "ns",
+                lambda s=size, k=n_copy: native.memcpy_copy(s, k, ctx.sizes.batches),
+                note="the limit of a copy")
+
+
 @dataclass(frozen=True)
 class Bench:
     name: str                       # what --only takes
@@ -79,6 +116,7 @@ BENCHES: list[Bench] = [
           "msgsnd/msgrcv, message types route"),
     Bench("posixmq", _process_pair("rt.posixmq", "POSIX msg queues", native.posix_queue),
           "mq_send/mq_receive on two queues"),
+    Bench("long", _long, "long messages of 4 and 64 KiB vs pipes, sockets and memcpy"),
     Bench("asyncio", _python("py.asyncio", "asyncio.Queue", pyalt.asyncio_queue, "2 coroutines"),
           "asyncio.Queue between coroutines"),
     Bench("threads", _python("py.threads", "queue.Queue", pyalt.thread_queue, "2 threads"),

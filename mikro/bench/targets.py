@@ -85,6 +85,17 @@ def evaluate(rows: list[Row], curves: list[Curve], spawn_size: int) -> list[Targ
     us, why = _median(R, "compile.mixed.interpreter")
     out.append(_judge("start <= 100 us per VM instruction, cold", us, why,
                       lambda v: v <= 100, "{:.1f} us"))
+    for tag, size in (("4k", "4 KiB"), ("64k", "64 KiB")):
+        lm, why = _median(R, f"long.mikro.{tag}")
+        cp, why2 = _median(R, f"long.memcpy.{tag}")
+        rt, why3 = _median(R, "rt.mikro.x86")
+        # the bound: a long message's round trip costs at most the four-word round
+        # trip plus 1.5 times the two copies it makes
+        bound = rt + 1.5 * 2 * cp if rt is not None and cp is not None else None
+        out.append(_judge(f"{size} long round trip <= rt + 1.5 x 2 memcpy",
+                          None if bound is None else lm, why or why2 or why3,
+                          lambda v, bound=bound: v <= bound,
+                          "{:.0f} ns" + ("" if bound is None else f" (bound {bound:.0f} ns)")))
     c = C.get("curve.compile")
     lin = c.ratio() if c is not None else None
     out.append(_judge("start cost linear within 1.5x", lin,

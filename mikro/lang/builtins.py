@@ -9,9 +9,12 @@ SYSCALL_ARITY: dict[str, tuple[int, int]] = {
     "send": (1, 1 + abi.MSG_WORDS), "call": (1, 1 + abi.MSG_WORDS), "recv": (1, 1),
     "reply": (1, 1 + abi.MSG_WORDS), "close": (1, 1), "data": (1, 1), "set_data": (2, 2),
     "conn": (1, 1), "push": (2, 2 + abi.MSG_WORDS),
+    "sendbuf": (4, 4 + abi.BUF_WORDS), "callbuf": (5, 5 + abi.BUF_WORDS), "recvbuf": (2, 2),
+    "replybuf": (4, 4 + abi.BUF_WORDS),
 }
 # Where the message words start, for the syscalls that carry a message.
-MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2}
+MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2, "sendbuf": 4, "callbuf": 5,
+              "replybuf": 4}
 # The argument that must be a string literal (the channel name).
 STRING_ARG = {"channel": 0, "open": 0}
 # The argument that must be a constant expression (the channel kind).

@@ -114,10 +114,12 @@ class Calls:
         lo, hi = builtins.SYSCALL_ARITY[name]
         if name in builtins.MESSAGE_AT and len(e.args) > hi:
             first = builtins.MESSAGE_AT[name]
+            most = hi - first
+            help = (f"a message carries at most {most} words; send more in several messages"
+                    if most == abi.MSG_WORDS else
+                    f"a long message carries {most} words beside its buffer; send more in the buffer")
             raise Err("E0403", f"too many message words: {len(e.args) - first} "
-                      f"(at most {abi.MSG_WORDS})", e.args[first + abi.MSG_WORDS].span,
-                      f"a message carries at most {abi.MSG_WORDS} words; send more in "
-                      "several messages", "one word too many")
+                      f"(at most {most})", e.args[first + most].span, help, "one word too many")
         self.arity(e, lo, hi, f"`{name}`")
         ops: list[Opnd] = []
         for i, a in enumerate(e.args):

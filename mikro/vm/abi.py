@@ -44,6 +44,14 @@ _SYSCALLS = [
     ("puts",       1, 0, False, "print string S[a0] (space-separated; line kept per task)"),
     ("puti",       1, 0, False, "print integer a0 (space-separated; line kept per task)"),
     ("putnl",      0, 0, False, "end the task's output line"),
+    # long messages: three words and a buffer, copied once from the sender's memory to the
+    # receiver's when they meet (docs/kernel.md "Long messages"); they meet only each other
+    ("sendbuf",    7, 0, True,  "send words a4..a6 and a1[a2 .. a2+a3) on a0; wait until taken"),
+    ("callbuf",    8, 4, True,  "send a5..a7 and a1[a2 .. a2+a3) on a0, the reply's buffer to "
+                                "array a4; a1..a3 = reply words, a4 = reply length"),
+    ("recvbuf",    2, 5, True,  "wait for a buffer message on a0 into array a1; a1 = handle, "
+                                "a2..a4 = words, a5 = length sent"),
+    ("replybuf",   7, 0, False, "answer handle a0 with a4..a6 and a1[a2 .. a2+a3)"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))
@@ -73,6 +81,7 @@ CONSTANTS: dict[str, int] = {"ONE": ONE, "MANY": MANY,
 
 # Limits
 MSG_WORDS = 4            # words per message (the register fast path)
+BUF_WORDS = 3            # words beside the buffer of a long message
 CH_SLOTS = 64            # chandle slots per task: chandles are 0..63
 MH_SLOTS = 64            # mhandle slots per task
 MH_TAG = 64              # an mhandle has this bit set (so it never equals a chandle)

@@ -18,7 +18,7 @@ from .faults import (BADARR, BADRET, DIV0, INDEX, MEM, NEGSIZE, OOM, STACK, TRAP
                      syscall_failure)
 from .kernel import BLOCK, BLOCKED, END, SWITCH, Kernel, KernelClosed, Task
 from .options import RunOptions
-from .result import Fault, RunResult, Waiter, Where
+from .result import IDLE_WAITS, Fault, RunResult, Waiter, Where
 from .verify import verify
 from .words import div, rem, shl, shr, ushr, wrap
 
@@ -144,11 +144,11 @@ class Machine:
         for tid in sorted(k.tasks):
             t = k.tasks[tid]
             if t.state == BLOCKED:
-                state = "call" if t.wait == "reply" else t.wait
+                state = {"reply": "call", "replybuf": "callbuf"}.get(t.wait, t.wait)
                 handle = t.wait_handle
             else:
                 state, handle = "ready", None
-            stuck = stuck or state != "recv"
+            stuck = stuck or state not in IDLE_WAITS
             where = self.where(t, t.pc) if t.host is None else Where(-1)
             res.waiting.append(Waiter(t.id, t.name, state, handle, where))
         res.output, res.output_dropped = k.output.text(), k.output.dropped

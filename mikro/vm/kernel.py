@@ -37,7 +37,11 @@ M64 = (1 << 64) - 1
 
 # result registers (a1..) of each wait, zeroed when the wait ends in an error
 _NRES = {"recv": abi.SYS["recv"].nres, "send": 0, "call": abi.SYS["call"].nres,
-         "reply": abi.SYS["call"].nres, "open": abi.SYS["open"].nres, "push": 0}
+         "reply": abi.SYS["call"].nres, "open": abi.SYS["open"].nres, "push": 0,
+         "recvbuf": abi.SYS["recvbuf"].nres, "sendbuf": 0, "callbuf": abi.SYS["callbuf"].nres,
+         "replybuf": abi.SYS["callbuf"].nres}
+# the waits in which a ONE end's peer gets E_CLOSED when the end closes
+_ONE_WAITS = ("recv", "send", "call", "reply", "recvbuf", "sendbuf", "callbuf", "replybuf")
 
 
 class End:
@@ -64,7 +68,7 @@ class MSlot:
 
 
 class Channel:
-    __slots__ = ("name", "kind", "dead", "ends", "queue", "conns", "last_id")
+    __slots__ = ("name", "kind", "dead", "ends", "queue", "bqueue", "conns", "last_id")
 
     def __init__(self, name: str, kind: int, creator: "Task", slot: int):
         self.name = name
@@ -73,6 +77,7 @@ class Channel:
         # ONE: [(creator task, slot), (opener task, slot) or None]; MANY: [(server, slot)]
         self.ends: list[tuple[Task, int] | None] = [(creator, slot), None]
         self.queue: deque[Task] = deque()        # MANY: clients waiting to be received
+        self.bqueue: deque[Task] = deque()       # MANY: ... in sendbuf or callbuf (recvbuf's)
         # MANY: the open connections by id; ids count from 1 and are never given twice,
         # a closed connection's entry goes (so a channel holds what is open, not all ever)
         self.conns: dict[int, Connection] = {}
@@ -116,6 +121,9 @@ class Task:
         self.line: list[str] = []
         self.host = None                         # a host task's handler (HostMessage -> reply)
         self.host_ch = 0                         # ... and its server chandle
+        # long messages: the buffer it sends (address, length) and the one it receives
+        # into (address, capacity), checked when it made its syscall
+        self.bsrc = self.blen = self.bdst = self.bcap = 0
 
 
 class KernelError(RuntimeError):
@@ -231,11 +239,11 @@ class Kernel:
             self.name_index.setdefault(s, i)
 
     def record(self, kind: str, t: "Task | int", handle: int = 0, peer: "Task | int" = 0,
-               a: int = 0, b: int = 0, words: tuple[int, ...] = ()) -> None:
+               a: int = 0, b: int = 0, words: tuple[int, ...] = (), n: int = 0) -> None:
         if self.trace is not None:
             words = tuple(words[:abi.MSG_WORDS]) + (0,) * (abi.MSG_WORDS - len(words[:abi.MSG_WORDS]))
             self.trace.append(Event(self.clock(), kind, getattr(t, "id", t), handle,
-                                    getattr(peer, "id", peer), a, b, words))
+                                    getattr(peer, "id", peer), a, b, words, n))
 
     # -- scheduling ---------------------------------------------------------------------
     def boot(self) -> None:
@@ -340,6 +348,11 @@ class Kernel:
         """t's message was taken and it waits for the reply of its `call`."""
         return t.state == BLOCKED and t.wait == "reply"
 
+    @staticmethod
+    def in_any_reply(t: Task) -> bool:
+        """t waits for the reply of its `call` or `callbuf`."""
+        return t.state == BLOCKED and t.wait in ("reply", "replybuf")
+
     def wake(self, t: Task, status: int, results: tuple[int, ...] = ()) -> None:
         """End t's wait: a0 = status, a1.. = results (all zero on an error)."""
         r = t.regs
@@ -388,7 +401,7 @@ class Kernel:
 
     def drop_mhandle(self, t: Task, ms: MSlot) -> None:
         """Free an mhandle slot unanswered: a sender waiting for the reply gets E_CLOSED."""
-        if ms.waits and self.in_reply(ms.sender):
+        if ms.waits and self.in_any_reply(ms.sender):
             self.wake(ms.sender, E["E_CLOSED"])
         ms.used, ms.conn, ms.sender, ms.waits = False, None, None, False
         ms.gen = (ms.gen + 1) & abi.GEN_MASK
@@ -423,13 +436,15 @@ class Kernel:
             if not c.dead:
                 self.unregister(c)
                 peer = c.ends[1 - e.side]
-                if peer is not None and self.waits(peer[0], ("recv", "send", "call", "reply"), peer[1]):
+                if peer is not None and self.waits(peer[0], _ONE_WAITS, peer[1]):
                     self.wake(peer[0], E["E_CLOSED"])
         elif e.kind == "server":
             self.unregister(c)
             # queued clients first (FIFO), then clients waiting in recv, by connection id
             while c.queue:
                 self.wake(c.queue.popleft(), E["E_CLOSED"])
+            while c.bqueue:
+                self.wake(c.bqueue.popleft(), E["E_CLOSED"])
             for cn in list(c.conns.values()):          # in id order: ids only grow
                 if self.waits(cn.client, ("recv",), cn.slot):
                     self.wake(cn.client, E["E_CLOSED"])
@@ -600,6 +615,14 @@ class Kernel:
         """The message words a waiting sender keeps in its registers from `first` on."""
         return tuple(sender.regs[first:first + abi.MSG_WORDS])
 
+    def _pop_client(self, t: Task, queue: deque, call_wait: str):
+        """The head of a server's FIFO, whether it waits for a reply, its connection, and
+        the new mhandle of server t that names it."""
+        q = queue.popleft()
+        is_call = q.wait == call_wait
+        conn = q.ch[q.wait_handle].conn
+        return q, is_call, conn, self.new_mhandle(t, conn, q, is_call)
+
     def sys_recv(self, t: Task, h: int):
         """Take a message, waiting for one (kernel.md `recv`)."""
         e = self.end_of(t, h)
@@ -611,10 +634,7 @@ class Kernel:
                 return (E["E_NOSPACE"],)
             if not c.queue:
                 return self.block(t, "recv", h)
-            q = c.queue.popleft()
-            is_call = q.wait == "call"
-            conn = q.ch[q.wait_handle].conn
-            m = self.new_mhandle(t, conn, q, is_call)
+            q, is_call, conn, m = self._pop_client(t, c.queue, "call")
             words = self._words(q, isa.A0 + 1)
             self.record("recv", t, m, peer=q, a=int(is_call), b=conn.id, words=words)
             if is_call:
@@ -648,6 +668,8 @@ class Kernel:
         """Answer a message, never blocking (kernel.md `reply`)."""
         ms = self.mslot_of(t, h)
         if ms is not None:
+            if ms.waits and ms.sender.state == BLOCKED and ms.sender.wait == "replybuf":
+                return (E["E_INVAL"],)          # a callbuf is answered by replybuf
             woken = ms.waits and self.in_reply(ms.sender)
             self.record("reply", t, h, peer=ms.sender if woken else 0, words=words)
             if woken:
@@ -670,7 +692,7 @@ class Kernel:
         """Close a chandle or drop an mhandle (kernel.md `close`)."""
         ms = self.mslot_of(t, h)
         if ms is not None:
-            waiting = ms.waits and self.in_reply(ms.sender)
+            waiting = ms.waits and self.in_any_reply(ms.sender)
             self.record("close", t, h, peer=ms.sender if waiting else 0)
             self.drop_mhandle(t, ms)
             return (abi.OK,)
@@ -736,4 +758,155 @@ class Kernel:
     def sys_putnl(self, t: Task):
         """End the task's line and write it to the run's output (kernel.md `putnl`)."""
         self.flush(t)
+        return (abi.OK,)
+
+    # -- long messages (docs/kernel.md "Long messages") --------------------------------------
+    # A buffer is checked when its syscall is made and kept in the task (bsrc/blen, bdst/
+    # bcap); a waiting task's memory does not change, so it stays good. The words move once,
+    # from the sender's memory to the receiver's, when the two meet. Buffer messages wait in
+    # states of their own (and on a MANY channel in a FIFO of their own): recv never sees
+    # them and recvbuf sees nothing else, so a plain message's path is what it was.
+    def buf_range(self, t: Task, ref: int, off: int, n: int) -> tuple[int, int] | None:
+        """(address, n) of ref[off .. off+n) in t's memory; None when n < 0 or the range is
+        not inside the array ref (its length word read as `len` does) and t's memory, in
+        exact arithmetic. n = 0 is the empty buffer, whatever ref and off are."""
+        if n == 0:
+            return (0, 0)
+        if n < 0 or off < 0 or not 1 <= ref <= self.mem_words:
+            return None
+        ln = t.mem.get(ref - 1, 0)
+        if off > ln or n > ln - off or off + n > self.mem_words - ref:
+            return None
+        return (ref + off, n)
+
+    def buf_whole(self, t: Task, ref: int) -> tuple[int, int] | None:
+        """(address, length) of array ref of t (0: no buffer, length 0); None when ref is
+        not an array inside t's memory."""
+        if ref == 0:
+            return (0, 0)
+        if not 1 <= ref <= self.mem_words:
+            return None
+        ln = t.mem.get(ref - 1, 0)
+        if not 0 <= ln <= self.mem_words - ref:
+            return None
+        return (ref, ln)
+
+    @staticmethod
+    def copy_buf(src: Task, addr: int, n: int, dst: Task, at: int, cap: int) -> None:
+        """The one copy of a long message: min(n, cap) words, src's memory to dst's."""
+        for i in range(min(n, cap)):
+            v = src.mem.get(addr + i, 0)
+            if v or at + i in dst.mem:
+                dst.mem[at + i] = v
+
+    def _deliver(self, s: Task, r: Task, handle: int, is_call: bool, cid: int) -> tuple[int, ...]:
+        """r, waiting in recvbuf (or taking s's message now), takes s's buffer message:
+        the copy, and r's results (handle, words, length)."""
+        words = tuple(s.regs[isa.A0 + abi.SYS["callbuf" if is_call else "sendbuf"].nargs
+                             - abi.BUF_WORDS:][:abi.BUF_WORDS])
+        self.record("recv", r, handle, peer=s, a=int(is_call), b=cid, words=words, n=s.blen)
+        self.copy_buf(s, s.bsrc, s.blen, r, r.bdst, r.bcap)
+        return (handle,) + words + (s.blen,)
+
+    def _sendbuf(self, t: Task, h: int, buf: int, off: int, n: int, rbuf: int,
+                 words: tuple[int, ...], is_call: bool):
+        e = self.end_of(t, h)
+        if e is None:
+            return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
+        if e.kind != "one" and e.kind != "client":
+            return (E["E_INVAL"],)
+        src, dst = self.buf_range(t, buf, off, n), self.buf_whole(t, rbuf)
+        if src is None or dst is None:
+            return (E["E_INVAL"],)
+        c = e.chan
+        if c.dead:
+            return (E["E_CLOSED"],)
+        (t.bsrc, t.blen), (t.bdst, t.bcap) = src, dst
+        kind, after = ("call", "replybuf") if is_call else ("send", None)
+        if e.kind == "one":
+            peer = c.ends[1 - e.side]
+            self.record(kind, t, h, peer=peer[0] if peer else 0, words=words, n=n)
+            if peer is not None and self.waits(peer[0], ("recvbuf",), peer[1]):
+                got = self._deliver(t, peer[0], peer[1], is_call, 0)
+                self.wake(peer[0], abi.OK, got)
+                return self.block(t, after, h) if is_call else (abi.OK,)
+            return self.block(t, "callbuf" if is_call else "sendbuf", h)
+        server, ss = c.ends[0]
+        self.record(kind, t, h, peer=server, words=words, n=n)
+        if self.waits(server, ("recvbuf",), ss):
+            m = self.new_mhandle(server, e.conn, t, is_call)
+            self.wake(server, abi.OK, self._deliver(t, server, m, is_call, e.conn.id))
+            return self.block(t, after, h) if is_call else (abi.OK,)
+        c.bqueue.append(t)
+        return self.block(t, "callbuf" if is_call else "sendbuf", h)
+
+    def sys_sendbuf(self, t: Task, h: int, buf: int, off: int, n: int, *words: int):
+        """Three words and buf[off .. off+n); wait until taken (kernel.md `sendbuf`)."""
+        return self._sendbuf(t, h, buf, off, n, 0, words, False)
+
+    def sys_callbuf(self, t: Task, h: int, buf: int, off: int, n: int, rbuf: int, *words: int):
+        """As sendbuf, then wait for the reply, its buffer into rbuf (kernel.md `callbuf`)."""
+        return self._sendbuf(t, h, buf, off, n, rbuf, words, True)
+
+    def sys_recvbuf(self, t: Task, h: int, rbuf: int):
+        """Take a buffer message into array rbuf, waiting for one (kernel.md `recvbuf`)."""
+        e = self.end_of(t, h)
+        if e is None:
+            return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
+        if e.kind == "client":
+            return (E["E_INVAL"],)
+        dst = self.buf_whole(t, rbuf)
+        if dst is None:
+            return (E["E_INVAL"],)
+        c = e.chan
+        if e.kind == "server":
+            if self.free_mh(t) is None:
+                return (E["E_NOSPACE"],)
+            t.bdst, t.bcap = dst
+            if not c.bqueue:
+                return self.block(t, "recvbuf", h)
+            q, is_call, conn, m = self._pop_client(t, c.bqueue, "callbuf")
+            got = self._deliver(q, t, m, is_call, conn.id)
+        else:
+            if c.dead:
+                return (E["E_CLOSED"],)
+            t.bdst, t.bcap = dst
+            q, ps = c.ends[1 - e.side] or (None, None)
+            if not self.waits(q, ("sendbuf", "callbuf"), ps):
+                return self.block(t, "recvbuf", h)
+            is_call = q.wait == "callbuf"
+            got = self._deliver(q, t, h, is_call, 0)
+        if is_call:
+            q.wait = "replybuf"
+        else:
+            self.wake(q, abi.OK)
+        return (abi.OK,) + got
+
+    def sys_replybuf(self, t: Task, h: int, buf: int, off: int, n: int, *words: int):
+        """Answer with three words and buf[off .. off+n), never blocking (kernel.md
+        `replybuf`): a callbuf gets them in its reply buffer, a call the words alone."""
+        ms = self.mslot_of(t, h)
+        if ms is not None:
+            caller = ms.sender if ms.waits and self.in_any_reply(ms.sender) else None
+        else:
+            e = self.end_of(t, h)
+            if e is None:
+                return (E["E_BADHANDLE"],)
+            peer = e.chan.ends[1 - e.side] if e.kind == "one" and not e.chan.dead else None
+            if peer is None or not self.waits(peer[0], ("reply", "replybuf"), peer[1]):
+                return (E["E_INVAL"],)
+            caller = peer[0]
+        src = self.buf_range(t, buf, off, n)
+        if src is None:
+            return (E["E_INVAL"],)
+        self.record("reply", t, h, peer=caller or 0, words=words, n=n)
+        if caller is not None:
+            if caller.wait == "replybuf":
+                self.copy_buf(t, src[0], n, caller, caller.bdst, caller.bcap)
+                self.wake(caller, abi.OK, words + (n,))
+            else:
+                self.wake(caller, abi.OK, words + (0,))
+        if ms is not None:
+            ms.waits = False
+            self.drop_mhandle(t, ms)
         return (abi.OK,)

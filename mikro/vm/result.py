@@ -31,12 +31,17 @@ class Fault:
     where: Where
 
 
+# the waits of an idle server: a run whose live tasks all wait in one of them ended clean
+IDLE_WAITS = frozenset({"recv", "recvbuf"})
+
+
 @dataclass(frozen=True)
 class Waiter:
     """A task that was not dead when the run ended."""
     task: int
     name: str
-    state: str          # "recv", "send", "call", "open", "push" or "ready"
+    state: str          # "recv", "send", "call", "open", "push", "recvbuf", "sendbuf",
+                        # "callbuf" or "ready"
     handle: int | None  # the handle it waits on (None for open and ready)
     where: Where
 
@@ -77,7 +82,7 @@ class RunResult:
             out.extend(_chain(program, f.where))
         if self.status == "deadlock":
             out.append("deadlock: no task can run")
-            out.extend(_waiters(program, [w for w in self.waiting if w.state != "recv"]))
+            out.extend(_waiters(program, [w for w in self.waiting if w.state not in IDLE_WAITS]))
         elif self.status in ("limit", "interrupted"):
             out.append(f"{'interrupted' if self.status == 'interrupted' else 'limit'}: {self.limit}")
             out.extend(_waiters(program, self.waiting))

@@ -33,7 +33,9 @@ _EVENTS = [
 KINDS: tuple[str, ...] = tuple(name for name, _ in _EVENTS)
 KIND: dict[str, int] = {name: i for i, name in enumerate(KINDS)}
 DOCS: dict[str, str] = dict(_EVENTS)
-FIELDS = ("time", "kind", "task", "handle", "peer", "a", "b", "w0", "w1", "w2", "w3")
+# n: the length of a long message's buffer (send, call, recv, reply of sendbuf, callbuf,
+# recvbuf, replybuf): the words sent, whatever part of them fit the receiver's; 0 otherwise
+FIELDS = ("time", "kind", "task", "handle", "peer", "a", "b", "w0", "w1", "w2", "w3", "n")
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,10 @@ class Event:
     a: int = 0
     b: int = 0
     words: tuple[int, ...] = (0, 0, 0, 0)
+    n: int = 0                      # a long message's buffer length
 
     @classmethod
     def from_record(cls, rec) -> "Event":
         """An Event from a flat record in FIELDS order (the native trace buffer)."""
-        return cls(rec[0], KINDS[rec[1]], rec[2], rec[3], rec[4], rec[5], rec[6], tuple(rec[7:11]))
+        return cls(rec[0], KINDS[rec[1]], rec[2], rec[3], rec[4], rec[5], rec[6], tuple(rec[7:11]),
+                   rec[11])

@@ -3,10 +3,12 @@
 import "kv"
 import "sync"
 import "pubsub"
+import "disk"
 
 spawn kv.server()
 spawn sync.mutex()
 spawn pubsub.hub()
+spawn disk.server()
 
 test "kv: a put is read back, a missing key reads 0" {
     let c = kv.connect()
@@ -87,4 +89,30 @@ test "pubsub: a publish reaches every subscriber" {
 test "a failed assert is the expected fault" {
     # expect-status: fault
     assert(kv.get(kv.connect(), 1) == 1, "nothing was put")
+}
+
+test "disk: a range written is read back, by any connection" {
+    let c = disk.connect()
+    let a = array(300)
+    let i = 0
+    while i < 300 { a[i] = i * i; i += 1 }
+    print(disk.write(c, 7, a, 100, 200))                # expect: 200
+    let b = array(200)
+    let other = disk.connect()
+    print(disk.read(other, 7, 200, b), b[0], b[199])    # expect: 200 10000 89401
+}
+
+test "disk: a read larger than its buffer keeps what fits and says how much was sent" {
+    let c = disk.connect()
+    let b = array(1)
+    print(disk.read(c, 0, 5, b), disk.size(c))          # expect: 5 8192
+}
+
+test "disk: a range off the disk is E_INVAL" {
+    let c = disk.connect()
+    let a = array(4)
+    let b = array(4)
+    print(disk.write(c, disk.SIZE - 3, a, 0, 4) == E_INVAL,
+          disk.read(c, disk.SIZE, 1, b) == E_INVAL,
+          disk.read(c, disk.SIZE, 0, b))                 # expect: 1 1 0
 }

@@ -33,11 +33,28 @@ ACT_DONE, ACT_BLOCK, ACT_END, ACT_YIELD, ACT_ERR, ACT_HANDOFF = 0, 1, 2, 3, 4, 5
 HANDOFF_OUT = 6
 SPLITMIX_GAMMA = abi.SPLITMIX[0]        # the step of the seeded scheduler's generator
 
+
+# the syscalls a task a call hands off to waits in (recv for call, recvbuf for callbuf)
+HANDOFF_TO = ("recv", "recvbuf")
+
+
+def handoff_words(name: str, args: list) -> list | None:
+    """The words after the handle that the receiver a call hands off to gets (give): for
+    `call`, its message; for `callbuf`, the three words and the buffer's length, as
+    recvbuf's results. None for a syscall that never hands off."""
+    if name == "call":
+        return args[1:5]
+    if name == "callbuf":
+        return args[5:8] + [args[3]]
+    return None
+
 A0 = isa.A0
 E = {name: code for name, (code, _) in abi.ERRORS.items()}
 # result registers (a1..) a task blocked in each state gets back
 NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 4,
-                 L.ST_CALL_REPLY: 4, L.ST_OPEN: abi.SYS["open"].nres, L.ST_PUSH: 0}
+                 L.ST_CALL_REPLY: 4, L.ST_OPEN: abi.SYS["open"].nres, L.ST_PUSH: 0,
+                 L.ST_RECVB: abi.SYS["recvbuf"].nres, L.ST_SENDB: 0,
+                 L.ST_CALLB_SEND: abi.SYS["callbuf"].nres, L.ST_CALLB_REPLY: abi.SYS["callbuf"].nres}
 # a table's bitmap of slots in use when every slot is taken (one word: at most 64 slots)
 assert abi.CH_SLOTS <= 64 and abi.MH_SLOTS <= 64
 CH_FULL, MH_FULL = c64((1 << abi.CH_SLOTS) - 1), c64((1 << abi.MH_SLOTS) - 1)
@@ -46,6 +63,9 @@ PAGE = 4096
 LINE_MAX = 1 << 26
 # the syscalls Python makes for a host task (run.Machine) through mk_sys
 HOST_SYSCALLS = ("channel", "recv", "reply")
+# the syscalls of long messages, which copy between two tasks' memories (buf_copy)
+BUF_SYSCALLS = ("sendbuf", "callbuf", "recvbuf", "replybuf")
+COPY_VEC, COPY_UNROLL = 8, 4   # buf_copy: words per vector move, vector moves per step
 
 
 def string_table(strings: list[str]) -> tuple[bytearray, list[int], list[int]]:
@@ -200,6 +220,8 @@ class KernelIR:
         self._task_end()
         self._fault()
         self._connect()
+        if any(sc.name in BUF_SYSCALLS for sc in self.syscalls):
+            self._buf_copy()
         self._syscalls()
         self._exports()
 
@@ -548,7 +570,7 @@ class KernelIR:
         if not self.traced:
             return
         T = self.T
-        fn, b = self._fn("trace_rec", ir.VoidType(), [self.K, I64, T, I64, T] + [I64] * 6,
+        fn, b = self._fn("trace_rec", ir.VoidType(), [self.K, I64, T, I64, T] + [I64] * 7,
                          "never")
         k, kind, t, h, peer, a, bb, *w = fn.args
         size = 8 * len(trace.FIELDS)
@@ -566,7 +588,7 @@ class KernelIR:
         b.put(k, "trace_len", b.add(at, c64(size)))
         b.ret_void()
 
-    def rec(self, b: B, k, kind: str, t, h=0, peer=None, a=0, bb=0, words=()):
+    def rec(self, b: B, k, kind: str, t, h=0, peer=None, a=0, bb=0, words=(), n=0):
         """Record an event (traced builds only): the same point and fields as
         mikro.vm.kernel's `record`."""
         if not self.traced:
@@ -575,7 +597,7 @@ class KernelIR:
         words = [val(w) for w in words] + [c64(0)] * (abi.MSG_WORDS - len(words))
         b.call(self.f["trace_rec"], [k, c64(trace.KIND[kind]), t, val(h),
                                      b.null(self.T) if peer is None else peer, val(a), val(bb)]
-               + words)
+               + words + [val(n)])
 
     # -- handle slots -----------------------------------------------------------------------
     def _slots(self):
@@ -694,6 +716,11 @@ class KernelIR:
         return (b.select(first, b.get(c, "t1"), b.get(c, "t0")),
                 b.select(first, b.get(c, "s1"), b.get(c, "s0")))
 
+    def in_any_reply(self, b: B, t):
+        """t (not null) waits for the reply of its call or callbuf."""
+        st = b.get(t, "state")
+        return b.or_(b.cmp("==", st, L.ST_CALL_REPLY), b.cmp("==", st, L.ST_CALLB_REPLY))
+
     def waits(self, b: B, t, states, handle, nonnull=False):
         """t is not null, waits in one of `states` on `handle` (nonnull: t cannot be)."""
         notnull = ir.Constant(ir.IntType(1), 1) if nonnull else b.not_(b.isnull(t))
@@ -755,6 +782,41 @@ class KernelIR:
         b.ret_void()
 
     # -- closing handles --------------------------------------------------------------------
+    def _enqueue(self, b: B, obj, prefix: str, t):
+        """t at the tail of the qnext-linked list obj.{prefix}head .. obj.{prefix}tail."""
+        tail = b.get(obj, prefix + "tail")
+        with b.if_else(b.isnull(tail)) as (empty, nonempty):
+            with empty:
+                b.put(obj, prefix + "head", t)
+            with nonempty:
+                b.put(tail, "qnext", t)
+        b.put(obj, prefix + "tail", t)
+        b.put(t, "qnext", b.null(self.T))
+
+    def _dequeue(self, b: B, obj, prefix: str, q):
+        """Take q, the head of the list obj.{prefix}head .. obj.{prefix}tail, off it."""
+        nxt = b.get(q, "qnext")
+        b.put(obj, prefix + "head", nxt)
+        with b.when(b.isnull(nxt)):
+            b.put(obj, prefix + "tail", b.null(self.T))
+        b.put(q, "qnext", b.null(self.T))
+
+    def _drain(self, b: B, first, each):
+        """each(task) for every task of the qnext-linked list from `first`, in order, each
+        unlinked before its turn (it may be queued again)."""
+        w = b.var(first, self.T)
+        head, body, done = b.block(), b.block(), b.block()
+        b.branch(head)
+        b.position_at_end(head)
+        wt = b.load(w)
+        b.cbranch(b.isnull(wt), done, body)
+        b.position_at_end(body)
+        b.store(b.get(wt, "qnext"), w)
+        b.put(wt, "qnext", b.null(self.T))
+        each(wt)
+        b.branch(head)
+        b.position_at_end(done)
+
     def _unregister(self, b: B, k, c):
         reg = b.gep(b.get(k, "reg"), [b.get(c, "name")])
         with b.when(b.icmp_unsigned("==", b.get(reg, "chan"), c)):
@@ -767,7 +829,7 @@ class KernelIR:
         ms = b.gep(b.get(t, "mh"), [s])
         with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
             snd = self.msender(b, ms)
-            with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
+            with b.when(self.in_any_reply(b, snd)):
                 b.call(wake, [k, snd, c64(E["E_CLOSED"])])
         b.call(self.f["mh_free"], [t, s])
         b.ret_void()
@@ -781,27 +843,20 @@ class KernelIR:
             b.put(c, "dead", 1)
             self._unregister(b, k, c)
             pt, ps = self.peer(b, c, self.end(b, slot))
-            w = self.waits(b, pt, (L.ST_RECV, L.ST_SEND, L.ST_CALL_SEND, L.ST_CALL_REPLY), ps)
+            w = self.waits(b, pt, (L.ST_RECV, L.ST_SEND, L.ST_CALL_SEND, L.ST_CALL_REPLY,
+                                   L.ST_RECVB, L.ST_SENDB, L.ST_CALLB_SEND, L.ST_CALLB_REPLY), ps)
             with b.when(w):
                 b.call(wake, [k, pt, c64(E["E_CLOSED"])])
         with b.when(b.cmp("==", kind, L.K_SERVER)):
             b.put(c, "dead", 1)
             self._unregister(b, k, c)
-            # queued clients first (FIFO), then clients waiting in recv, by connection id
-            q = b.var(b.get(c, "qhead"), self.T)
-            head, body, done = b.block(), b.block(), b.block()
-            b.branch(head)
-            b.position_at_end(head)
-            qt = b.load(q)
-            b.cbranch(b.isnull(qt), done, body)
-            b.position_at_end(body)
-            b.store(b.get(qt, "qnext"), q)
-            b.put(qt, "qnext", b.null(self.T))
-            b.call(wake, [k, qt, c64(E["E_CLOSED"])])
-            b.branch(head)
-            b.position_at_end(done)
-            b.put(c, "qhead", b.null(self.T))
-            b.put(c, "qtail", b.null(self.T))
+            # queued clients first (FIFO, those of recv, then those of recvbuf), then
+            # clients waiting in recv, by connection id
+            for qh, qt in (("qhead", "qtail"), ("bqhead", "bqtail")):
+                self._drain(b, b.get(c, qh),
+                            lambda w: b.call(wake, [k, w, c64(E["E_CLOSED"])]))
+                b.put(c, qh, b.null(self.T))
+                b.put(c, qt, b.null(self.T))
             # by id: ids 1..nconns, each looked up (closing a server costs what its
             # connections cost to open, once)
 
@@ -1093,17 +1148,16 @@ class KernelIR:
         b.put(reg, "chan", c)
         self.rec(b, k, "channel", t, s, a=nm, bb=kind)
         # openers waiting for the name, in FIFO order
-        w = b.var(b.get(reg, "whead"), self.T)
+        first = b.get(reg, "whead")
         b.put(reg, "whead", b.null(self.T))
         b.put(reg, "wtail", b.null(self.T))
-        head, body, done = b.block(), b.block(), b.block()
-        b.branch(head)
-        b.position_at_end(head)
-        wt = b.load(w)
-        b.cbranch(b.isnull(wt), done, body)
-        b.position_at_end(body)
-        b.store(b.get(wt, "qnext"), w)
-        b.put(wt, "qnext", b.null(self.T))
+        self._drain(b, first, lambda wt: self._connect_opener(b, k, t, c, kind, nm, wt))
+        self.setres(b, s, 1)
+        self.ret(b, ACT_DONE)
+
+    def _connect_opener(self, b, k, t, c, kind, nm, wt):
+        """Opener wt, waiting for the name of the channel c that t just made, is
+        connected or refused (kernel.md `channel`)."""
         # a ONE channel takes one opener: once it has one, the others get E_BUSY
         busy = b.and_(b.cmp("==", kind, abi.ONE), b.not_(b.isnull(b.get(c, "t1"))))
         with b.if_else(busy) as (then, other):
@@ -1120,10 +1174,6 @@ class KernelIR:
                                  bb=b.select(many, b.get(c, "nconns"), c64(0)))
                         b.put(wt, "regs", ns, A0 + 1)
                         b.call(self.f["wake"], [k, wt, c64(0)])
-        b.branch(head)
-        b.position_at_end(done)
-        self.setres(b, s, 1)
-        self.ret(b, ACT_DONE)
 
     def _sys_open(self, b, k, t, a):
         nm = self._name(b, k, t, a[0])
@@ -1140,14 +1190,7 @@ class KernelIR:
                      bb=b.select(one, c64(0), b.get(c, "nconns")))
             self.setres(b, s, 1)
             self.ret(b, ACT_DONE)
-        tail = b.get(reg, "wtail")
-        with b.if_else(b.isnull(tail)) as (empty, nonempty):
-            with empty:
-                b.put(reg, "whead", t)
-            with nonempty:
-                b.put(tail, "qnext", t)
-        b.put(reg, "wtail", t)
-        b.put(t, "qnext", b.null(self.T))
+        self._enqueue(b, reg, "w", t)
         b.put(t, "wait_conn", b.null(self.Cn))
         self.block_on(b, t, L.ST_OPEN, a[0])
 
@@ -1195,14 +1238,7 @@ class KernelIR:
                 self.give(b, srv, self.mhandle(b, srv, m), words)
                 b.call(self.f["wake"], [k, srv, c64(0)])
                 self.ret(b, ACT_DONE)
-        tail = b.get(c, "qtail")
-        with b.if_else(b.isnull(tail)) as (empty, nonempty):
-            with empty:
-                b.put(c, "qhead", t)
-            with nonempty:
-                b.put(tail, "qnext", t)
-        b.put(c, "qtail", t)
-        b.put(t, "qnext", b.null(self.T))
+        self._enqueue(b, c, "q", t)
         self._keep_words(b, t, words, A0 + 1)
         self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
 
@@ -1227,11 +1263,7 @@ class KernelIR:
                 self.err(b, t, "E_NOSPACE")
             q = b.get(c, "qhead")
             with b.when(b.not_(b.isnull(q))):
-                nxt = b.get(q, "qnext")
-                b.put(c, "qhead", nxt)
-                with b.when(b.isnull(nxt)):
-                    b.put(c, "qtail", b.null(self.T))
-                b.put(q, "qnext", b.null(self.T))
+                self._dequeue(b, c, "q", q)
                 m = b.call(self.f["mh_alloc"], [t])
                 qslot = self.slot(b, q, b.get(q, "wait_handle"))
                 is_call = b.cmp("==", b.get(q, "state"), L.ST_CALL_SEND)
@@ -1289,13 +1321,24 @@ class KernelIR:
             s, ms = self.live_mslot(b, t, h, lambda: self.err(b, t, "E_BADHANDLE"))
             if self.traced:
                 snd = self.msender(b, ms)
+                # refused before it records (untraced, the test is off the plain path below)
+                refuse = b.and_(b.cmp("!=", self.mwaits(b, ms), 0),
+                                b.cmp("==", b.get(snd, "state"), L.ST_CALLB_REPLY))
+                with b.when(refuse, likely=False):
+                    self.err(b, t, "E_INVAL")
                 woken = b.and_(b.cmp("!=", self.mwaits(b, ms), 0),
                                b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY))
                 self.rec(b, k, "reply", t, h, b.select(woken, snd, b.null(self.T)), words=words)
             with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
                 snd = self.msender(b, ms)
-                with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
-                    self._answer(b, k, snd, words)
+                st = b.get(snd, "state")
+                with b.if_else(b.cmp("==", st, L.ST_CALL_REPLY)) as (plain, other):
+                    with plain:
+                        self._answer(b, k, snd, words)
+                    with other:
+                        # a callbuf is answered by replybuf alone
+                        with b.when(b.cmp("==", st, L.ST_CALLB_REPLY), likely=False):
+                            self.err(b, t, "E_INVAL")
             b.call(self.f["mh_free"], [t, s])
             self.ret(b, ACT_DONE)
         slot, kind = self.chandle(b, t, h)
@@ -1319,8 +1362,7 @@ class KernelIR:
             if self.traced:
                 ms = self.mslot(b, t, h)
                 snd = self.msender(b, ms)
-                waiting = b.and_(b.cmp("!=", self.mwaits(b, ms), 0),
-                                 b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY))
+                waiting = b.and_(b.cmp("!=", self.mwaits(b, ms), 0), self.in_any_reply(b, snd))
                 self.rec(b, k, "close", t, h, b.select(waiting, snd, b.null(self.T)))
             b.call(self.f["drop_mh"], [k, t, b.and_(h, c64(abi.MH_SLOTS - 1))])
             self.ret(b, ACT_DONE)
@@ -1393,6 +1435,251 @@ class KernelIR:
 
     def _sys_putnl(self, b, k, t, a):
         b.call(self.f["line_flush"], [k, t])
+        self.ret(b, ACT_DONE)
+
+    # -- long messages (mikro/vm/kernel.py: the same rules) ---------------------------------
+    # A buffer is checked when its syscall is made and kept in the task (bsrc/blen, bdst/
+    # bcap): a waiting task's memory does not change. The words move once, by memcpy from
+    # the sender's memory to the receiver's, when the two meet. Buffer messages wait in
+    # states of their own (on a MANY channel, in the FIFO bqhead/bqtail): recv never meets
+    # them and recvbuf meets nothing else, so nothing on a plain message's path changes.
+    def _mem_word(self, b: B, t, addr):
+        # untagged: it must not be moved across the program's own stores to its memory
+        return b.load(b.gep(b.get(t, "mem"), [addr]))
+
+    def _buf_range(self, b: B, k, t, ref, off, n):
+        """The address of ref[off .. off+n) in t's memory (0 when n = 0, whatever ref and
+        off are); E_INVAL when n < 0 or the range is not inside the array and t's memory,
+        in exact arithmetic (each test guards the next)."""
+        mw = b.get(k, "mem_words")
+        addr = b.var(0)
+        with b.when(b.cmp("!=", n, 0)):
+            bad = b.or_(b.or_(b.cmp("<", n, 0), b.cmp("<", off, 0)),
+                        b.cmp(">=", b.sub(ref, c64(1)), mw, signed=False))
+            with b.when(bad, likely=False):
+                self.err(b, t, "E_INVAL")
+            ln = self._mem_word(b, t, b.sub(ref, c64(1)))
+            bad = b.or_(b.or_(b.cmp(">", off, ln), b.cmp(">", n, b.sub(ln, off))),
+                        b.cmp(">", b.add(off, n), b.sub(mw, ref)))
+            with b.when(bad, likely=False):
+                self.err(b, t, "E_INVAL")
+            b.store(b.add(ref, off), addr)
+        return b.load(addr)
+
+    def _buf_whole(self, b: B, k, t, ref):
+        """(address, length) of array ref of t ((0, 0) for ref 0); E_INVAL when it is not
+        an array inside t's memory."""
+        mw = b.get(k, "mem_words")
+        cap = b.var(0)
+        with b.when(b.cmp("!=", ref, 0)):
+            with b.when(b.cmp(">=", b.sub(ref, c64(1)), mw, signed=False), likely=False):
+                self.err(b, t, "E_INVAL")
+            ln = self._mem_word(b, t, b.sub(ref, c64(1)))
+            bad = b.or_(b.cmp("<", ln, 0), b.cmp(">", ln, b.sub(mw, ref)))
+            with b.when(bad, likely=False):
+                self.err(b, t, "E_INVAL")
+            b.store(ln, cap)
+        return ref, b.load(cap)
+
+    def _buf_copy(self):
+        """buf_copy(dst, src, n): n words by vector moves, COPY_UNROLL vectors loaded before
+        any is stored. Not libc's memcpy: two tasks' memories lie a multiple of 4 KiB
+        apart, so their buffers are often 8 mod 64 bytes apart, and this machine's memcpy
+        (rep movsb from 4 KiB on) then runs 15 times slower than between buffers 64-byte
+        aligned to each other. A load whose address equals that of a recent store modulo
+        4 KiB waits for it: when dst lies less than 512 bytes past src modulo 4 KiB a
+        forward copy would load right behind its own stores at every step, so the copy
+        runs backward then. The two pointers may overlap as far as LLVM knows, so it keeps
+        the loops rather than calling memcpy."""
+        fn, b = self._fn("buf_copy", ir.VoidType(), [I64P, I64P, I64], "never")
+        dst, src, n = fn.args
+        vec = ir.VectorType(I64, COPY_VEC)
+        step = COPY_VEC * COPY_UNROLL
+
+        def block_at(p):
+            at = [b.add(p, c64(j * COPY_VEC)) for j in range(COPY_UNROLL)]
+            vs = [b.load(b.bitcast(b.gep(src, [q]), vec.as_pointer()), align=8) for q in at]
+            for q, v in zip(at, vs):
+                b.store(v, b.bitcast(b.gep(dst, [q]), vec.as_pointer()), align=8)
+
+        def word(k):
+            b.store(b.load(b.gep(src, [k])), b.gep(dst, [k]))
+
+        d = b.ptrtoint(dst, I64)
+        gap = b.and_(b.sub(d, b.ptrtoint(src, I64)), c64(4095))
+        back = b.and_(b.cmp("!=", gap, 0), b.cmp("<", gap, 512))
+        # the vector stores are 64-byte aligned (a store across two cache lines costs
+        # twice): the words before the first aligned one and after the last go one by one
+        lo = b.select(b.cmp("<", b.lshr(b.and_(b.sub(c64(0), d), c64(63)), c64(3)), n),
+                      b.lshr(b.and_(b.sub(c64(0), d), c64(63)), c64(3)), n)
+        steps = b.udiv(b.sub(n, lo), c64(step))
+        hi = b.add(lo, b.mul(steps, c64(step)))
+        with b.if_else(back) as (backward, forward):
+            with backward:
+                b.loop_range(b.sub(n, hi), lambda j: word(b.sub(b.sub(n, c64(1)), j)))
+                b.loop_range(steps, lambda j: block_at(b.sub(hi, b.mul(b.add(j, c64(1)),
+                                                                       c64(step)))))
+                b.loop_range(lo, lambda j: word(b.sub(b.sub(lo, c64(1)), j)))
+            with forward:
+                b.loop_range(lo, word)
+                b.loop_range(steps, lambda j: block_at(b.add(lo, b.mul(j, c64(step)))))
+                b.loop_range(b.sub(n, hi), lambda j: word(b.add(hi, j)))
+        b.ret_void()
+
+    def _copy(self, b: B, src, addr, n, dst, at, cap):
+        """The one copy of a long message: min(n, cap) words from src's memory to dst's."""
+        cnt = b.select(b.cmp("<", n, cap), n, cap)
+        with b.when(b.cmp(">", cnt, 0)):
+            b.call(self.f["buf_copy"], [b.gep(b.get(dst, "mem"), [at]),
+                                        b.gep(b.get(src, "mem"), [addr]), cnt])
+
+    @staticmethod
+    def _buf_first(is_call: bool) -> int:
+        """The register of a waiting buffer sender's first word."""
+        return A0 + abi.SYS["callbuf" if is_call else "sendbuf"].nargs - abi.BUF_WORDS
+
+    def _meet(self, b: B, k, s, r, hv, is_call, cid, words):
+        """Receiver r takes sender s's buffer message (through handle hv): the event, the
+        copy; the caller writes r's results (hv, words, s.blen)."""
+        n = b.get(s, "blen")
+        self.rec(b, k, "recv", r, hv, s, a=is_call, bb=cid, words=words, n=n)
+        self._copy(b, s, b.get(s, "bsrc"), n, r, b.get(r, "bdst"), b.get(r, "bcap"))
+        return n
+
+    def _sendbuf(self, b, k, t, a, is_call):
+        h, buf, off, n = a[:4]
+        words = a[5:8] if is_call else a[4:7]
+        slot, kind = self.chandle(b, t, h)
+        with b.when(b.cmp("==", b.and_(kind, c64(1)), 0), likely=False):
+            self.err(b, t, "E_INVAL")
+        src = self._buf_range(b, k, t, buf, off, n)
+        dst, cap = self._buf_whole(b, k, t, a[4]) if is_call else (c64(0), c64(0))
+        c = b.get(slot, "chan")
+        with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
+            self.err(b, t, "E_CLOSED")
+        for f, v in (("bsrc", src), ("blen", n), ("bdst", dst), ("bcap", cap)):
+            b.put(t, f, v)
+        ev = "call" if is_call else "send"
+        waiting = L.ST_CALLB_SEND if is_call else L.ST_SENDB
+
+        def met(r, hv, cid):
+            """r waited in recvbuf: a call hands off to it (handoff_words) and waits for
+            the reply; a send gives r its results and wakes it."""
+            self._meet(b, k, t, r, hv, int(is_call), cid, words)
+            if is_call:
+                self.handoff(b, t, r, hv, L.ST_CALLB_REPLY, h)
+                return
+            for i, v in enumerate([hv] + list(words) + [n]):
+                b.put(r, "regs", v, A0 + 1 + i)
+            b.call(self.f["wake"], [k, r, c64(0)])
+            self.ret(b, ACT_DONE)
+
+        with b.when(b.cmp("==", kind, L.K_ONE)):
+            pt, ps = self.peer(b, c, self.end(b, slot))
+            self.rec(b, k, ev, t, h, pt, words=words, n=n)
+            with b.when(self.waits(b, pt, (L.ST_RECVB,), ps)):
+                met(pt, ps, 0)
+            self._keep_words(b, t, words, self._buf_first(is_call))
+            self.block_on(b, t, waiting, h)
+        srv, ss = b.get(c, "t0"), b.get(c, "s0")
+        self.rec(b, k, ev, t, h, srv, words=words, n=n)
+        with b.when(self.waits(b, srv, (L.ST_RECVB,), ss, nonnull=True)):
+            m = b.call(self.f["mh_alloc"], [srv])
+            cn = self.conn(b, slot)
+            self.mfill(b, b.gep(b.get(srv, "mh"), [m]), cn, int(is_call))
+            met(srv, self.mhandle(b, srv, m), b.get(cn, "id"))
+        self._enqueue(b, c, "bq", t)
+        self._keep_words(b, t, words, self._buf_first(is_call))
+        self.block_on(b, t, waiting, h)
+
+    def _sys_sendbuf(self, b, k, t, a):
+        self._sendbuf(b, k, t, a, False)
+
+    def _sys_callbuf(self, b, k, t, a):
+        self._sendbuf(b, k, t, a, True)
+
+    def _sys_recvbuf(self, b, k, t, a):
+        h = a[0]
+        slot, kind = self.chandle(b, t, h)
+        with b.when(b.cmp("==", kind, L.K_CLIENT), likely=False):
+            self.err(b, t, "E_INVAL")
+        dst, cap = self._buf_whole(b, k, t, a[1])
+        c = b.get(slot, "chan")
+
+        def take(q, hv, cid):
+            """t takes the message of q, waiting in sendbuf or callbuf."""
+            is_call = b.cmp("==", b.get(q, "state"), L.ST_CALLB_SEND)
+            words = [b.select(is_call, b.get(q, "regs", self._buf_first(True) + i),
+                              b.get(q, "regs", self._buf_first(False) + i))
+                     for i in range(abi.BUF_WORDS)]
+            n = self._meet(b, k, q, t, hv, b.zext(is_call, I64), cid, words)
+            for i, v in enumerate([hv] + words + [n]):
+                self.setres(b, v, 1 + i)
+            with b.if_else(is_call) as (then, other):
+                with then:
+                    b.put(q, "state", L.ST_CALLB_REPLY)
+                with other:
+                    b.call(self.f["wake"], [k, q, c64(0)])
+            self.ret(b, ACT_DONE)
+
+        with b.when(b.cmp("==", kind, L.K_SERVER)):
+            with b.when(b.cmp("==", b.get(t, "mh_used"), -1), likely=False):
+                self.err(b, t, "E_NOSPACE")
+            b.put(t, "bdst", dst)
+            b.put(t, "bcap", cap)
+            q = b.get(c, "bqhead")
+            with b.when(b.not_(b.isnull(q))):
+                self._dequeue(b, c, "bq", q)
+                m = b.call(self.f["mh_alloc"], [t])
+                cn = self.conn(b, self.slot(b, q, b.get(q, "wait_handle")))
+                is_call = b.cmp("==", b.get(q, "state"), L.ST_CALLB_SEND)
+                self.mfill(b, b.gep(b.get(t, "mh"), [m]), cn, b.zext(is_call, I64))
+                take(q, self.mhandle(b, t, m), b.get(cn, "id"))
+            self.block_on(b, t, L.ST_RECVB, h)
+        with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
+            self.err(b, t, "E_CLOSED")
+        b.put(t, "bdst", dst)
+        b.put(t, "bcap", cap)
+        pt, ps = self.peer(b, c, self.end(b, slot))
+        with b.when(self.waits(b, pt, (L.ST_SENDB, L.ST_CALLB_SEND), ps)):
+            take(pt, h, c64(0))
+        self.block_on(b, t, L.ST_RECVB, h)
+
+    def _sys_replybuf(self, b, k, t, a):
+        h, buf, off, n = a[:4]
+        words = a[4:7]
+        caller = b.var(b.null(self.T), self.T)
+        mslot = b.var(-1)
+        with b.if_else(b.cmp(">=", h, abi.CH_SLOTS, signed=False)) as (mh, ch):
+            with mh:
+                s, ms = self.live_mslot(b, t, h, lambda: self.err(b, t, "E_BADHANDLE"))
+                b.store(s, mslot)
+                with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
+                    snd = self.msender(b, ms)
+                    with b.when(self.in_any_reply(b, snd)):
+                        b.store(snd, caller)
+            with ch:
+                slot, kind = self.chandle(b, t, h)
+                c = b.get(slot, "chan")
+                pt, ps = self.peer(b, c, self.end(b, slot))
+                ok = b.and_(b.and_(b.cmp("==", kind, L.K_ONE), b.cmp("==", b.get(c, "dead"), 0)),
+                            self.waits(b, pt, (L.ST_CALL_REPLY, L.ST_CALLB_REPLY), ps))
+                with b.when(b.not_(ok), likely=False):
+                    self.err(b, t, "E_INVAL")
+                b.store(pt, caller)
+        src = self._buf_range(b, k, t, buf, off, n)
+        w = b.load(caller)
+        self.rec(b, k, "reply", t, h, w, words=words, n=n)
+        with b.when(b.not_(b.isnull(w))):
+            long_ = b.cmp("==", b.get(w, "state"), L.ST_CALLB_REPLY)
+            with b.when(long_):
+                self._copy(b, t, src, n, w, b.get(w, "bdst"), b.get(w, "bcap"))
+            for i, v in enumerate(list(words) + [b.select(long_, n, c64(0))]):
+                b.put(w, "regs", v, A0 + 1 + i)
+            b.call(self.f["wake"], [k, w, c64(0)])
+        s = b.load(mslot)
+        with b.when(b.cmp(">=", s, 0)):
+            b.call(self.f["mh_free"], [t, s])
         self.ret(b, ACT_DONE)
 
     # -- entry points for Python ------------------------------------------------------------

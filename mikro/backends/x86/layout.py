@@ -31,6 +31,8 @@ I64 = "i64"
 
 # Task states (internal; waiter states are derived from them in run.py)
 READY, RUNNING, DEAD, ST_RECV, ST_SEND, ST_CALL_SEND, ST_CALL_REPLY, ST_OPEN, ST_PUSH = range(9)
+# the waits of long messages (recvbuf, sendbuf, callbuf before and after it is taken)
+ST_RECVB, ST_SENDB, ST_CALLB_SEND, ST_CALLB_REPLY = range(9, 13)
 
 # Chandle slot kinds (bits 0-1 of a slot's word), the end bit of a ONE slot, and the low
 # bits a connection's address leaves free
@@ -66,6 +68,9 @@ STRUCTS: dict[str, list[tuple]] = {
         ("fault_c", I64, 1), ("fault_pc", I64, 1), ("chain_off", I64, 1), ("chain_len", I64, 1),
         ("line", "i8*", 1), ("line_len", I64, 1), ("line_cap", I64, 1), ("line_items", I64, 1),
         ("mh", "MhSlot", 1), ("ch", ("inline", "ChSlot"), abi.CH_SLOTS),
+        # long messages: the buffer a task sends (word address, length) and the one it
+        # receives into (address, capacity), checked when its syscall was made
+        ("bsrc", I64, 1), ("blen", I64, 1), ("bdst", I64, 1), ("bcap", I64, 1),
     ],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
              ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),
@@ -74,7 +79,9 @@ STRUCTS: dict[str, list[tuple]] = {
              # has conns_cap slots (a power of two, or 0), nlive of them in use; nconns is
              # the last id given. zombies: closed connections that mhandles still name
              ("conns", "Conn*", 1), ("nconns", I64, 1), ("conns_cap", I64, 1),
-             ("next_alloc", "i8*", 1), ("nlive", I64, 1), ("zombies", "Conn", 1)],
+             ("next_alloc", "i8*", 1), ("nlive", I64, 1), ("zombies", "Conn", 1),
+             # MANY: clients waiting in sendbuf/callbuf, a FIFO of their own (recvbuf's)
+             ("bqhead", "Task", 1), ("bqtail", "Task", 1)],
     "Conn": [("id", I64, 1), ("client", "Task", 1), ("slot", I64, 1), ("word", I64, 1),
              ("chan", "Chan", 1), ("open", I64, 1), ("pusher", "Task", 1),
              ("next_alloc", "i8*", 1), ("next_free", "Conn", 1)],

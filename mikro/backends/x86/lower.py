@@ -24,7 +24,7 @@ from ...vm import abi, isa
 from . import layout as L
 from .irb import B, I8P, I64, I128, I32, c64
 from .kernel_ir import (ACT_BLOCK, ACT_END, ACT_ERR, ACT_HANDOFF, ACT_YIELD, HANDOFF_OUT,
-                        SPLITMIX_GAMMA, KernelIR)
+                        HANDOFF_TO, SPLITMIX_GAMMA, KernelIR, handoff_words)
 
 RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY, RUN_HOST = 0, 1, 2, 3, 4
 
@@ -279,12 +279,14 @@ class Lowering:
                 self.W(isa.FP, self.mw)
             b.branch(self.blocks[key] if key < self.n else self.post[key - self.n])
 
-        # a task a handoff runs waited in recv, whose results (status 0, handle, words) it
-        # gets in registers: its own table of the points after a recv, each loading the
-        # other live registers and going on after the sys (status 0: nothing to check)
+        # a task a handoff runs waited in recv (or recvbuf), whose results (status 0,
+        # handle, words) it gets in registers: its own table of the points after those,
+        # each loading the other live registers and going on after the sys (status 0:
+        # nothing to check)
         nres = abi.SYS["recv"].nres
+        assert all(abi.SYS[name].nres == nres for name in HANDOFF_TO)
         recv = [key for key in keys if key >= self.n and
-                abi.SYSCALLS[self.p.code[key - self.n].imm & abi.SYS_MASK].name == "recv"]
+                abi.SYSCALLS[self.p.code[key - self.n].imm & abi.SYS_MASK].name in HANDOFF_TO]
         self.hblocks = {key: b.block(f"handoff{key}") for key in recv}
         haddr = [ir.BlockAddress(fn, self.hblocks.get(k, badkey)) for k in keys]
         self.htab = ir.GlobalVariable(self.m, ir.ArrayType(I8P, len(haddr or addr)), "mk.handoff")
@@ -745,14 +747,15 @@ class Lowering:
             sw.add_case(c64(ACT_BLOCK), blk)
             b.position_at_end(blk)
             self._suspend(self.n + pc)
-        if sc.name == "call":
+        words = handoff_words(sc.name, args)
+        if words is not None:
             ho = b.block(f"pc{pc}.handoff")
             sw.add_case(c64(ACT_HANDOFF), ho)
             b.position_at_end(ho)
             w = b.inttoptr(b.load(b.gep(sysout, [c64(0), c64(HANDOFF_OUT)])),
                            self.lay.ptr("Task"))
             hv = b.load(b.gep(sysout, [c64(0), c64(1)]))
-            self._suspend(self.n + pc, handoff=(w, hv, args[1:5]))
+            self._suspend(self.n + pc, handoff=(w, hv, words))
         if sc.name == "exit":
             sw.add_case(c64(ACT_END), self.sched)
         if sc.name == "yield":

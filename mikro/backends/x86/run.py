@@ -13,7 +13,7 @@ from ...vm import abi, faults, isa
 from ...vm.faults import syscall_failure
 from ...vm.kernel import HostMessage, KernelClosed, host_reply
 from ...vm.options import RunOptions
-from ...vm.result import Fault, Output, RunResult, Waiter, Where
+from ...vm.result import IDLE_WAITS, Fault, Output, RunResult, Waiter, Where
 from ...vm.trace import FIELDS as TRACE_FIELDS
 from ...vm.trace import KIND, Event
 from . import layout as L
@@ -43,6 +43,8 @@ OUTPUT_PER_CALL = 1 << 20
 RING_START = 64              # entries of the ready queue's ring at first (kernel_ir._rq)
 WAIT_STATE = {L.ST_RECV: "recv", L.ST_SEND: "send", L.ST_CALL_SEND: "call",
               L.ST_CALL_REPLY: "call", L.ST_OPEN: "open", L.ST_PUSH: "push",
+              L.ST_RECVB: "recvbuf", L.ST_SENDB: "sendbuf", L.ST_CALLB_SEND: "callbuf",
+              L.ST_CALLB_REPLY: "callbuf",
               L.READY: "ready", L.RUNNING: "ready"}
 
 
@@ -576,7 +578,7 @@ class Machine:
         scratch = (ctypes.c_int64 * L.CHAIN_MAX)()
         for tid, i, key, state_code, wait_handle, ttype in sorted(live):
             state = WAIT_STATE.get(state_code, "ready")
-            if state != "recv":
+            if state not in IDLE_WAITS:
                 stuck = True
             pc = key - n if key >= n else key
             chain: tuple[int, ...] = ()

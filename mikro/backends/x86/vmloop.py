@@ -21,7 +21,7 @@ from ...vm import abi, isa
 from . import layout as L
 from .irb import B, I8, I8P, I32, I64, I128, c64
 from .kernel_ir import (ACT_BLOCK, ACT_END, ACT_ERR, ACT_HANDOFF, ACT_YIELD, HANDOFF_OUT,
-                        KernelIR)
+                        KernelIR, handoff_words)
 from .lower import RUN_BADKEY, RUN_BUDGET, RUN_HOST, RUN_IDLE, RUN_PAUSE
 
 OP = {op.name: op.code for op in isa.OPCODES}
@@ -454,12 +454,13 @@ class Loop:
             sw.add_case(c64(ACT_BLOCK), blk)
             b.position_at_end(blk)
             self._suspend(after)
-        if sc.name == "call":
+        words = handoff_words(sc.name, args)
+        if words is not None:
             ho = b.block("handoff")
             sw.add_case(c64(ACT_HANDOFF), ho)
             b.position_at_end(ho)
             w = b.inttoptr(res(HANDOFF_OUT), self.lay.ptr("Task"))
-            self.k.give(b, w, res(1), args[1:5])
+            self.k.give(b, w, res(1), words)
             b.call(self.k.f["rq_push"], [k, w])
             self._suspend(after)
         if sc.name == "exit":
