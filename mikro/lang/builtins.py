@@ -9,6 +9,8 @@ SYSCALL_ARITY: dict[str, tuple[int, int]] = {
     "send": (1, 1 + abi.MSG_WORDS), "call": (1, 1 + abi.MSG_WORDS), "recv": (1, 1),
     "reply": (1, 1 + abi.MSG_WORDS), "close": (1, 1), "data": (1, 1), "set_data": (2, 2),
     "conn": (1, 1), "push": (2, 2 + abi.MSG_WORDS),
+    "notify": (2, 2), "wait": (0, 0), "wait_until": (1, 1), "recv_until": (2, 2),
+    "sleep": (1, 1), "now": (0, 0), "timer": (3, 3),
 }
 # Where the message words start, for the syscalls that carry a message.
 MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2}

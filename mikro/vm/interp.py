@@ -14,9 +14,10 @@ import time
 
 from . import abi, isa
 from .isa import A0, FP, LR, SP
-from .kernel import BLOCK, BLOCKED, END, SWITCH, Kernel, KernelClosed, Task, syscall_failure
+from .kernel import (BLOCK, BLOCKED, END, SWITCH, WAIT, Kernel, KernelClosed, Task,
+                     syscall_failure)
 from .options import RunOptions
-from .result import Fault, RunResult, Waiter, Where
+from .result import Fault, RunResult, Waiter, Where, idle
 from .verify import verify
 
 MIN = -(1 << 63)
@@ -108,6 +109,8 @@ class Machine:
                 if t is None:
                     t = k.pick()
                     if t is None:
+                        if k.tick():             # time moves on to the next deadline
+                            continue
                         break
                     self.switches += 1
                 if t.host is not None:
@@ -147,14 +150,15 @@ class Machine:
         stuck = False
         for tid in sorted(k.tasks):
             t = k.tasks[tid]
+            deadline = k.timers.deadline(t, WAIT)
             if t.state == BLOCKED:
                 state = "call" if t.wait == "reply" else t.wait
                 handle = t.wait_handle
             else:
                 state, handle = "ready", None
-            stuck = stuck or state != "recv"
+            stuck = stuck or not idle(state, deadline)
             where = self.where(t, t.pc) if t.host is None else Where(-1)
-            res.waiting.append(Waiter(t.id, t.name, state, handle, where))
+            res.waiting.append(Waiter(t.id, t.name, state, handle, where, deadline))
         res.output, res.output_dropped = k.output.text(), k.output.dropped
         if self.status is None:
             res.status = "running"

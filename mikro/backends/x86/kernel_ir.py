@@ -20,6 +20,7 @@ import ctypes
 from llvmlite import ir
 
 from ...vm import abi, isa, trace
+from ...vm.kernel import TIMEOUT_OF
 from . import layout as L
 from .irb import B, I8, I8P, I32, I64, I64P, c64
 
@@ -37,7 +38,12 @@ A0 = isa.A0
 E = {name: code for name, (code, _) in abi.ERRORS.items()}
 # result registers (a1..) a task blocked in each state gets back
 NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 4,
-                 L.ST_CALL_REPLY: 4, L.ST_OPEN: abi.SYS["open"].nres, L.ST_PUSH: 0}
+                 L.ST_CALL_REPLY: 4, L.ST_OPEN: abi.SYS["open"].nres, L.ST_PUSH: 0,
+                 L.ST_WAIT: abi.SYS["wait"].nres, L.ST_SLEEP: 0}
+# the syscalls that wait in recv (ST_RECV), whose wait a call may end by a handoff
+RECV_SYSCALLS = ("recv", "recv_until")
+# the syscalls that set deadlines: a program without them has no timer code at all
+TIMED_SYSCALLS = ("wait_until", "recv_until", "sleep", "timer")
 MADV_DONTNEED = 4
 PAGE = 4096
 LINE_MAX = 1 << 26
@@ -89,6 +95,7 @@ class KernelIR:
             if ins.info.name == "sys"}
         self.syscalls = [sc for sc in abi.SYSCALLS if sc.name in used or sc.name in HOST_SYSCALLS]
         self.used = used
+        self.timed = any(name in used for name in TIMED_SYSCALLS)
         self._libc()
         self._tables()
         self.f: dict[str, ir.Function] = {}
@@ -186,10 +193,12 @@ class KernelIR:
 
     def build(self):
         self._rq()
+        self._timers()
         self._wake()
         self._alloc()
         self._text()
         self._trace()
+        self._tick()
         self._slots()
         self._chain()
         self._close()
@@ -270,6 +279,7 @@ class KernelIR:
                         for i in range(1, nres + 1):
                             b.put(t, "regs", 0, A0 + i)
         b.put(t, "regs", st, A0)
+        self.untime(b, k, t)
         b.call(self.f["rq_push"], [k, t])
         b.ret_void()
 
@@ -667,6 +677,10 @@ class KernelIR:
         b.loop_range(c64(abi.MH_SLOTS), drop)
         b.call(self.free, [b.bitcast(b.get(t, "mh"), I8P)])
         b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
+        if self.timed:
+            for field in ("hw", "ht"):
+                with b.when(b.cmp("!=", b.get(t, field), 0)):
+                    b.call(self.f["heap_remove"], [k, b.sub(b.get(t, field), c64(1))])
         with b.when(b.cmp(">", b.get(t, "line_items"), 0)):
             b.call(self.f["line_flush"], [k, t])
         b.call(self.free, [b.get(t, "line")])
@@ -760,9 +774,10 @@ class KernelIR:
                 b.ret(c64(ACT_ERR))
         b.branch(blk)
 
-    def handoff(self, b: B, t, w, hv, state, h):
+    def handoff(self, b: B, k, t, w, hv, state, h):
         """t blocks in `state` on h after ending w's wait in recv: ACT_HANDOFF, for the
         caller to give w status 0, handle hv and the words (give) and queue or run it."""
+        self.untime(b, k, w)
         self.setres(b, hv, 1)
         self.setres(b, b.ptrtoint(w, I64), HANDOFF_OUT)
         b.put(t, "state", state)
@@ -1010,7 +1025,7 @@ class KernelIR:
             with b.when(self.waits(b, pt, (L.ST_RECV,), ps)):
                 self.rec(b, k, "recv", pt, ps, t, a=int(is_call), words=words)
                 if after is not None:
-                    self.handoff(b, t, pt, ps, after, h)
+                    self.handoff(b, k, t, pt, ps, after, h)
                 else:
                     self.give(b, pt, ps, words)
                     b.call(self.f["wake"], [k, pt, c64(0)])
@@ -1026,7 +1041,7 @@ class KernelIR:
             self.rec(b, k, "recv", srv, self.mhandle(b, srv, m), t, a=int(is_call),
                      bb=b.get(self.conn(b, slot), "id"), words=words)
             if after is not None:
-                self.handoff(b, t, srv, self.mhandle(b, srv, m), after, h)
+                self.handoff(b, k, t, srv, self.mhandle(b, srv, m), after, h)
             else:
                 self.give(b, srv, self.mhandle(b, srv, m), words)
                 b.call(self.f["wake"], [k, srv, c64(0)])
@@ -1054,8 +1069,14 @@ class KernelIR:
         for i in range(abi.MSG_WORDS):
             self.setres(b, b.get(s, "regs", first_word_reg + i), 2 + i)
 
-    def _sys_recv(self, b, k, t, a):
+    def _sys_recv(self, b, k, t, a, deadline=None):
         h = a[0]
+        if deadline is None:
+            def block():
+                self.block_on(b, t, L.ST_RECV, h)
+        else:
+            def block():
+                self.timed_block(b, k, t, L.ST_RECV, h, deadline)
         slot, kind = self.chandle(b, t, h)
         c = b.get(slot, "chan")
         with b.when(b.cmp("==", kind, L.K_SERVER)):
@@ -1083,7 +1104,7 @@ class KernelIR:
                     with other:
                         b.call(self.f["wake"], [k, q, c64(0)])
                 self.ret(b, ACT_DONE)
-            self.block_on(b, t, L.ST_RECV, h)
+            block()
         with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
             self.err(b, t, "E_CLOSED")
         with b.when(b.cmp("==", kind, L.K_ONE)):
@@ -1099,7 +1120,7 @@ class KernelIR:
                     with other:
                         b.call(self.f["wake"], [k, pt, c64(0)])
                 self.ret(b, ACT_DONE)
-            self.block_on(b, t, L.ST_RECV, h)
+            block()
         cn = self.conn(b, slot)
         pu = b.get(cn, "pusher")
         with b.when(b.not_(b.isnull(pu))):
@@ -1109,7 +1130,7 @@ class KernelIR:
             b.put(cn, "pusher", b.null(self.T))
             b.call(self.f["wake"], [k, pu, c64(0)])
             self.ret(b, ACT_DONE)
-        self.block_on(b, t, L.ST_RECV, h)
+        block()
 
     def _answer(self, b, k, s, words):
         # a result register no call of the program reads afterwards is left as it is
@@ -1257,6 +1278,8 @@ class KernelIR:
         b.branch(head)
         b.position_at_end(done)
         b.put(k, "allocs", b.null(I8P))
+        b.call(self.free, [b.bitcast(b.get(k, "heap"), I8P)])
+        b.put(k, "heap", b.null(I64P))
         for buf in ("out", "log", "chains", "trace"):
             b.call(self.free, [b.get(k, buf)])
             b.put(k, buf, b.null(I8P))
@@ -1303,3 +1326,327 @@ class KernelIR:
         b.call(self.f["task_fault"], [k, t, code, a, c64(0), c64(0), c64(-1), c64(-1)])
         b.ret_void()
         fn.linkage = "external"
+
+    # -- notifications and time (docs/kernel.md, "Notifications and time") --------------
+    def _timers(self):
+        """The timer heap: entries of HEAP_FIELDS words in Kernel.heap, ordered by
+        (deadline, seq); a task keeps the index + 1 of its entries (hw: its wait's deadline,
+        ht: its timer) so that one is removed in O(log n). The same heap, in the same order,
+        as mikro.vm.kernel.Timers. Built only for a program that sets deadlines."""
+        if not self.timed:
+            fn, b = self._fn("tick", I64, [self.K], "unoptimised")
+            b.ret(c64(0))
+            return
+        K, W = self.K, len(L.HEAP_FIELDS)
+        DL, SEQ, TASK, KIND = range(W)
+
+        def word(b, k, i, j):
+            return b.gep(b.get(k, "heap"), [b.add(b.mul(i, c64(W)), c64(j))])
+
+        def load(b, k, i, j):
+            return b.load_as(word(b, k, i, j), "heap")
+
+        # heap_put(k, i, deadline, seq, task, kind): the entry at i, its task told where
+        fn, b = self._fn("heap_put", ir.VoidType(), [K, I64, I64, I64, I64, I64], "always")
+        k, i, *vals = fn.args
+        for j, v in enumerate(vals):
+            b.store_as(v, word(b, k, i, j), "heap")
+        t = b.inttoptr(vals[TASK], self.T)
+        with b.if_else(b.cmp("==", vals[KIND], L.H_WAIT)) as (wait, timer):
+            with wait:
+                b.put(t, "hw", b.add(i, c64(1)))
+            with timer:
+                b.put(t, "ht", b.add(i, c64(1)))
+        b.ret_void()
+
+        # heap_less(k, i, j): entry i comes before entry j
+        fn, b = self._fn("heap_less", ir.IntType(1), [K, I64, I64], "always")
+        k, i, j = fn.args
+        di, dj = load(b, k, i, DL), load(b, k, j, DL)
+        seq_first = b.and_(b.cmp("==", di, dj), b.cmp("<", load(b, k, i, SEQ), load(b, k, j, SEQ)))
+        b.ret(b.or_(b.cmp("<", di, dj), seq_first))
+
+        fn, b = self._fn("heap_swap", ir.VoidType(), [K, I64, I64], "always")
+        k, i, j = fn.args
+        ei = [load(b, k, i, f) for f in range(W)]
+        ej = [load(b, k, j, f) for f in range(W)]
+        b.call(self.f["heap_put"], [k, i] + ej)
+        b.call(self.f["heap_put"], [k, j] + ei)
+        b.ret_void()
+
+        # heap_up(k, i) and heap_down(k, i): move entry i to its place, swapping it with
+        # the entry `pick` names (i itself: it is there)
+        def sift(name, pick):
+            fn, b = self._fn(name, ir.VoidType(), [K, I64], "never")
+            k, i0 = fn.args
+            i = b.var(i0)
+            head, step, done = b.block(), b.block(), b.block()
+            b.branch(head)
+            b.position_at_end(head)
+            iv = b.load(i)
+            j = pick(b, k, iv)
+            b.cbranch(b.cmp("==", j, iv), done, step)
+            b.position_at_end(step)
+            b.call(self.f["heap_swap"], [k, iv, j])
+            b.store(j, i)
+            b.branch(head)
+            b.position_at_end(done)
+            b.ret_void()
+
+        def parent(b, k, iv):           # entry 0 is its own parent: (0 - 1) / 2 is 0
+            p = b.sdiv(b.sub(iv, c64(1)), c64(2))
+            return b.select(b.call(self.f["heap_less"], [k, iv, p]), p, iv)
+
+        def child(b, k, iv):
+            m = b.var(iv)
+            for off in (1, 2):
+                c = b.add(b.mul(iv, c64(2)), c64(off))
+                with b.when(b.cmp("<", c, b.get(k, "heap_len"))):
+                    with b.when(b.call(self.f["heap_less"], [k, c, b.load(m)])):
+                        b.store(c, m)
+            return b.load(m)
+        sift("heap_up", parent)
+        sift("heap_down", child)
+
+        # heap_push(k, t, kind, deadline) -> 0, or -1 when the system refuses the memory
+        fn, b = self._fn("heap_push", I64, [K, self.T, I64, I64], "never")
+        k, t, kind, deadline = fn.args
+        n, cap = b.get(k, "heap_len"), b.get(k, "heap_cap")
+        with b.when(b.cmp("==", n, cap), likely=False):
+            nc = b.add(b.mul(cap, c64(2)), c64(64))
+            raw = b.call(self.realloc, [b.bitcast(b.get(k, "heap"), I8P), b.mul(nc, c64(8 * W))])
+            with b.when(b.isnull(raw)):
+                b.ret(c64(-1))
+            b.put(k, "heap", b.bitcast(raw, I64P))
+            b.put(k, "heap_cap", nc)
+        seq = b.add(b.get(k, "heap_seq"), c64(1))
+        b.put(k, "heap_seq", seq)
+        b.put(k, "heap_len", b.add(n, c64(1)))
+        b.call(self.f["heap_put"], [k, n, deadline, seq, b.ptrtoint(t, I64), kind])
+        b.call(self.f["heap_up"], [k, n])
+        b.ret(c64(0))
+
+        # heap_remove(k, i): take entry i out, its task told it has none
+        fn, b = self._fn("heap_remove", ir.VoidType(), [K, I64], "never")
+        k, i = fn.args
+        t = b.inttoptr(load(b, k, i, TASK), self.T)
+        with b.if_else(b.cmp("==", load(b, k, i, KIND), L.H_WAIT)) as (wait, timer):
+            with wait:
+                b.put(t, "hw", 0)
+            with timer:
+                b.put(t, "ht", 0)
+        last = b.sub(b.get(k, "heap_len"), c64(1))
+        b.put(k, "heap_len", last)
+        with b.when(b.cmp("<", i, last)):
+            b.call(self.f["heap_put"], [k, i] + [load(b, k, last, f) for f in range(W)])
+            up = b.and_(b.cmp(">", i, 0),
+                        b.call(self.f["heap_less"], [k, i, b.sdiv(b.sub(i, c64(1)), c64(2))]))
+            with b.if_else(up) as (then, other):
+                with then:
+                    b.call(self.f["heap_up"], [k, i])
+                with other:
+                    b.call(self.f["heap_down"], [k, i])
+        b.ret_void()
+
+    def _tick(self):
+        """tick(k), and the re-arming of periodic timers (Kernel.tick, arm_next, rearm)."""
+        if not self.timed:
+            return
+        K = self.K
+        DL, TASK, KIND = (L.HEAP_FIELDS.index(f) for f in ("deadline", "task", "kind"))
+
+        def load(b, k, i, j):
+            return b.load_as(b.gep(b.get(k, "heap"), [b.add(b.mul(i, c64(len(L.HEAP_FIELDS))),
+                                                              c64(j))]), "heap")
+
+        # arm_next(k, t, last, n): t's periodic timer, last due at `last`, due again n
+        # periods later; it ends when that is past TIME_MAX (or memory is refused)
+        fn, b = self._fn("arm_next", ir.VoidType(), [K, self.T, I64, I64], "never")
+        k, t, last, n = fn.args
+        period = b.get(t, "tm_period")
+        ok = b.cmp("<=", n, b.sdiv(b.sub(c64(abi.TIME_MAX), last), period))
+        with b.if_else(ok) as (then, other):
+            with then:
+                r = b.call(self.f["heap_push"], [k, t, c64(L.H_TIMER),
+                                                 b.add(last, b.mul(n, period))])
+                with b.when(b.cmp("<", r, 0)):
+                    b.put(t, "tm_bits", 0)
+            with other:
+                b.put(t, "tm_bits", 0)
+        b.ret_void()
+
+        # rearm(k, t): a parked periodic timer goes on at its first tick after now
+        fn, b = self._fn("rearm", ir.VoidType(), [K, self.T], "never")
+        k, t = fn.args
+        with b.when(b.cmp("!=", b.get(t, "tm_parked"), 0)):
+            b.put(t, "tm_parked", 0)
+            last = b.get(t, "tm_last")
+            n = b.add(b.sdiv(b.sub(b.get(k, "now"), last), b.get(t, "tm_period")), c64(1))
+            b.call(self.f["arm_next"], [k, t, last, n])
+        b.ret_void()
+
+        # tick(k) -> 1 when a task is ready: Kernel.tick of the reference kernel
+        fn, b = self._fn("tick", I64, [K], "never")
+        (k,) = fn.args
+        head, check, advance, due, fire, done = (b.block(x) for x in (
+            "tick.head", "tick.check", "tick.advance", "tick.due", "tick.fire", "tick.done"))
+        b.branch(head)
+        b.position_at_end(head)
+        with b.when(b.cmp("!=", b.get(k, "rq_head"), b.get(k, "rq_tail"))):
+            b.ret(c64(1))
+        b.cbranch(b.cmp("==", b.get(k, "heap_len"), 0), done, advance)
+        b.position_at_end(advance)
+        first = load(b, k, c64(0), DL)
+        with b.when(b.cmp(">", first, b.get(k, "now"))):
+            b.put(k, "now", first)
+        b.branch(check)
+        b.position_at_end(check)
+        nonempty = b.cmp("!=", b.get(k, "heap_len"), 0)
+        b.cbranch(nonempty, due, head)
+        b.position_at_end(due)
+        deadline = load(b, k, c64(0), DL)
+        b.cbranch(b.cmp("<=", deadline, b.get(k, "now")), fire, head)
+        b.position_at_end(fire)
+        t = b.inttoptr(load(b, k, c64(0), TASK), self.T)
+        kind = load(b, k, c64(0), KIND)
+        b.call(self.f["heap_remove"], [k, c64(0)])
+        with b.if_else(b.cmp("==", kind, L.H_WAIT)) as (wait, timer):
+            with wait:
+                state = b.get(t, "state")
+                sleeping = b.cmp("==", state, L.ST_SLEEP)
+                of = b.select(sleeping, c64(TIMEOUT_OF["sleep"]), b.select(
+                    b.cmp("==", state, L.ST_WAIT), c64(TIMEOUT_OF["wait"]), c64(TIMEOUT_OF["recv"])))
+                self.rec(b, k, "timeout", t, b.get(t, "wait_handle"), a=deadline, bb=of)
+                b.call(self.f["wake"], [k, t, b.select(sleeping, c64(0), c64(E["E_TIMEOUT"]))])
+            with timer:
+                self._fire(b, k, t, deadline)
+        b.branch(check)
+        b.position_at_end(done)
+        b.ret(c64(0))
+
+    def _fire(self, b: B, k, t, deadline):
+        """t's timer is due (Kernel.fire): its bits ORed in, taken at once by a task that
+        waits for them (the timer goes on), else a periodic timer is parked."""
+        bits = b.get(t, "tm_bits")
+        self.rec(b, k, "timer", t, a=deadline, bb=bits)
+        waiting = b.cmp("==", b.get(t, "state"), L.ST_WAIT)
+        self.signal(b, k, t, bits)
+        period = b.get(t, "tm_period")
+        with b.if_else(b.cmp("==", period, 0)) as (once, periodic):
+            with once:
+                b.put(t, "tm_bits", 0)
+            with periodic:
+                with b.if_else(waiting) as (then, other):
+                    with then:
+                        b.call(self.f["arm_next"], [k, t, deadline, c64(1)])
+                    with other:
+                        b.put(t, "tm_parked", 1)
+                        b.put(t, "tm_last", deadline)
+
+    def untime(self, b: B, k, t):
+        """t's wait ends before its deadline: the entry goes (nothing in an untimed build)."""
+        if self.timed:
+            with b.when(b.cmp("!=", b.get(t, "hw"), 0), likely=False):
+                b.call(self.f["heap_remove"], [k, b.sub(b.get(t, "hw"), c64(1))])
+
+    def signal(self, b: B, k, t, bits):
+        """OR bits into t's pending word; if t waits in `wait`, it takes them and is woken."""
+        p = b.or_(b.get(t, "pending"), bits)
+        b.put(t, "pending", p)
+        with b.when(b.and_(b.cmp("!=", p, 0), b.cmp("==", b.get(t, "state"), L.ST_WAIT))):
+            b.put(t, "pending", 0)
+            b.put(t, "regs", p, A0 + 1)
+            b.call(self.f["wake"], [k, t, c64(0)])
+
+    def timed_block(self, b: B, k, t, state, h, deadline):
+        """Wait until woken or the deadline passes; E_TIMEOUT at once when it has."""
+        with b.when(b.cmp("<=", deadline, b.get(k, "now")), likely=False):
+            self.err(b, t, "E_TIMEOUT")
+        r = b.call(self.f["heap_push"], [k, t, c64(L.H_WAIT), deadline])
+        with b.when(b.cmp("<", r, 0), likely=False):
+            self.err(b, t, "E_NOSPACE")
+        self.block_on(b, t, state, h)
+
+    def _sys_notify(self, b, k, t, a):
+        h, bits = a
+        peer = b.var(None, self.T)
+        with b.if_else(b.cmp(">=", h, abi.CH_SLOTS, signed=False)) as (mh, ch):
+            with mh:
+                s, ms = self.live_mslot(b, t, h, lambda: self.err(b, t, "E_BADHANDLE"))
+                cn = b.get(ms, "conn")
+                with b.when(b.cmp("==", b.get(cn, "open"), 0), likely=False):
+                    self.err(b, t, "E_CLOSED")
+                b.store(b.get(cn, "client"), peer)
+            with ch:
+                slot, kind = self.chandle(b, t, h)
+                with b.when(b.cmp("==", kind, L.K_SERVER), likely=False):
+                    self.err(b, t, "E_INVAL")
+                c = b.get(slot, "chan")
+                with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
+                    self.err(b, t, "E_CLOSED")
+                one_peer, _ = self.peer(b, c, self.end(b, slot))
+                b.store(b.select(b.cmp("==", kind, L.K_CLIENT), b.get(c, "t0"), one_peer), peer)
+        pt = b.load(peer)
+        with b.when(b.isnull(pt), likely=False):
+            self.err(b, t, "E_CLOSED")
+        self.rec(b, k, "notify", t, h, pt, a=bits)
+        self.signal(b, k, pt, bits)
+        self.ret(b, ACT_DONE)
+
+    def _wait(self, b, k, t, deadline):
+        if "timer" in self.used:
+            b.call(self.f["rearm"], [k, t])
+        p = b.get(t, "pending")
+        with b.when(b.cmp("!=", p, 0)):
+            b.put(t, "pending", 0)
+            self.setres(b, p, 1)
+            self.ret(b, ACT_DONE)
+        if deadline is None:
+            self.block_on(b, t, L.ST_WAIT, c64(0))
+        else:
+            self.timed_block(b, k, t, L.ST_WAIT, c64(0), deadline)
+
+    def _sys_wait(self, b, k, t, a):
+        self._wait(b, k, t, None)
+
+    def _sys_wait_until(self, b, k, t, a):
+        with b.when(b.cmp("<", a[0], 0), likely=False):
+            self.err(b, t, "E_INVAL")
+        self._wait(b, k, t, a[0])
+
+    def _sys_recv_until(self, b, k, t, a):
+        with b.when(b.cmp("<", a[1], 0), likely=False):
+            self.err(b, t, "E_INVAL")
+        self._sys_recv(b, k, t, a[:1], deadline=a[1])
+
+    def _sys_sleep(self, b, k, t, a):
+        ticks, now = a[0], b.get(k, "now")
+        bad = b.or_(b.cmp("<", ticks, 0), b.cmp(">", ticks, b.sub(c64(abi.TIME_MAX), now)))
+        with b.when(bad, likely=False):
+            self.err(b, t, "E_INVAL")
+        with b.when(b.cmp("==", ticks, 0)):
+            self.ret(b, ACT_DONE)
+        r = b.call(self.f["heap_push"], [k, t, c64(L.H_WAIT), b.add(now, ticks)])
+        with b.when(b.cmp("<", r, 0), likely=False):
+            self.err(b, t, "E_NOSPACE")
+        self.block_on(b, t, L.ST_SLEEP, c64(0))
+
+    def _sys_now(self, b, k, t, a):
+        self.setres(b, b.get(k, "now"), 1)
+        self.ret(b, ACT_DONE)
+
+    def _sys_timer(self, b, k, t, a):
+        bits, first, period = a
+        with b.when(b.or_(b.cmp("<", first, 0), b.cmp("<", period, 0)), likely=False):
+            self.err(b, t, "E_INVAL")
+        with b.when(b.cmp("!=", b.get(t, "ht"), 0)):
+            b.call(self.f["heap_remove"], [k, b.sub(b.get(t, "ht"), c64(1))])
+        b.put(t, "tm_parked", 0)
+        b.put(t, "tm_bits", bits)
+        b.put(t, "tm_period", period)
+        with b.when(b.cmp("!=", bits, 0)):
+            r = b.call(self.f["heap_push"], [k, t, c64(L.H_TIMER), first])
+            with b.when(b.cmp("<", r, 0), likely=False):
+                b.put(t, "tm_bits", 0)
+                self.err(b, t, "E_NOSPACE")
+        self.ret(b, ACT_DONE)

@@ -24,7 +24,7 @@ from ...vm import abi, isa
 from . import layout as L
 from .irb import B, I8P, I64, I128, I32, c64
 from .kernel_ir import (ACT_BLOCK, ACT_END, ACT_ERR, ACT_HANDOFF, ACT_YIELD, HANDOFF_OUT,
-                        SPLITMIX_GAMMA, KernelIR)
+                        RECV_SYSCALLS, SPLITMIX_GAMMA, KernelIR)
 
 RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY, RUN_HOST = 0, 1, 2, 3, 4
 
@@ -226,6 +226,11 @@ class Lowering:
         b.branch(resume)
 
         b.position_at_end(idle)
+        # no task is ready: time moves on to the next deadline, if any (Kernel.tick)
+        self._clock()
+        left = b.block("idle.left")
+        b.cbranch(b.cmp("!=", b.call(self.k.f["tick"], [self.K]), 0), sched, left)
+        b.position_at_end(left)
         self._leave(RUN_IDLE)
 
         b.position_at_end(badkey)
@@ -273,7 +278,7 @@ class Lowering:
         # other live registers and going on after the sys (status 0: nothing to check)
         nres = abi.SYS["recv"].nres
         recv = [key for key in keys if key >= self.n and
-                abi.SYSCALLS[self.p.code[key - self.n].imm & abi.SYS_MASK].name == "recv"]
+                abi.SYSCALLS[self.p.code[key - self.n].imm & abi.SYS_MASK].name in RECV_SYSCALLS]
         self.hblocks = {key: b.block(f"handoff{key}") for key in recv}
         haddr = [ir.BlockAddress(fn, self.hblocks.get(k, badkey)) for k in keys]
         self.htab = ir.GlobalVariable(self.m, ir.ArrayType(I8P, len(haddr or addr)), "mk.handoff")
