@@ -184,7 +184,8 @@ def _describe(i: int, e: Event, names: dict[int, str], program: Program | None,
     if kind == "notify":
         return f"{h} -> {peer}  bits {e.a}"
     if kind == "timeout":
-        return (f"deadline {e.a} on {h}", f"sleep until {e.a}", f"deadline {e.a}")[e.b]
+        return (f"deadline {e.a} on {h}", f"sleep until {e.a}", f"deadline {e.a}",
+                f"call deadline {e.a} on {h}")[e.b]
     if kind == "timer":
         return f"tick {e.a}  bits {e.b}"
     return ""

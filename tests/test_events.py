@@ -373,3 +373,120 @@ spawn main()
     opts = RunOptions(mem_words=64)
     r = (interp.run if backend == "interp" else x86.run)(program, opts)
     assert r.status == "clean" and r.output == "last 10000\n"
+
+
+# -- call_until -------------------------------------------------------------------------------
+def test_call_until_gets_the_reply_or_gives_up_and_its_message_is_withdrawn():
+    # the server takes the first call and holds it; the second call times out in the queue
+    # and leaves it, so the server's next recv finds the third, not the second
+    src = """
+task server {
+    let s = channel("srv", MANY)
+    let m1, x1 = recv(s)
+    sleep(100)
+    let m3, x3 = recv(s)
+    print("server took", x3, "at", now())
+    reply(m3, x3 + 1)
+    reply(m1, x1 + 1)                   # its caller gave up: this answers nobody
+    print("late reply ok")
+}
+task client {
+    let c = open("srv")
+    print("past", try call_until(c, now(), 4), "negative", try call_until(c, -1, 4))
+    let e1, r1 = try call_until(c, 10, 1)
+    print("first", e1, r1, now())
+    let e2, r2 = try call_until(c, 20, 2)
+    print("second", e2, r2, now())
+    let e3, r3 = try call_until(c, 1000, 3, 0, 0, 7)
+    print("third", e3, r3, now())
+}
+spawn server()
+spawn client()
+"""
+    t = E["E_TIMEOUT"]
+    assert out(src) == (f"past {t} negative {E['E_INVAL']}\nfirst {t} 0 10\nsecond {t} 0 20\n"
+                        "server took 3 at 100\nlate reply ok\nthird 0 4 100\n")
+
+
+def test_a_late_reply_cannot_end_a_later_call():
+    # the server holds the mhandle of a call that timed out, takes the next call, then
+    # answers the old one: the caller must get the answer to its second call
+    src = """
+task server {
+    let s = channel("srv", MANY)
+    let m1, x1 = recv(s)
+    let m2, x2 = recv(s)
+    reply(m1, 111)
+    reply(m2, 222)
+}
+task client {
+    let c = open("srv")
+    print("first", try call_until(c, 5, 1), now())
+    print("second", call(c, 2), now())
+}
+spawn server()
+spawn client()
+"""
+    assert out(src) == f"first {E['E_TIMEOUT']} 5\nsecond 222 5\n"
+
+
+def test_call_until_on_a_one_channel_and_a_timeout_fault_names_the_handle():
+    src = """
+task server {
+    let o = channel("pair", ONE)
+    let m, x = recv(o)
+    reply(o, x * 10)
+    sleep(50)
+}
+task client {
+    let o = open("pair")
+    print("answer", call_until(o, 5, 4), now())
+    call_until(o, now() + 5, 1)
+}
+spawn server()
+spawn client()
+"""
+    program, r = run(src)
+    assert r.output == "answer 40 0\n"
+    assert r.faults[0].reason == \
+        f"call_until(0) failed: E_TIMEOUT ({abi.ERROR_TEXT[E['E_TIMEOUT']]})"
+    timeouts = [(e.task, e.handle, e.a, e.b) for e in r.trace if e.kind == "timeout"]
+    assert timeouts == [(2, 0, 5, 3), (1, 0, 50, 1)]
+
+
+@pytest.mark.parametrize("giving_up", [1, 2, 3])
+def test_a_call_that_gives_up_leaves_the_queue_in_order(giving_up):
+    # three callers queue on a busy server; one gives up: the server takes the other two in
+    # order, and a caller that comes later still queues behind them
+    src = f"""
+task server {{
+    let s = channel("srv", MANY)
+    sleep(100)
+    let i = 0
+    while i < 3 {{
+        let m, x = recv(s)
+        print("took", x, "at", now())
+        reply(m, x)
+        i += 1
+    }}
+}}
+task caller(id) {{
+    let c = open("srv")
+    let deadline = 1000
+    if id == {giving_up} {{ deadline = 50 }}
+    let err, r = try call_until(c, deadline, id)
+    print("caller", id, err, r)
+    if id == {giving_up} {{ sleep(20); print("again", call(c, 9)) }}
+}}
+spawn server()
+spawn caller(1)
+spawn caller(2)
+spawn caller(3)
+"""
+    others = [i for i in (1, 2, 3) if i != giving_up]
+    lines = out(src).splitlines()
+    assert [line for line in lines if line.startswith("took")] == \
+        [f"took {others[0]} at 100", f"took {others[1]} at 100", "took 9 at 100"]
+    assert sorted(line for line in lines if not line.startswith("took")) == sorted(
+        [f"caller {giving_up} {E['E_TIMEOUT']} 0", "again 9"]
+        + [f"caller {i} 0 {i}" for i in others])

@@ -10,10 +10,10 @@ SYSCALL_ARITY: dict[str, tuple[int, int]] = {
     "reply": (1, 1 + abi.MSG_WORDS), "close": (1, 1), "data": (1, 1), "set_data": (2, 2),
     "conn": (1, 1), "push": (2, 2 + abi.MSG_WORDS),
     "notify": (2, 2), "wait": (0, 0), "wait_until": (1, 1), "recv_until": (2, 2),
-    "sleep": (1, 1), "now": (0, 0), "timer": (3, 3),
+    "sleep": (1, 1), "now": (0, 0), "timer": (3, 3), "call_until": (2, 2 + abi.MSG_WORDS),
 }
 # Where the message words start, for the syscalls that carry a message.
-MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2}
+MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2, "call_until": 2}
 # The argument that must be a string literal (the channel name).
 STRING_ARG = {"channel": 0, "open": 0}
 # The argument that must be a constant expression (the channel kind).

@@ -52,6 +52,7 @@ _SYSCALLS = [
     ("sleep",      1, 0, True,  "wait a0 ticks of the virtual clock"),
     ("now",        0, 1, False, "a1 = the virtual clock, in ticks"),
     ("timer",      3, 0, False, "OR bits a0 into the own pending word at a1, then every a2 ticks (0: once); a0 = 0 stops it"),
+    ("call_until", 6, 4, True,  "call on a0 with a2..a5, but with E_TIMEOUT at deadline a1; a1..a4 = reply"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))

@@ -32,7 +32,7 @@ READY, RUNNING, BLOCKED, DEAD = "ready", "running", "blocked", "dead"
 
 # syscalls whose first argument is a handle: a failure names it, `send(3) failed: ...`
 HANDLE_SYSCALLS = frozenset({"send", "call", "recv", "reply", "close", "data", "set_data",
-                             "conn", "push", "notify", "recv_until"})
+                             "conn", "push", "notify", "recv_until", "call_until"})
 
 E = {name: code for name, (code, _) in abi.ERRORS.items()}
 M64 = (1 << 64) - 1
@@ -188,7 +188,7 @@ def host_reply(out) -> tuple[int, ...]:
 
 
 WAIT, TIMER = 0, 1          # the kinds of timer heap entries: a wait's deadline, a task's timer
-TIMEOUT_OF = {"recv": 0, "sleep": 1, "wait": 2}     # the `timeout` event's b, by wait
+TIMEOUT_OF = {"recv": 0, "sleep": 1, "wait": 2, "call": 3, "reply": 3}  # `timeout`'s b
 
 
 class Timers:
@@ -647,7 +647,8 @@ class Kernel:
         entry[1].append(t)
         return self.block(t, "open", None)
 
-    def _send(self, t: Task, h: int, words: tuple[int, ...], is_call: bool):
+    def _send(self, t: Task, h: int, words: tuple[int, ...], is_call: bool,
+              deadline: int | None = None):
         e = self.end_of(t, h)
         if e is None:
             return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
@@ -656,6 +657,11 @@ class Kernel:
         c = e.chan
         if c.dead:
             return (E["E_CLOSED"],)
+        if deadline is not None:                 # call_until: the call waits in any case
+            if deadline <= self.now:
+                return (E["E_TIMEOUT"],)
+            self.timers.push(t, WAIT, deadline)
+            t.regs[isa.A0 + 1:isa.A0 + 1 + abi.MSG_WORDS] = words    # where senders keep them
         kind = "call" if is_call else "send"
         if e.kind == "one":
             peer = c.ends[1 - e.side]
@@ -842,6 +848,8 @@ class Kernel:
                 if kind == WAIT:
                     self.record("timeout", t, t.wait_handle or 0, a=deadline,
                                 b=TIMEOUT_OF[t.wait])
+                    if t.wait in ("call", "reply"):
+                        self.withdraw(t)
                     self.wake(t, abi.OK if t.wait == "sleep" else E["E_TIMEOUT"])
                 else:
                     self.fire(t, deadline)
@@ -940,6 +948,27 @@ class Kernel:
             return got
         t.state, t.wait, t.wait_handle = RUNNING, None, None    # recv's wait, made timed
         return self.timed_block(t, "recv", h, deadline)
+
+    def sys_call_until(self, t: Task, h: int, deadline: int, *words: int):
+        """`call` ending with E_TIMEOUT at the deadline (kernel.md `call_until`)."""
+        if deadline < 0:
+            return (E["E_INVAL"],)
+        return self._send(t, h, words, True, deadline)
+
+    def withdraw(self, t: Task) -> None:
+        """t's call_until timed out: a message still queued on a MANY channel leaves the
+        queue; one taken leaves its mhandle answering nobody, so that a later reply through
+        it cannot end another call of t. (A ONE end needs neither: its receiver finds a
+        sender by its state, and a reply only answers a call it received.)"""
+        e = t.ch[t.wait_handle]
+        if e.kind != "client":
+            return
+        if t.wait == "call":
+            e.chan.queue.remove(t)
+            return
+        for ms in e.chan.ends[0][0].mh:
+            if ms.used and ms.conn is e.conn and ms.waits:
+                ms.waits = False
 
     def sys_sleep(self, t: Task, ticks: int):
         """Wait `ticks` ticks of the virtual clock (kernel.md `sleep`)."""

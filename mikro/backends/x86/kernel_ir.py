@@ -42,8 +42,10 @@ NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 
                  L.ST_WAIT: abi.SYS["wait"].nres, L.ST_SLEEP: 0}
 # the syscalls that wait in recv (ST_RECV), whose wait a call may end by a handoff
 RECV_SYSCALLS = ("recv", "recv_until")
+# the syscalls whose caller waits for a reply (a reply writes the registers they read)
+CALL_SYSCALLS = ("call", "call_until")
 # the syscalls that set deadlines: a program without them has no timer code at all
-TIMED_SYSCALLS = ("wait_until", "recv_until", "sleep", "timer")
+TIMED_SYSCALLS = ("wait_until", "recv_until", "sleep", "timer", "call_until")
 MADV_DONTNEED = 4
 PAGE = 4096
 LINE_MAX = 1 << 26
@@ -1007,8 +1009,12 @@ class KernelIR:
         for i, w in enumerate(words):
             b.put(t, "regs", w, first + i)
 
-    def _send(self, b, k, t, a, is_call):
-        h, words = a[0], a[1:5]
+    def _send(self, b, k, t, a, is_call, deadline=None):
+        """deadline: call_until's (a[1], its words after it), set once the handle is good;
+        then a receiver found waiting is woken, not handed off (the tiers hand off `call`
+        only), and the caller keeps its words in a1..a4 as a sender of `call` does."""
+        h = a[0]
+        words = a[1:5] if deadline is None else a[2:6]
         slot, kind = self.chandle(b, t, h)
         # one test on the way of a good handle: K_ONE and K_CLIENT are the odd kinds
         assert L.K_ONE & 1 and L.K_CLIENT & 1 and not L.K_SERVER & 1
@@ -1017,7 +1023,13 @@ class KernelIR:
         c = b.get(slot, "chan")
         with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
             self.err(b, t, "E_CLOSED")
-        after = (L.ST_CALL_REPLY if is_call else None)
+        if deadline is not None:
+            with b.when(b.cmp("<=", deadline, b.get(k, "now")), likely=False):
+                self.err(b, t, "E_TIMEOUT")
+            r = b.call(self.f["heap_push"], [k, t, c64(L.H_WAIT), deadline])
+            with b.when(b.cmp("<", r, 0), likely=False):
+                self.err(b, t, "E_NOSPACE")
+        after = (L.ST_CALL_REPLY if is_call and deadline is None else None)
         ev = "call" if is_call else "send"
         with b.when(b.cmp("==", kind, L.K_ONE)):
             pt, ps = self.peer(b, c, self.end(b, slot))
@@ -1029,7 +1041,10 @@ class KernelIR:
                 else:
                     self.give(b, pt, ps, words)
                     b.call(self.f["wake"], [k, pt, c64(0)])
-                    self.ret(b, ACT_DONE)
+                    if is_call:
+                        self.block_on(b, t, L.ST_CALL_REPLY, h)
+                    else:
+                        self.ret(b, ACT_DONE)
             self._keep_words(b, t, words, A0 + 1)
             self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
         # a connection of a MANY channel: the server is the channel's creator
@@ -1045,7 +1060,10 @@ class KernelIR:
             else:
                 self.give(b, srv, self.mhandle(b, srv, m), words)
                 b.call(self.f["wake"], [k, srv, c64(0)])
-                self.ret(b, ACT_DONE)
+                if is_call:
+                    self.block_on(b, t, L.ST_CALL_REPLY, h)
+                else:
+                    self.ret(b, ACT_DONE)
         tail = b.get(c, "qtail")
         with b.if_else(b.isnull(tail)) as (empty, nonempty):
             with empty:
@@ -1459,6 +1477,8 @@ class KernelIR:
             return b.load_as(b.gep(b.get(k, "heap"), [b.add(b.mul(i, c64(len(L.HEAP_FIELDS))),
                                                               c64(j))]), "heap")
 
+        self._withdraw()
+
         # arm_next(k, t, last, n): t's periodic timer, last due at `last`, due again n
         # periods later; it ends when that is past TIME_MAX (or memory is refused)
         fn, b = self._fn("arm_next", ir.VoidType(), [K, self.T, I64, I64], "never")
@@ -1514,9 +1534,15 @@ class KernelIR:
             with wait:
                 state = b.get(t, "state")
                 sleeping = b.cmp("==", state, L.ST_SLEEP)
-                of = b.select(sleeping, c64(TIMEOUT_OF["sleep"]), b.select(
-                    b.cmp("==", state, L.ST_WAIT), c64(TIMEOUT_OF["wait"]), c64(TIMEOUT_OF["recv"])))
+                calling = b.or_(b.cmp("==", state, L.ST_CALL_SEND),
+                                b.cmp("==", state, L.ST_CALL_REPLY))
+                of = c64(TIMEOUT_OF["recv"])
+                for st, name in ((L.ST_WAIT, "wait"), (L.ST_SLEEP, "sleep")):
+                    of = b.select(b.cmp("==", state, st), c64(TIMEOUT_OF[name]), of)
+                of = b.select(calling, c64(TIMEOUT_OF["call"]), of)
                 self.rec(b, k, "timeout", t, b.get(t, "wait_handle"), a=deadline, bb=of)
+                with b.when(calling):
+                    b.call(self.f["withdraw"], [k, t])
                 b.call(self.f["wake"], [k, t, b.select(sleeping, c64(0), c64(E["E_TIMEOUT"]))])
             with timer:
                 self._fire(b, k, t, deadline)
@@ -1618,6 +1644,56 @@ class KernelIR:
         with b.when(b.cmp("<", a[1], 0), likely=False):
             self.err(b, t, "E_INVAL")
         self._sys_recv(b, k, t, a[:1], deadline=a[1])
+
+    def _sys_call_until(self, b, k, t, a):
+        with b.when(b.cmp("<", a[1], 0), likely=False):
+            self.err(b, t, "E_INVAL")
+        self._send(b, k, t, a, True, deadline=a[1])
+
+    def _withdraw(self):
+        """withdraw(k, t): t's call_until timed out (Kernel.withdraw): a message still
+        queued on a MANY channel leaves the queue (O(queue)); one taken leaves its mhandle
+        answering nobody (the server's 64 mhandle slots looked at)."""
+        fn, b = self._fn("withdraw", ir.VoidType(), [self.K, self.T], "never")
+        k, t = fn.args
+        slot = self.slot(b, t, b.get(t, "wait_handle"))
+        with b.when(b.cmp("!=", self.kind(b, slot), L.K_CLIENT)):
+            b.ret_void()
+        c, cn = b.get(slot, "chan"), self.conn(b, slot)
+        with b.when(b.cmp("==", b.get(t, "state"), L.ST_CALL_SEND)):
+            # unlink t from the queue: find the task before it
+            prev = b.var(b.null(self.T), self.T)
+            cur = b.var(b.get(c, "qhead"), self.T)
+            head, body, found = b.block(), b.block(), b.block()
+            b.branch(head)
+            b.position_at_end(head)
+            cv = b.load(cur)
+            b.cbranch(b.icmp_unsigned("==", cv, t), found, body)
+            b.position_at_end(body)
+            b.store(cv, prev)
+            b.store(b.get(cv, "qnext"), cur)
+            b.branch(head)
+            b.position_at_end(found)
+            pv, nxt = b.load(prev), b.get(t, "qnext")
+            with b.if_else(b.isnull(pv)) as (first, later):
+                with first:
+                    b.put(c, "qhead", nxt)
+                with later:
+                    b.put(pv, "qnext", nxt)
+            with b.when(b.isnull(nxt)):
+                b.put(c, "qtail", pv)
+            b.put(t, "qnext", b.null(self.T))
+            b.ret_void()
+        srv = b.get(c, "t0")
+
+        def each(s):
+            ms = b.gep(b.get(srv, "mh"), [s])
+            used = b.and_(b.lshr(b.get(srv, "mh_used"), s), c64(1))
+            mine = b.and_(b.cmp("!=", used, 0), b.icmp_unsigned("==", b.get(ms, "conn"), cn))
+            with b.when(mine):
+                b.put(ms, "word", b.and_(b.get(ms, "word"), c64(-2)))
+        b.loop_range(c64(abi.MH_SLOTS), each)
+        b.ret_void()
 
     def _sys_sleep(self, b, k, t, a):
         ticks, now = a[0], b.get(k, "now")

@@ -24,7 +24,7 @@ from ...vm import abi, isa
 from . import layout as L
 from .irb import B, I8P, I64, I128, I32, c64
 from .kernel_ir import (ACT_BLOCK, ACT_END, ACT_ERR, ACT_HANDOFF, ACT_YIELD, HANDOFF_OUT,
-                        RECV_SYSCALLS, SPLITMIX_GAMMA, KernelIR)
+                        CALL_SYSCALLS, RECV_SYSCALLS, SPLITMIX_GAMMA, KernelIR)
 
 RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY, RUN_HOST = 0, 1, 2, 3, 4
 
@@ -140,7 +140,7 @@ def reply_reads(program) -> int:
     mask = ((1 << abi.SYS["call"].nres) - 1) << (isa.A0 + 1)
     out = 0
     for pc, ins in enumerate(program.code):
-        if ins.info.name == "sys" and abi.SYSCALLS[ins.imm & abi.SYS_MASK].name == "call":
+        if ins.info.name == "sys" and abi.SYSCALLS[ins.imm & abi.SYS_MASK].name in CALL_SYSCALLS:
             out |= live[pc + 1] & mask
     return out
 
