@@ -85,6 +85,13 @@ def evaluate(rows: list[Row], curves: list[Curve], spawn_size: int) -> list[Targ
     us, why = _median(R, "compile.mixed.interpreter")
     out.append(_judge("start <= 100 us per VM instruction, cold", us, why,
                       lambda v: v <= 100, "{:.1f} us"))
+    nt, why = _median(R, "rt.mikro.notify")
+    ratio = nt / rt if nt and rt else None
+    out.append(_judge("notify + wait <= the call/reply round trip", ratio,
+                      why or "rt.mikro.x86 has no figure", lambda v: v <= 1, "{:.2f}x"))
+    tm, why = _curve_ratio(C, "curve.timers", 100_000, 10)
+    out.append(_judge("sleep <= 2x from 10 to 10^5 deadlines pending", tm, why,
+                      lambda v: v <= 2, "{:.2f}x"))
     c = C.get("curve.compile")
     lin = c.ratio() if c is not None else None
     out.append(_judge("start cost linear within 1.5x", lin,

@@ -680,9 +680,8 @@ class KernelIR:
         b.call(self.free, [b.bitcast(b.get(t, "mh"), I8P)])
         b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
         if self.timed:
-            for field in ("hw", "ht"):
-                with b.when(b.cmp("!=", b.get(t, field), 0)):
-                    b.call(self.f["heap_remove"], [k, b.sub(b.get(t, field), c64(1))])
+            for kind in (L.H_WAIT, L.H_TIMER):
+                self.unheap(b, k, t, kind)
         with b.when(b.cmp(">", b.get(t, "line_items"), 0)):
             b.call(self.f["line_flush"], [k, t])
         b.call(self.free, [b.get(t, "line")])
@@ -1296,8 +1295,9 @@ class KernelIR:
         b.branch(head)
         b.position_at_end(done)
         b.put(k, "allocs", b.null(I8P))
-        b.call(self.free, [b.bitcast(b.get(k, "heap"), I8P)])
-        b.put(k, "heap", b.null(I64P))
+        for buf in ("heap", "hpos"):
+            b.call(self.free, [b.bitcast(b.get(k, buf), I8P)])
+            b.put(k, buf, b.null(I64P))
         for buf in ("out", "log", "chains", "trace"):
             b.call(self.free, [b.get(k, buf)])
             b.put(k, buf, b.null(I8P))
@@ -1348,15 +1348,20 @@ class KernelIR:
     # -- notifications and time (docs/kernel.md, "Notifications and time") --------------
     def _timers(self):
         """The timer heap: entries of HEAP_FIELDS words in Kernel.heap, ordered by
-        (deadline, seq); a task keeps the index + 1 of its entries (hw: its wait's deadline,
-        ht: its timer) so that one is removed in O(log n). The same heap, in the same order,
-        as mikro.vm.kernel.Timers. Built only for a program that sets deadlines."""
+        (deadline, seq), the same heap in the same order as mikro.vm.kernel.Timers. Each
+        entry's `pos` (2 * task slot + kind) names its word in Kernel.hpos, which holds its
+        index + 1 (0: the task has no entry of that kind), so an entry is removed in
+        O(log n). The positions are a dense array of their own rather than task fields:
+        a sift moves up to 2 log n entries, and writing each one's position into its task
+        cost a cache miss per move with 10^5 tasks. A sift moves the entries it passes into
+        the hole and writes the sifted one once. Built only for a program that sets
+        deadlines."""
         if not self.timed:
             fn, b = self._fn("tick", I64, [self.K], "unoptimised")
             b.ret(c64(0))
             return
         K, W = self.K, len(L.HEAP_FIELDS)
-        DL, SEQ, TASK, KIND = range(W)
+        DL, SEQ, _, POS = range(W)
 
         def word(b, k, i, j):
             return b.gep(b.get(k, "heap"), [b.add(b.mul(i, c64(W)), c64(j))])
@@ -1364,64 +1369,63 @@ class KernelIR:
         def load(b, k, i, j):
             return b.load_as(word(b, k, i, j), "heap")
 
-        # heap_put(k, i, deadline, seq, task, kind): the entry at i, its task told where
-        fn, b = self._fn("heap_put", ir.VoidType(), [K, I64, I64, I64, I64, I64], "always")
+        def less(b, d1, s1, d2, s2):
+            return b.or_(b.cmp("<", d1, d2), b.and_(b.cmp("==", d1, d2), b.cmp("<", s1, s2)))
+
+        # heap_put(k, i, deadline, seq, task, pos): the entry at i, its position noted
+        fn, b = self._fn("heap_put", ir.VoidType(), [K] + [I64] * (1 + W), "always")
         k, i, *vals = fn.args
         for j, v in enumerate(vals):
             b.store_as(v, word(b, k, i, j), "heap")
-        t = b.inttoptr(vals[TASK], self.T)
-        with b.if_else(b.cmp("==", vals[KIND], L.H_WAIT)) as (wait, timer):
-            with wait:
-                b.put(t, "hw", b.add(i, c64(1)))
-            with timer:
-                b.put(t, "ht", b.add(i, c64(1)))
+        b.store_as(b.add(i, c64(1)), b.gep(b.get(k, "hpos"), [vals[POS]]), "hpos")
         b.ret_void()
 
-        # heap_less(k, i, j): entry i comes before entry j
-        fn, b = self._fn("heap_less", ir.IntType(1), [K, I64, I64], "always")
-        k, i, j = fn.args
-        di, dj = load(b, k, i, DL), load(b, k, j, DL)
-        seq_first = b.and_(b.cmp("==", di, dj), b.cmp("<", load(b, k, i, SEQ), load(b, k, j, SEQ)))
-        b.ret(b.or_(b.cmp("<", di, dj), seq_first))
+        def move(b, k, src, dst):
+            b.call(self.f["heap_put"], [k, dst] + [load(b, k, src, f) for f in range(W)])
 
-        fn, b = self._fn("heap_swap", ir.VoidType(), [K, I64, I64], "always")
-        k, i, j = fn.args
-        ei = [load(b, k, i, f) for f in range(W)]
-        ej = [load(b, k, j, f) for f in range(W)]
-        b.call(self.f["heap_put"], [k, i] + ej)
-        b.call(self.f["heap_put"], [k, j] + ei)
-        b.ret_void()
-
-        # heap_up(k, i) and heap_down(k, i): move entry i to its place, swapping it with
-        # the entry `pick` names (i itself: it is there)
-        def sift(name, pick):
-            fn, b = self._fn(name, ir.VoidType(), [K, I64], "never")
-            k, i0 = fn.args
+        # heap_up(k, i, entry) and heap_down(k, i, entry): place the entry, starting at
+        # the hole i, moving the entries it passes into the hole
+        def sift(name, step):
+            fn, b = self._fn(name, ir.VoidType(), [K] + [I64] * (1 + W), "never")
+            k, i0, *e = fn.args
             i = b.var(i0)
-            head, step, done = b.block(), b.block(), b.block()
+            head, done = b.block(), b.block()
             b.branch(head)
             b.position_at_end(head)
             iv = b.load(i)
-            j = pick(b, k, iv)
-            b.cbranch(b.cmp("==", j, iv), done, step)
-            b.position_at_end(step)
-            b.call(self.f["heap_swap"], [k, iv, j])
+            j = step(b, k, iv, e)               # the entry to move into the hole, or -1
+            go = b.block()
+            b.cbranch(b.cmp("<", j, 0), done, go)
+            b.position_at_end(go)
+            move(b, k, j, iv)
             b.store(j, i)
             b.branch(head)
             b.position_at_end(done)
+            b.call(self.f["heap_put"], [k, b.load(i)] + e)
             b.ret_void()
 
-        def parent(b, k, iv):           # entry 0 is its own parent: (0 - 1) / 2 is 0
+        def parent(b, k, iv, e):
             p = b.sdiv(b.sub(iv, c64(1)), c64(2))
-            return b.select(b.call(self.f["heap_less"], [k, iv, p]), p, iv)
+            up = b.var(0, ir.IntType(1))
+            with b.when(b.cmp(">", iv, 0)):
+                b.store(less(b, e[DL], e[SEQ], load(b, k, p, DL), load(b, k, p, SEQ)), up)
+            return b.select(b.load(up), p, c64(-1))
 
-        def child(b, k, iv):
-            m = b.var(iv)
-            for off in (1, 2):
-                c = b.add(b.mul(iv, c64(2)), c64(off))
-                with b.when(b.cmp("<", c, b.get(k, "heap_len"))):
-                    with b.when(b.call(self.f["heap_less"], [k, c, b.load(m)])):
-                        b.store(c, m)
+        def child(b, k, iv, e):
+            n = b.get(k, "heap_len")
+            c = b.add(b.mul(iv, c64(2)), c64(1))
+            m = b.var(c64(-1))
+            with b.when(b.cmp("<", c, n)):
+                b.store(c, m)
+                r = b.add(c, c64(1))
+                with b.when(b.cmp("<", r, n)):
+                    with b.when(less(b, load(b, k, r, DL), load(b, k, r, SEQ),
+                                     load(b, k, c, DL), load(b, k, c, SEQ))):
+                        b.store(r, m)
+                mv = b.load(m)
+                with b.when(b.not_(less(b, load(b, k, mv, DL), load(b, k, mv, SEQ),
+                                        e[DL], e[SEQ]))):
+                    b.store(c64(-1), m)
             return b.load(m)
         sift("heap_up", parent)
         sift("heap_down", child)
@@ -1429,6 +1433,11 @@ class KernelIR:
         # heap_push(k, t, kind, deadline) -> 0, or -1 when the system refuses the memory
         fn, b = self._fn("heap_push", I64, [K, self.T, I64, I64], "never")
         k, t, kind, deadline = fn.args
+        with b.when(b.isnull(b.get(k, "hpos")), likely=False):
+            raw = b.call(self.calloc, [b.mul(b.get(k, "task_cap"), c64(2)), c64(8)])
+            with b.when(b.isnull(raw)):
+                b.ret(c64(-1))
+            b.put(k, "hpos", b.bitcast(raw, I64P))
         n, cap = b.get(k, "heap_len"), b.get(k, "heap_cap")
         with b.when(b.cmp("==", n, cap), likely=False):
             nc = b.add(b.mul(cap, c64(2)), c64(64))
@@ -1440,38 +1449,50 @@ class KernelIR:
         seq = b.add(b.get(k, "heap_seq"), c64(1))
         b.put(k, "heap_seq", seq)
         b.put(k, "heap_len", b.add(n, c64(1)))
-        b.call(self.f["heap_put"], [k, n, deadline, seq, b.ptrtoint(t, I64), kind])
-        b.call(self.f["heap_up"], [k, n])
+        pos = b.add(b.mul(b.get(t, "slot"), c64(2)), kind)
+        b.call(self.f["heap_up"], [k, n, deadline, seq, b.ptrtoint(t, I64), pos])
         b.ret(c64(0))
 
-        # heap_remove(k, i): take entry i out, its task told it has none
+        # heap_remove(k, i): take entry i out, its position cleared
         fn, b = self._fn("heap_remove", ir.VoidType(), [K, I64], "never")
         k, i = fn.args
-        t = b.inttoptr(load(b, k, i, TASK), self.T)
-        with b.if_else(b.cmp("==", load(b, k, i, KIND), L.H_WAIT)) as (wait, timer):
-            with wait:
-                b.put(t, "hw", 0)
-            with timer:
-                b.put(t, "ht", 0)
+        b.store_as(c64(0), b.gep(b.get(k, "hpos"), [load(b, k, i, POS)]), "hpos")
         last = b.sub(b.get(k, "heap_len"), c64(1))
         b.put(k, "heap_len", last)
         with b.when(b.cmp("<", i, last)):
-            b.call(self.f["heap_put"], [k, i] + [load(b, k, last, f) for f in range(W)])
-            up = b.and_(b.cmp(">", i, 0),
-                        b.call(self.f["heap_less"], [k, i, b.sdiv(b.sub(i, c64(1)), c64(2))]))
-            with b.if_else(up) as (then, other):
+            e = [load(b, k, last, f) for f in range(W)]
+            p = b.sdiv(b.sub(i, c64(1)), c64(2))
+            up = b.var(0, ir.IntType(1))
+            with b.when(b.cmp(">", i, 0)):
+                b.store(less(b, e[DL], e[SEQ], load(b, k, p, DL), load(b, k, p, SEQ)), up)
+            with b.if_else(b.load(up)) as (then, other):
                 with then:
-                    b.call(self.f["heap_up"], [k, i])
+                    b.call(self.f["heap_up"], [k, i] + e)
                 with other:
-                    b.call(self.f["heap_down"], [k, i])
+                    b.call(self.f["heap_down"], [k, i] + e)
         b.ret_void()
+
+    def hpos(self, b: B, k, t, kind: int):
+        """The index + 1 of t's heap entry of that kind (0: none)."""
+        h = b.get(k, "hpos")
+        out = b.var(0)
+        with b.when(b.not_(b.isnull(h))):
+            at = b.add(b.mul(b.get(t, "slot"), c64(2)), c64(kind))
+            b.store(b.load_as(b.gep(h, [at]), "hpos"), out)
+        return b.load(out)
+
+    def unheap(self, b: B, k, t, kind: int):
+        """Take t's entry of that kind out of the heap, if it has one."""
+        at = self.hpos(b, k, t, kind)
+        with b.when(b.cmp("!=", at, 0), likely=False):
+            b.call(self.f["heap_remove"], [k, b.sub(at, c64(1))])
 
     def _tick(self):
         """tick(k), and the re-arming of periodic timers (Kernel.tick, arm_next, rearm)."""
         if not self.timed:
             return
         K = self.K
-        DL, TASK, KIND = (L.HEAP_FIELDS.index(f) for f in ("deadline", "task", "kind"))
+        DL, TASK, POS = (L.HEAP_FIELDS.index(f) for f in ("deadline", "task", "pos"))
 
         def load(b, k, i, j):
             return b.load_as(b.gep(b.get(k, "heap"), [b.add(b.mul(i, c64(len(L.HEAP_FIELDS))),
@@ -1528,7 +1549,7 @@ class KernelIR:
         b.cbranch(b.cmp("<=", deadline, b.get(k, "now")), fire, head)
         b.position_at_end(fire)
         t = b.inttoptr(load(b, k, c64(0), TASK), self.T)
-        kind = load(b, k, c64(0), KIND)
+        kind = b.and_(load(b, k, c64(0), POS), c64(1))
         b.call(self.f["heap_remove"], [k, c64(0)])
         with b.if_else(b.cmp("==", kind, L.H_WAIT)) as (wait, timer):
             with wait:
@@ -1572,8 +1593,7 @@ class KernelIR:
     def untime(self, b: B, k, t):
         """t's wait ends before its deadline: the entry goes (nothing in an untimed build)."""
         if self.timed:
-            with b.when(b.cmp("!=", b.get(t, "hw"), 0), likely=False):
-                b.call(self.f["heap_remove"], [k, b.sub(b.get(t, "hw"), c64(1))])
+            self.unheap(b, k, t, L.H_WAIT)
 
     def signal(self, b: B, k, t, bits):
         """OR bits into t's pending word; if t waits in `wait`, it takes them and is woken."""
@@ -1715,8 +1735,7 @@ class KernelIR:
         bits, first, period = a
         with b.when(b.or_(b.cmp("<", first, 0), b.cmp("<", period, 0)), likely=False):
             self.err(b, t, "E_INVAL")
-        with b.when(b.cmp("!=", b.get(t, "ht"), 0)):
-            b.call(self.f["heap_remove"], [k, b.sub(b.get(t, "ht"), c64(1))])
+        self.unheap(b, k, t, L.H_TIMER)
         b.put(t, "tm_parked", 0)
         b.put(t, "tm_bits", bits)
         b.put(t, "tm_period", period)

@@ -34,7 +34,7 @@ READY, RUNNING, DEAD, ST_RECV, ST_SEND, ST_CALL_SEND, ST_CALL_REPLY, ST_OPEN, ST
 ST_WAIT, ST_SLEEP = 9, 10           # waiting for notification bits, or for the clock
 
 # a timer heap entry (kernel_ir._timers): four words, and the kinds of entry
-HEAP_FIELDS = ("deadline", "seq", "task", "kind")
+HEAP_FIELDS = ("deadline", "seq", "task", "pos")       # pos: 2 * task slot + kind
 H_WAIT, H_TIMER = 0, 1
 
 # Chandle slot kinds (bits 0-1 of a slot's word), the end bit of a ONE slot, and the low
@@ -69,11 +69,10 @@ STRUCTS: dict[str, list[tuple]] = {
         ("fault_c", I64, 1), ("fault_pc", I64, 1), ("chain_off", I64, 1), ("chain_len", I64, 1),
         ("line", "i8*", 1), ("line_len", I64, 1), ("line_cap", I64, 1), ("line_items", I64, 1),
         ("mh", "MhSlot", 1), ("ch", ("inline", "ChSlot"), abi.CH_SLOTS),
-        # notifications and time: the pending bits; where its entries are in the timer
-        # heap (index + 1, 0 for none): its wait's deadline (hw) and its timer (ht); its
-        # timer's bits and period, and the last tick of a periodic timer parked (tm_parked
-        # 1) because the task did not wait when it fired
-        ("pending", I64, 1), ("hw", I64, 1), ("ht", I64, 1), ("tm_bits", I64, 1),
+        # notifications and time: the pending bits; its timer's bits and period, and the
+        # last tick of a periodic timer parked (tm_parked 1) because the task did not wait
+        # when it fired (where its entries are in the timer heap: Kernel.hpos)
+        ("pending", I64, 1), ("tm_bits", I64, 1),
         ("tm_period", I64, 1), ("tm_parked", I64, 1), ("tm_last", I64, 1),
     ],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
@@ -108,9 +107,10 @@ STRUCTS: dict[str, list[tuple]] = {
         ("trace", "i8*", 1), ("trace_len", I64, 1), ("trace_cap", I64, 1),
         ("trace_base", I64, 1), ("trace_lost", I64, 1),
         ("prog", "Prog", 1),
-        # the virtual clock and the timer heap (HEAP_FIELDS words an entry)
+        # the virtual clock and the timer heap (HEAP_FIELDS words an entry); hpos[2 * slot
+        # + kind]: the index + 1 of the entry of that kind of the task in that slot
         ("now", I64, 1), ("heap", "i64*", 1), ("heap_len", I64, 1), ("heap_cap", I64, 1),
-        ("heap_seq", I64, 1),
+        ("heap_seq", I64, 1), ("hpos", "i64*", 1),
     ],
 }
 

@@ -599,7 +599,8 @@ class Machine:
             if k.heap_len else ()
         for tid, i, key, state_code, wait_handle, ttype in sorted(live):
             state = WAIT_STATE.get(state_code, "ready")
-            hw = L.CTask.from_address(k.tasks + i * self.tsize).hw
+            hw = ctypes.c_int64.from_address(k.hpos + 8 * (2 * i + L.H_WAIT)).value \
+                if k.hpos else 0
             deadline = heap[(hw - 1) * len(L.HEAP_FIELDS)] if hw else None
             if not idle(state, deadline):
                 stuck = True
