@@ -1351,8 +1351,8 @@ class KernelIR:
         (deadline, seq), the same heap in the same order as mikro.vm.kernel.Timers. Each
         entry's `pos` (2 * task slot + kind) names its word in Kernel.hpos, which holds its
         index + 1 (0: the task has no entry of that kind), so an entry is removed in
-        O(log n). The positions are a dense array of their own rather than task fields:
-        a sift moves up to 2 log n entries, and writing each one's position into its task
+        O(log n). The positions are a dense array of their own rather than task fields: a
+        sift moves up to log n entries, and writing each one's position into its task would
         cost a cache miss per move with 10^5 tasks. A sift moves the entries it passes into
         the hole and writes the sifted one once. Built only for a program that sets
         deadlines."""
