@@ -490,3 +490,51 @@ spawn caller(3)
     assert sorted(line for line in lines if not line.startswith("took")) == sorted(
         [f"caller {giving_up} {E['E_TIMEOUT']} 0", "again 9"]
         + [f"caller {i} 0 {i}" for i in others])
+
+
+def test_a_crowd_of_deadlines_set_ended_early_and_replaced_fires_in_the_same_order():
+    # 60 tasks, each driven by its own linear congruential generator: sleeps, waits with
+    # deadlines that signals relayed from a random peer often end early (an entry taken
+    # out of the middle of the heap), and timers set, replaced and stopped; every backend
+    # must fire them in the same order
+    src = """
+const N = 60
+task hub {
+    let h = channel("hub", MANY)
+    let held = array(N + 1)             # the mhandle of each node's last message
+    loop {
+        let m, id, target = recv(h)
+        if held[target] != 0 { try notify(held[target], 1 << (id % 60)) }
+        if held[id] != 0 { reply(held[id]) }
+        held[id] = m
+    }
+}
+task node(id, seed) {
+    let r = seed
+    let c = open("hub")
+    let i = 0
+    while i < 12 {
+        r = (r * 6364136223846793005 + 1442695040888963407) & 0x7fffffffffffffff
+        let op = r % 5
+        let d = (r >> 8) % 97
+        if op == 0 { sleep(d) }
+        if op == 1 {
+            let e, bits = try wait_until(now() + d)
+            print(id, "w", e, bits, now())
+        }
+        if op == 2 { send(c, id, (r >> 12) % N + 1) }
+        if op == 3 { timer(1 << ((r >> 20) % 60), now() + d, (r >> 30) % 13) }
+        if op == 4 { timer(0, 0, 0) }
+        i += 1
+    }
+    print(id, "end", now())
+}
+spawn hub()
+"""
+    src += "".join(f"spawn node({i}, {i * 7919 + 13})\n" for i in range(1, 61))
+    program, r = run(src, seeds=(0, 9))
+    assert r.status == "clean", r.report(program)
+    lines = r.output.splitlines()
+    assert sum(line.split()[1] == "end" for line in lines) == 60
+    waits = [line.split() for line in lines if line.split()[1] == "w"]
+    assert {w[2] for w in waits} == {"0", str(E["E_TIMEOUT"])}     # both endings happen
