@@ -186,6 +186,13 @@ def _describe(i: int, e: Event, names: dict[int, str], program: Program | None,
         return f"{h} (fails the call of {peer})" if e.peer else h
     if kind == "exit":
         return str(e.a)
+    if kind == "notify":
+        return f"{h} -> {peer}  bits {e.a}"
+    if kind == "timeout":
+        return (f"deadline {e.a} on {h}", f"sleep until {e.a}", f"deadline {e.a}",
+                f"call deadline {e.a} on {h}")[e.b]
+    if kind == "timer":
+        return f"tick {e.a}  bits {e.b}"
     return ""
 
 
@@ -206,7 +213,7 @@ def _recv_notes(e: Event, origin: str | None) -> str:
 
 # -- chart steps: what both charts draw -------------------------------------------------------
 
-ARROWS = ("message", "reply", "spawn", "open", "dropped", "lost")
+ARROWS = ("message", "reply", "spawn", "open", "dropped", "lost", "signal")
 NOTES = ("note", "exit", "fault")
 
 
@@ -268,6 +275,12 @@ def _step(i: int, e: Event, program: Program | None, flow: _Flow) -> Step | None
         return note(f"exit {e.a}", "exit")
     if kind == "fault":
         return note("fault", "fault")
+    if kind == "notify":
+        return arrow(e.task, e.peer, "signal", f"notify {e.a}")
+    if kind == "timeout":
+        return note(f"{'sleep ends' if e.b == 1 else 'timeout'} at {e.a}")
+    if kind == "timer":
+        return note(f"timer {e.b} at {e.a}")
     return note(kind)
 
 
@@ -318,7 +331,7 @@ def chrome(events: list[Event], program: Program | None) -> str:
 # -- Mermaid ----------------------------------------------------------------------------------
 
 MERMAID_ARROWS = {"message": "->>", "reply": "-->>", "spawn": "-)", "open": "--)",
-                  "dropped": "--x", "lost": "-x"}
+                  "dropped": "--x", "lost": "-x", "signal": "-)"}
 FAULT_RGB = "rgb(255, 221, 221)"
 # Characters that stay as they are in Mermaid text; every other one becomes an entity code
 # (`#35;`). Mermaid reads `#` as a comment, `;` as the end of a statement, `%%` and `{` as a
@@ -375,6 +388,7 @@ PAD = 14                  # room around a label inside its column span
 _ARROW_STYLE = {          # line -> (dashed, marker)
     "message": (False, "head"), "reply": (True, "head"), "spawn": (False, "open"),
     "open": (True, "open"), "dropped": (True, "cross"), "lost": (False, "cross"),
+    "signal": (True, "head"),
 }
 _NOTE_COLORS = {          # line -> (fill, stroke, text)
     "note": ("#fff8d6", "#c9b458", "#222"), "exit": ("#eeeeee", "#999999", "#222"),

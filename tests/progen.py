@@ -313,3 +313,72 @@ def buffer_programs(draw) -> str:
     out += draw(st.permutations([f"spawn bserver{s}()" for s in range(nservers)]
                                 + [f"spawn bclient{c}({c + 1})" for c in range(nclients)]))
     return "\n".join(out) + "\n"
+
+
+@st.composite
+def timed_programs(draw) -> str:
+    """Notifications and time: servers that serve with a deadline and a periodic tick for a
+    while (sometimes slow to reply, signalling callers), clients that call with deadlines,
+    sleep, signal, wait for bits with deadlines and set timers; deadlines include ones past,
+    negative and beyond the end of the clock."""
+    ticks = [0, 1, 5, 20, 50, 200]
+    out: list[str] = []
+    nservers = draw(st.integers(1, 2))
+    for s in range(nservers):
+        period = draw(st.sampled_from([7, 30, 100]))
+        delay = draw(st.sampled_from([0, 0, 10, 60]))
+        out += [
+            f"task server{s} {{",
+            f'    let ch = channel("s{s}", MANY)',
+            f"    let next = {period}",
+            "    let ticks = 0",
+            f"    while ticks < {draw(st.integers(0, 4))} {{",
+            "        let e, m, x = try recv_until(ch, next)",
+            "        if e == E_TIMEOUT {",
+            "            let p, bits = try wait_until(now())",
+            f'            print("s{s} tick", now(), p, bits)',
+            "            ticks += 1",
+            f"            next += {period}",
+            "        } else {",
+            "            notify(m, 1 << (x & 7))",
+            f"            sleep({delay})",
+            f"            reply(m, {expr(draw, ['x', 'ticks'], 2)})",
+            "        }",
+            "    }",
+            "    loop {",
+            "        let m, x = recv(ch)",
+            "        reply(m, x)",
+            "    }",
+            "}",
+        ]
+    nclients = draw(st.integers(1, 3))
+    for c in range(nclients):
+        body = [f"task client{c}(id) {{",
+                f'    let c = open("s{draw(st.integers(0, nservers - 1))}")']
+        for i in range(draw(st.integers(1, 6))):
+            action = draw(st.integers(0, 6))
+            d = draw(st.sampled_from(ticks + [-1, MAX]))
+            dl = f"now() + {d}" if 0 <= d < MAX else f"({d})"
+            if action <= 1:
+                x = draw(st.sampled_from([0, 1, 7, 100, -5]))
+                body.append(f"    let e{i}, r{i} = try call_until(c, {dl}, {x}, id)")
+                body.append(f'    print("call", id, e{i}, r{i}, now())')
+            elif action == 2:
+                body.append(f"    print(\"sleep\", id, try sleep({d}), now())")
+            elif action == 3:
+                body.append(f"    notify(c, {draw(st.sampled_from([1, 2, 1 << 63]))})")
+            elif action == 4:
+                body.append(f"    let e{i}, b{i} = try wait_until({dl})")
+                body.append(f'    print("bits", id, e{i}, b{i}, now())')
+            elif action == 5:
+                first, period = draw(st.sampled_from(ticks)), draw(st.sampled_from(ticks))
+                body.append(f"    timer({draw(st.sampled_from([0, 4, 8]))}, now() + {first}, "
+                            f"{period})")
+            else:
+                body.append('    print("now", id, now())')
+        body += ['    print("client", id, "done")', "}"]
+        out += body
+    order = draw(st.permutations([f"spawn server{s}()" for s in range(nservers)]
+                                 + [f"spawn client{c}({c + 1})" for c in range(nclients)]))
+    out += order
+    return "\n".join(out) + "\n"

@@ -169,20 +169,21 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
                     "spawn.total", "mem.kernel", "mem.server", "compile.mixed.interpreter",
                     "compile.mixed.baseline", "compile.straight.optimised", "startup.cached",
                     "soak.compile.start", "soak.compile.end", "soak.print.start", "soak.print.end",
-                    "soak.open.start", "soak.open.end",
+                    "soak.open.start", "soak.open.end", "rt.mikro.notify",
                     *(f"long.{k}.{size}" for k in ("mikro", "pipe", "socketpair", "memcpy")
                       for size in ("4k", "64k"))}
     for row in data["rows"]:
         measured(row)
     assert {c["key"] for c in data["curves"]} == {"curve.tasks", "curve.connections",
-                                                  "curve.push", "curve.open", "curve.compile"}
+                                                  "curve.push", "curve.open", "curve.compile",
+                                                  "curve.timers"}
     for c in data["curves"]:
         assert c["points"] and all(p["stat"]["median"] > 0 for p in c["points"]), c["key"]
         assert not c.get("unavailable") or PLATFORM.match(c["unavailable"]), c["unavailable"]
         if c["key"] not in ("curve.open", "curve.compile"):   # not timed against point 0
             assert all(p["relative"] > 0 for p in c["points"]), c["key"]
             assert c["points"][0]["relative"] == 1.0
-    assert len(data["targets"]) == 12
+    assert len(data["targets"]) == 14
     for t in data["targets"]:
         assert t["met"] in (True, False) or t["why"], t["label"]
 

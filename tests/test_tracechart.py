@@ -162,6 +162,34 @@ def test_listing_of_every_kind():
     ]
 
 
+def test_listing_and_chart_of_signals_timeouts_and_timers():
+    program = Program(strings=["w"], tasks=[TaskType("a", 0, 0), TaskType("b", 0, 0)])
+    events = [
+        Event(0, "spawn", 0, peer=1, a=0), Event(0, "spawn", 0, peer=2, a=1),
+        Event(1, "notify", 2, handle=0, peer=1, a=6),
+        Event(2, "timeout", 1, handle=3, a=100, b=0),
+        Event(2, "timeout", 2, a=150, b=1),
+        Event(3, "timeout", 1, a=200, b=2),
+        Event(3, "timeout", 2, handle=0, a=250, b=3),
+        Event(4, "timer", 1, a=300, b=1),
+    ]
+    assert tc.format_trace(events, program).splitlines()[2:] == [
+        "1  b#2   notify   ch0 -> a#1  bits 6",
+        "2  a#1   timeout  deadline 100 on ch3",
+        "2  b#2   timeout  sleep until 150",
+        "3  a#1   timeout  deadline 200",
+        "3  b#2   timeout  call deadline 250 on ch0",
+        "4  a#1   timer    tick 300  bits 1",
+    ]
+    steps, _ = tc.chart_steps(events, program)
+    assert [(s.src, s.dst, s.line, s.label) for s in steps[2:]] == [
+        (2, 1, "signal", "notify 6"), (1, 1, "note", "timeout at 100"),
+        (2, 2, "note", "sleep ends at 150"), (1, 1, "note", "timeout at 200"),
+        (2, 2, "note", "timeout at 250"), (1, 1, "note", "timer 1 at 300")]
+    assert "T2-)T1: notify 6" in tc.mermaid(events, program)
+    ET.fromstring(tc.svg(events, program))
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_listing_of_every_example_has_one_line_per_event(path):
     program, trace = run_traced(path)

@@ -316,6 +316,15 @@ def test_generated_buffer_programs(data):
         same(program, traced=True, seed=seed, fuel=200_000)
 
 
+@settings(max_examples=examples(12), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.data())
+def test_generated_timed_programs(data):
+    program = _compiled(data.draw(_progen().timed_programs()))
+    for seed in (0, 5):
+        same(program, traced=True, seed=seed, fuel=200_000)
+
+
 RET_LOOP = '''
     .task main
     .task other

@@ -81,6 +81,12 @@ def push(ctx: Ctx):
            ctx.sizes.push, programs.push)
 
 
+def timers(ctx: Ctx):
+    _curve(ctx, Curve("curve.timers", "sleep vs pending timers", "deadlines pending",
+                      "ns per sleep(1)", "ns"),
+           ctx.sizes.timers, programs.timers)
+
+
 def open_names(ctx: Ctx):
     """open + close never blocks, so no task switch returns control to Python between the
     go line and the end: time it as the difference of two runs instead."""

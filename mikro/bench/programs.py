@@ -326,3 +326,75 @@ task client {{
 spawn server()
 spawn client()
 """
+
+
+def notify_roundtrip(n: int, warm: int = 0) -> str:
+    """Two tasks on a ONE channel signal each other in turn, each waiting for the other's
+    bit (the notification counterpart of a call/reply round trip): `warm` round trips,
+    go, n more, n."""
+    return f"""
+task pinger(n, w) {{
+    let o = channel("bell", ONE)
+    wait()                              # the ponger has opened its end
+    let i = 0
+    while i < w {{
+        notify(o, 1)
+        wait()
+        i += 1
+    }}
+    print("go")
+    i = 0
+    while i < n {{
+        notify(o, 1)
+        wait()
+        i += 1
+    }}
+    print(n)
+    notify(o, 2)
+}}
+
+task ponger {{
+    let o = open("bell")
+    notify(o, 1)
+    while wait() == 1 {{
+        notify(o, 1)
+    }}
+}}
+
+spawn pinger({n}, {warm})
+spawn ponger()
+"""
+
+
+def timers(n: int, pending: int, warm: int = 0) -> str:
+    """`pending` tasks sleep with deadlines far off while one task sleeps one tick at a
+    time: `warm` sleeps, go, n more, n. Each sleep sets a deadline in a heap of `pending`
+    others, and the clock moving to it fires it."""
+    return f"""
+task sleeper(t) {{
+    sleep(t)
+}}
+
+task ticker(k, n, w) {{
+    let i = 0
+    while i < k {{
+        spawn sleeper(1000000000000 + i)
+        i += 1
+    }}
+    sleep(1)                            # the sleepers have set their deadlines
+    i = 0
+    while i < w {{
+        sleep(1)
+        i += 1
+    }}
+    print("go")
+    i = 0
+    while i < n {{
+        sleep(1)
+        i += 1
+    }}
+    print(n)
+}}
+
+spawn ticker({pending}, {n}, {warm})
+"""

@@ -8,7 +8,7 @@ from . import costs, curves, native, pyalt, soak
 from .curves import WARM
 from .mikrorun import runner
 from .model import Ctx
-from .programs import long_roundtrip, roundtrip
+from .programs import long_roundtrip, notify_roundtrip, roundtrip
 
 RT = "round trip"
 PY = "python alternatives"
@@ -98,6 +98,20 @@ def _long(ctx: Ctx):
                 note="the limit of a copy")
 
 
+def _notify(ctx: Ctx):
+    n = ctx.sizes.rt_x86
+
+    def steady() -> list[tuple[float, float]]:
+        r = runner(notify_roundtrip(n, WARM), "notify", "x86", f"go\n{n}\n")
+        out = []
+        for _ in range(ctx.sizes.batches):
+            t = r.timed()
+            out.append((t.interval() / n * 1e9, t.interval(cpu=True) / n * 1e9))
+        return out
+    ctx.row("rt.mikro.notify", RT, "mikro notify + wait, both ways (x86), steady", "ns", steady,
+            note="2 tasks; between go and end")
+
+
 @dataclass(frozen=True)
 class Bench:
     name: str                       # what --only takes
@@ -109,6 +123,7 @@ BENCHES: list[Bench] = [
     Bench("indirect", _indirect, "a plain native indirect call"),
     Bench("mikro-x86", _mikro("x86", lambda c: c.sizes.rt_x86), "mikro round trip, x86 backend"),
     Bench("mikro-interp", _mikro("interp", lambda c: c.sizes.rt_interp), "mikro round trip, interpreter"),
+    Bench("notify", _notify, "notify + wait both ways against the call/reply round trip"),
     Bench("pipe", _process_pair("rt.pipe", "pipe pair", native.pipe_pair), "two pipes"),
     Bench("socketpair", _process_pair("rt.socketpair", "Unix socketpair", native.socket_pair),
           "a Unix stream socketpair"),
@@ -127,6 +142,7 @@ BENCHES: list[Bench] = [
     Bench("connections", curves.connections, "round trip vs connections on one server"),
     Bench("push", curves.push, "push to one of n clients vs n"),
     Bench("open", curves.open_names, "open vs number of registered names"),
+    Bench("timers", curves.timers, "sleep(1) vs number of deadlines pending"),
     Bench("throughput", costs.throughput, "round trips per second, N clients on one server"),
     Bench("spawn", costs.spawn, "spawn time and memory per task"),
     Bench("compile", costs.compile_time, "compile time per VM instruction"),

@@ -96,6 +96,15 @@ def evaluate(rows: list[Row], curves: list[Curve], spawn_size: int) -> list[Targ
                           None if bound is None else lm, why or why2 or why3,
                           lambda v, bound=bound: v <= bound,
                           "{:.0f} ns" + ("" if bound is None else f" (bound {bound:.0f} ns)")))
+    # both steady, between go and the end: the same harness on both
+    nt, why = _median(R, "rt.mikro.notify")
+    steady, why_rt = _median(R, "rt.mikro.x86.steady")
+    ratio = nt / steady if nt and steady else None
+    out.append(_judge("notify + wait <= the call/reply round trip", ratio, why or why_rt,
+                      lambda v: v <= 1, "{:.2f}x"))
+    tm, why = _curve_ratio(C, "curve.timers", 100_000, 10)
+    out.append(_judge("sleep <= 2x from 10 to 10^5 deadlines pending", tm, why,
+                      lambda v: v <= 2, "{:.2f}x"))
     c = C.get("curve.compile")
     lin = c.ratio() if c is not None else None
     out.append(_judge("start cost linear within 1.5x", lin,

@@ -11,10 +11,12 @@ SYSCALL_ARITY: dict[str, tuple[int, int]] = {
     "conn": (1, 1), "push": (2, 2 + abi.MSG_WORDS),
     "sendbuf": (4, 4 + abi.BUF_WORDS), "callbuf": (5, 5 + abi.BUF_WORDS), "recvbuf": (2, 2),
     "replybuf": (4, 4 + abi.BUF_WORDS),
+    "notify": (2, 2), "wait": (0, 0), "wait_until": (1, 1), "recv_until": (2, 2),
+    "sleep": (1, 1), "now": (0, 0), "timer": (3, 3), "call_until": (2, 2 + abi.MSG_WORDS),
 }
 # Where the message words start, for the syscalls that carry a message.
 MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2, "sendbuf": 4, "callbuf": 5,
-              "replybuf": 4}
+              "replybuf": 4, "call_until": 2}
 # The argument that must be a string literal (the channel name).
 STRING_ARG = {"channel": 0, "open": 0}
 # The argument that must be a constant expression (the channel kind).

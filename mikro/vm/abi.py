@@ -52,6 +52,15 @@ _SYSCALLS = [
     ("recvbuf",    2, 5, True,  "wait for a buffer message on a0 into array a1; a1 = handle, "
                                 "a2..a4 = words, a5 = length sent"),
     ("replybuf",   7, 0, False, "answer handle a0 with a4..a6 and a1[a2 .. a2+a3)"),
+    # notifications and time (docs/kernel.md, "Notifications and time")
+    ("notify",     2, 0, False, "OR bits a1 into the pending word of the task at the other end of a0"),
+    ("wait",       0, 1, True,  "take and clear the pending bits, waiting until some; a1 = bits"),
+    ("wait_until", 1, 1, True,  "wait, but with E_TIMEOUT at deadline a0; a1 = bits"),
+    ("recv_until", 2, 5, True,  "recv on a0, but with E_TIMEOUT at deadline a1"),
+    ("sleep",      1, 0, True,  "wait a0 ticks of the virtual clock"),
+    ("now",        0, 1, False, "a1 = the virtual clock, in ticks"),
+    ("timer",      3, 0, False, "OR bits a0 into the own pending word at a1, then every a2 ticks (0: once); a0 = 0 stops it"),
+    ("call_until", 6, 4, True,  "call on a0 with a2..a5, but with E_TIMEOUT at deadline a1; a1..a4 = reply"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))
@@ -66,6 +75,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "E_BUSY":      (-5, "a ONE channel has its opener already"),
     "E_INVAL":     (-6, "the operation does not apply to this handle or argument"),
     "E_NOCONN":    (-7, "no connection with that id on this server channel"),
+    "E_TIMEOUT":   (-8, "the deadline passed before the wait ended"),
 }
 ERROR_NAME: dict[int, str] = {code: name for name, (code, _) in ERRORS.items()}
 ERROR_TEXT: dict[int, str] = {code: text for _, (code, text) in ERRORS.items()}
@@ -100,6 +110,7 @@ MAX_MEM_WORDS = 1 << 32  # 32 GiB: the x86 backend reserves a task's memory up f
 QUANTUM = 1000           # fuel units a task runs before it is preempted
 CHAIN_MAX = 64           # return addresses a report's call chain holds at most
 MAX_TASKS = 1 << 20      # tasks alive at once, default
+TIME_MAX = (1 << 63) - 1  # the last tick of the virtual clock: deadlines are 0..TIME_MAX
 
 
 # The seeded scheduler's generator, splitmix64: the step and the two mixing multipliers

@@ -16,9 +16,9 @@ from . import abi, isa
 from .isa import A0, FP, LR, SP
 from .faults import (BADARR, BADRET, DIV0, INDEX, MEM, NEGSIZE, OOM, STACK, TRAP, reason,
                      syscall_failure)
-from .kernel import BLOCK, BLOCKED, END, SWITCH, Kernel, KernelClosed, Task
+from .kernel import BLOCK, BLOCKED, END, SWITCH, WAIT, Kernel, KernelClosed, Task
 from .options import RunOptions
-from .result import IDLE_WAITS, Fault, RunResult, Waiter, Where
+from .result import Fault, RunResult, Waiter, Where, idle
 from .verify import verify
 from .words import div, rem, shl, shr, ushr, wrap
 
@@ -104,6 +104,8 @@ class Machine:
                 if t is None:
                     t = k.pick()
                     if t is None:
+                        if k.tick():             # time moves on to the next deadline
+                            continue
                         break
                     self.switches += 1
                 if t.host is not None:
@@ -143,14 +145,15 @@ class Machine:
         stuck = False
         for tid in sorted(k.tasks):
             t = k.tasks[tid]
+            deadline = k.timers.deadline(t, WAIT)
             if t.state == BLOCKED:
                 state = {"reply": "call", "replybuf": "callbuf"}.get(t.wait, t.wait)
                 handle = t.wait_handle
             else:
                 state, handle = "ready", None
-            stuck = stuck or state not in IDLE_WAITS
+            stuck = stuck or not idle(state, deadline)
             where = self.where(t, t.pc) if t.host is None else Where(-1)
-            res.waiting.append(Waiter(t.id, t.name, state, handle, where))
+            res.waiting.append(Waiter(t.id, t.name, state, handle, where, deadline))
         res.output, res.output_dropped = k.output.text(), k.output.dropped
         if self.status is None:
             res.status = "running"

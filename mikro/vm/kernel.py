@@ -39,7 +39,7 @@ M64 = (1 << 64) - 1
 _NRES = {"recv": abi.SYS["recv"].nres, "send": 0, "call": abi.SYS["call"].nres,
          "reply": abi.SYS["call"].nres, "open": abi.SYS["open"].nres, "push": 0,
          "recvbuf": abi.SYS["recvbuf"].nres, "sendbuf": 0, "callbuf": abi.SYS["callbuf"].nres,
-         "replybuf": abi.SYS["callbuf"].nres}
+         "replybuf": abi.SYS["callbuf"].nres, "wait": abi.SYS["wait"].nres, "sleep": 0}
 # the waits in which a ONE end's peer gets E_CLOSED when the end closes
 _ONE_WAITS = ("recv", "send", "call", "reply", "recvbuf", "sendbuf", "callbuf", "replybuf")
 
@@ -124,6 +124,12 @@ class Task:
         # long messages: the buffer it sends (address, length) and the one it receives
         # into (address, capacity), checked when it made its syscall
         self.bsrc = self.blen = self.bdst = self.bcap = 0
+        # notifications and time: the pending bits, where the task's entries are in the
+        # timer heap (by kind: its wait's deadline, its timer), and its timer
+        self.pending = 0
+        self.hpos: list[int | None] = [None, None]
+        self.tm_bits = self.tm_period = 0
+        self.tm_parked: int | None = None        # a periodic timer's last tick, not re-armed
 
 
 class KernelError(RuntimeError):
@@ -183,6 +189,78 @@ def host_reply(out) -> tuple[int, ...]:
     return tuple(host_word(w, "handler returned") for w in words)
 
 
+WAIT, TIMER = 0, 1          # the kinds of timer heap entries: a wait's deadline, a task's timer
+TIMEOUT_OF = {"recv": 0, "sleep": 1, "wait": 2, "call": 3, "reply": 3}  # `timeout`'s b
+
+
+class Timers:
+    """The pending deadlines: a binary heap of entries [deadline, seq, task, kind] ordered
+    by (deadline, seq), seq counting the entries made, so equal deadlines go in the order
+    they were set. A task knows where its entries are (Task.hpos, by kind), so an entry is
+    removed in O(log n) when its wait ends some other way or its task ends. The native
+    kernel keeps the same heap; any heap gives the same order, keys being unique."""
+
+    def __init__(self):
+        self.heap: list[list] = []
+        self.seq = 0
+
+    def _less(self, i: int, j: int) -> bool:
+        a, b = self.heap[i], self.heap[j]
+        return (a[0], a[1]) < (b[0], b[1])
+
+    def _put(self, i: int, e: list) -> None:
+        self.heap[i] = e
+        e[2].hpos[e[3]] = i
+
+    def _swap(self, i: int, j: int) -> None:
+        a, b = self.heap[i], self.heap[j]
+        self._put(i, b)
+        self._put(j, a)
+
+    def _up(self, i: int) -> None:
+        while i > 0 and self._less(i, (i - 1) // 2):
+            self._swap(i, (i - 1) // 2)
+            i = (i - 1) // 2
+
+    def _down(self, i: int) -> None:
+        n = len(self.heap)
+        while True:
+            m = i
+            for c in (2 * i + 1, 2 * i + 2):
+                if c < n and self._less(c, m):
+                    m = c
+            if m == i:
+                return
+            self._swap(i, m)
+            i = m
+
+    def push(self, t: "Task", kind: int, deadline: int) -> None:
+        self.seq += 1
+        self.heap.append(None)
+        self._put(len(self.heap) - 1, [deadline, self.seq, t, kind])
+        self._up(len(self.heap) - 1)
+
+    def remove(self, t: "Task", kind: int) -> list | None:
+        """Take t's entry of that kind out of the heap (None if it has none)."""
+        i = t.hpos[kind]
+        if i is None:
+            return None
+        e = self.heap[i]
+        last = self.heap.pop()
+        t.hpos[kind] = None
+        if i < len(self.heap):
+            self._put(i, last)
+            if i > 0 and self._less(i, (i - 1) // 2):
+                self._up(i)
+            else:
+                self._down(i)
+        return e
+
+    def deadline(self, t: "Task", kind: int) -> int | None:
+        i = t.hpos[kind]
+        return None if i is None else self.heap[i][0]
+
+
 class Registry:
     """Names in an ordered map: sorted keys, binary search (O(log n) lookup). Each name has
     its live channel (or None) and the FIFO of tasks waiting in `open` for it."""
@@ -232,6 +310,8 @@ class Kernel:
         self.exits: dict[int, tuple[str, int]] = {}
         self._dispatch = [getattr(self, "sys_" + sc.name) for sc in abi.SYSCALLS]
         self.trace = trace                       # None: not traced
+        self.now = 0                             # the virtual clock, in ticks
+        self.timers = Timers()
         self.clock = clock                       # the run's fuel used, the trace's time
         # a name's event field is the first string of that text (the same on every backend)
         self.name_index: dict[str, int] = {}
@@ -362,6 +442,8 @@ class Kernel:
         for i, v in enumerate(results):
             r[isa.A0 + 1 + i] = v
         t.wait = t.wait_handle = None
+        if t.hpos[WAIT] is not None:             # its deadline no longer matters
+            self.timers.remove(t, WAIT)
         self.make_ready(t)
 
     # -- handle tables ------------------------------------------------------------------
@@ -481,6 +563,8 @@ class Kernel:
                 self.drop_mhandle(t, ms)
         if t.line:
             self.flush(t)
+        for kind in (WAIT, TIMER):
+            self.timers.remove(t, kind)
         t.state = DEAD
         del self.tasks[t.id]
         t.mem = {}
@@ -574,7 +658,8 @@ class Kernel:
         entry[1].append(t)
         return self.block(t, "open", None)
 
-    def _send(self, t: Task, h: int, words: tuple[int, ...], is_call: bool):
+    def _send(self, t: Task, h: int, words: tuple[int, ...], is_call: bool,
+              deadline: int | None = None):
         e = self.end_of(t, h)
         if e is None:
             return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
@@ -583,6 +668,11 @@ class Kernel:
         c = e.chan
         if c.dead:
             return (E["E_CLOSED"],)
+        if deadline is not None:                 # call_until: the call waits in any case
+            if deadline <= self.now:
+                return (E["E_TIMEOUT"],)
+            self.timers.push(t, WAIT, deadline)
+            t.regs[isa.A0 + 1:isa.A0 + 1 + abi.MSG_WORDS] = words    # where senders keep them
         kind = "call" if is_call else "send"
         if e.kind == "one":
             peer = c.ends[1 - e.side]
@@ -909,4 +999,165 @@ class Kernel:
         if ms is not None:
             ms.waits = False
             self.drop_mhandle(t, ms)
+        return (abi.OK,)
+
+    # -- notifications and time (docs/kernel.md, "Notifications and time") ---------------
+    def tick(self) -> bool:
+        """No task is ready: move the clock to the earliest deadline and fire every entry
+        due then, in (deadline, seq) order; again while that readied no task (a periodic
+        timer whose task does not wait for it is parked, so each round removes an entry or
+        readies a task). Whether a task is ready now."""
+        heap = self.timers.heap
+        while not self.ready and heap:
+            self.now = max(self.now, heap[0][0])
+            while heap and heap[0][0] <= self.now:
+                deadline, _, t, kind = heap[0]
+                self.timers.remove(t, kind)
+                if kind == WAIT:
+                    self.record("timeout", t, t.wait_handle or 0, a=deadline,
+                                b=TIMEOUT_OF[t.wait])
+                    if t.wait in ("call", "reply"):
+                        self.withdraw(t)
+                    self.wake(t, abi.OK if t.wait == "sleep" else E["E_TIMEOUT"])
+                else:
+                    self.fire(t, deadline)
+        return bool(self.ready)
+
+    def fire(self, t: Task, deadline: int) -> None:
+        """t's timer is due: OR its bits in; a task waiting for them takes them at once and
+        the timer goes on, else a periodic timer is parked until the task waits (rearm)."""
+        self.record("timer", t, a=deadline, b=t.tm_bits)
+        waiting = t.state == BLOCKED and t.wait == "wait"
+        self.signal(t, t.tm_bits)
+        if t.tm_period == 0:
+            t.tm_bits = 0
+        elif waiting:
+            self.arm_next(t, deadline, 1)
+        else:
+            t.tm_parked = deadline
+
+    def arm_next(self, t: Task, last: int, k: int) -> None:
+        """t's periodic timer, last due at `last`, next due k periods later (it ends when
+        that is past TIME_MAX)."""
+        if k <= (abi.TIME_MAX - last) // t.tm_period:
+            self.timers.push(t, TIMER, last + k * t.tm_period)
+        else:
+            t.tm_bits = 0
+
+    def rearm(self, t: Task) -> None:
+        """A parked periodic timer goes on at its first tick after now, keeping its phase."""
+        if t.tm_parked is not None:
+            last, t.tm_parked = t.tm_parked, None
+            self.arm_next(t, last, (self.now - last) // t.tm_period + 1)
+
+    def signal(self, t: Task, bits: int) -> None:
+        """OR bits into t's pending word; if t waits for them, it takes them and is woken."""
+        t.pending |= bits
+        if t.pending and t.state == BLOCKED and t.wait == "wait":
+            bits, t.pending = t.pending, 0
+            self.wake(t, abi.OK, (bits,))
+
+    def timed_block(self, t: Task, wait: str, handle: int | None, deadline: int):
+        """Wait until woken or the deadline passes; E_TIMEOUT at once when it has."""
+        if deadline <= self.now:
+            return (E["E_TIMEOUT"],)
+        self.timers.push(t, WAIT, deadline)
+        return self.block(t, wait, handle)
+
+    def sys_notify(self, t: Task, h: int, bits: int):
+        """OR bits into the pending word of the task at the other end of h, never blocking
+        (kernel.md `notify`)."""
+        ms = self.mslot_of(t, h)
+        if ms is not None:
+            if ms.conn.chan.conns.get(ms.conn.id) is not ms.conn:
+                return (E["E_CLOSED"],)
+            peer = ms.sender
+        else:
+            e = self.end_of(t, h)
+            if e is None:
+                return (E["E_BADHANDLE"],)
+            if e.kind == "server":
+                return (E["E_INVAL"],)
+            if e.chan.dead:
+                return (E["E_CLOSED"],)
+            end = e.chan.ends[0] if e.kind == "client" else e.chan.ends[1 - e.side]
+            if end is None:
+                return (E["E_CLOSED"],)
+            peer = end[0]
+        self.record("notify", t, h, peer=peer, a=bits)
+        self.signal(peer, bits)
+        return (abi.OK,)
+
+    def _wait(self, t: Task, deadline: int | None):
+        self.rearm(t)
+        if t.pending:
+            bits, t.pending = t.pending, 0
+            return (abi.OK, bits)
+        if deadline is None:
+            return self.block(t, "wait", None)
+        return self.timed_block(t, "wait", None, deadline)
+
+    def sys_wait(self, t: Task):
+        """Take and clear the pending bits, waiting until there are some (kernel.md `wait`)."""
+        return self._wait(t, None)
+
+    def sys_wait_until(self, t: Task, deadline: int):
+        """`wait` ending with E_TIMEOUT at the deadline (kernel.md `wait_until`)."""
+        if deadline < 0:
+            return (E["E_INVAL"],)
+        return self._wait(t, deadline)
+
+    def sys_recv_until(self, t: Task, h: int, deadline: int):
+        """`recv` ending with E_TIMEOUT at the deadline (kernel.md `recv_until`)."""
+        if deadline < 0:
+            return (E["E_INVAL"],)
+        got = self.sys_recv(t, h)
+        if got is not BLOCK:
+            return got
+        t.state, t.wait, t.wait_handle = RUNNING, None, None    # recv's wait, made timed
+        return self.timed_block(t, "recv", h, deadline)
+
+    def sys_call_until(self, t: Task, h: int, deadline: int, *words: int):
+        """`call` ending with E_TIMEOUT at the deadline (kernel.md `call_until`)."""
+        if deadline < 0:
+            return (E["E_INVAL"],)
+        return self._send(t, h, words, True, deadline)
+
+    def withdraw(self, t: Task) -> None:
+        """t's call_until timed out: a message still queued on a MANY channel leaves the
+        queue; one taken leaves its mhandle answering nobody, so that a later reply through
+        it cannot end another call of t. (A ONE end needs neither: its receiver finds a
+        sender by its state, and a reply only answers a call it received.)"""
+        e = t.ch[t.wait_handle]
+        if e.kind != "client":
+            return
+        if t.wait == "call":
+            e.chan.queue.remove(t)
+            return
+        for ms in e.chan.ends[0][0].mh:
+            if ms.used and ms.conn is e.conn and ms.waits:
+                ms.waits = False
+
+    def sys_sleep(self, t: Task, ticks: int):
+        """Wait `ticks` ticks of the virtual clock (kernel.md `sleep`)."""
+        if not 0 <= ticks <= abi.TIME_MAX - self.now:
+            return (E["E_INVAL"],)
+        if ticks == 0:
+            return (abi.OK,)
+        self.timers.push(t, WAIT, self.now + ticks)
+        return self.block(t, "sleep", None)
+
+    def sys_now(self, t: Task):
+        """The virtual clock (kernel.md `now`)."""
+        return (abi.OK, self.now)
+
+    def sys_timer(self, t: Task, bits: int, first: int, period: int):
+        """Set (bits 0: stop) the task's timer (kernel.md `timer`)."""
+        if first < 0 or period < 0:
+            return (E["E_INVAL"],)
+        self.timers.remove(t, TIMER)
+        t.tm_parked = None
+        t.tm_bits, t.tm_period = bits, period
+        if bits:
+            self.timers.push(t, TIMER, first)
         return (abi.OK,)

@@ -32,7 +32,8 @@ class Fault:
 
 
 # the waits of an idle server: a run whose live tasks all wait in one of them ended clean
-IDLE_WAITS = frozenset({"recv", "recvbuf"})
+# waits a task may be left in at the end of a clean run: for a message, or for bits
+IDLE_WAITS = frozenset({"recv", "recvbuf", "wait"})
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,17 @@ class Waiter:
     task: int
     name: str
     state: str          # "recv", "send", "call", "open", "push", "recvbuf", "sendbuf",
-                        # "callbuf" or "ready"
-    handle: int | None  # the handle it waits on (None for open and ready)
+                        # "callbuf", "wait", "sleep" or "ready"
+    handle: int | None  # the handle it waits on (None for open, wait, sleep and ready)
     where: Where
+    deadline: int | None = None     # the tick at which its wait ends (recv_until, ...)
+
+
+def idle(state: str, deadline: int | None) -> bool:
+    """Whether a task left waiting at the end of a run is not part of a deadlock: it waits
+    for a message (recv, recvbuf) or a notification (wait), which a well-formed program may never
+    send, or its wait has a deadline that ends it."""
+    return state in IDLE_WAITS or deadline is not None
 
 
 @dataclass
@@ -82,7 +91,8 @@ class RunResult:
             out.extend(_chain(program, f.where))
         if self.status == "deadlock":
             out.append("deadlock: no task can run")
-            out.extend(_waiters(program, [w for w in self.waiting if w.state not in IDLE_WAITS]))
+            out.extend(_waiters(program, [w for w in self.waiting
+                                          if not idle(w.state, w.deadline)]))
         elif self.status in ("limit", "interrupted"):
             out.append(f"{'interrupted' if self.status == 'interrupted' else 'limit'}: {self.limit}")
             out.extend(_waiters(program, self.waiting))
@@ -142,6 +152,8 @@ def waits(program: Program, w: Waiter, many: bool = False) -> str:
         what = f"{'wait' if many else 'waits'} in {w.state}"
         if w.handle is not None:
             what += f"({w.handle})"
+        if w.deadline is not None:
+            what += f" until tick {w.deadline} (not deadlocked: the deadline ends the wait)"
     return f"{what} at {_at(program, w.where)}"
 
 

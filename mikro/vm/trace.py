@@ -28,6 +28,10 @@ _EVENTS = [
                 "caller whose call fails with E_CLOSED (0: none)"),
     ("exit",    "task ended with code a (return or exit)"),
     ("fault",   "task faulted (the reason is in the run's faults)"),
+    ("notify",  "task ORed bits a into the pending word of peer, through handle"),
+    ("timeout", "the deadline a of task's wait passed: b is 0 for recv_until (on handle), 1 for "
+                "sleep, 2 for wait_until (handle 0), 3 for call_until (on handle)"),
+    ("timer",   "task's timer fired at tick a, ORing bits b into its pending word"),
 ]
 
 KINDS: tuple[str, ...] = tuple(name for name, _ in _EVENTS)

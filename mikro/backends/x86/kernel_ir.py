@@ -20,6 +20,7 @@ import ctypes
 from llvmlite import ir
 
 from ...vm import abi, isa, trace
+from ...vm.kernel import TIMEOUT_OF
 from . import layout as L
 from .irb import B, I8, I8P, I32, I64, I64P, c64
 
@@ -35,7 +36,7 @@ SPLITMIX_GAMMA = abi.SPLITMIX[0]        # the step of the seeded scheduler's gen
 
 
 # the syscalls a task a call hands off to waits in (recv for call, recvbuf for callbuf)
-HANDOFF_TO = ("recv", "recvbuf")
+HANDOFF_TO = ("recv", "recv_until", "recvbuf")
 
 
 def handoff_words(name: str, args: list) -> list | None:
@@ -54,10 +55,17 @@ E = {name: code for name, (code, _) in abi.ERRORS.items()}
 NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 4,
                  L.ST_CALL_REPLY: 4, L.ST_OPEN: abi.SYS["open"].nres, L.ST_PUSH: 0,
                  L.ST_RECVB: abi.SYS["recvbuf"].nres, L.ST_SENDB: 0,
-                 L.ST_CALLB_SEND: abi.SYS["callbuf"].nres, L.ST_CALLB_REPLY: abi.SYS["callbuf"].nres}
+                 L.ST_CALLB_SEND: abi.SYS["callbuf"].nres, L.ST_CALLB_REPLY: abi.SYS["callbuf"].nres,
+                 L.ST_WAIT: abi.SYS["wait"].nres, L.ST_SLEEP: 0}
 # a table's bitmap of slots in use when every slot is taken (one word: at most 64 slots)
 assert abi.CH_SLOTS <= 64 and abi.MH_SLOTS <= 64
 CH_FULL, MH_FULL = c64((1 << abi.CH_SLOTS) - 1), c64((1 << abi.MH_SLOTS) - 1)
+# the syscalls that wait in recv (ST_RECV), whose wait a call may end by a handoff
+RECV_SYSCALLS = ("recv", "recv_until")
+# the syscalls whose caller waits for a reply (a reply writes the registers they read)
+CALL_SYSCALLS = ("call", "call_until")
+# the syscalls that set deadlines: a program without them has no timer code at all
+TIMED_SYSCALLS = ("wait_until", "recv_until", "sleep", "timer", "call_until")
 MADV_DONTNEED = 4
 PAGE = 4096
 LINE_MAX = 1 << 26
@@ -112,6 +120,7 @@ class KernelIR:
             if ins.info.name == "sys"}
         self.syscalls = [sc for sc in abi.SYSCALLS if sc.name in used or sc.name in HOST_SYSCALLS]
         self.used = used
+        self.timed = any(name in used for name in TIMED_SYSCALLS)
         self._libc()
         self._tables()
         self.f: dict[str, ir.Function] = {}
@@ -209,11 +218,13 @@ class KernelIR:
 
     def build(self):
         self._rq()
+        self._timers()
         self._wake()
         self._alloc()
         self._conn_table()
         self._text()
         self._trace()
+        self._tick()
         self._slots()
         self._chain()
         self._close()
@@ -296,6 +307,7 @@ class KernelIR:
                         for i in range(1, nres + 1):
                             b.put(t, "regs", 0, A0 + i)
         b.put(t, "regs", st, A0)
+        self.untime(b, k, t)
         b.call(self.f["rq_push"], [k, t])
         b.ret_void()
 
@@ -895,6 +907,9 @@ class KernelIR:
         b.loop_range(c64(abi.MH_SLOTS), drop)
         b.call(self.free, [b.bitcast(b.get(t, "mh"), I8P)])
         b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
+        if self.timed:
+            for kind in (L.H_WAIT, L.H_TIMER):
+                self.unheap(b, k, t, kind)
         with b.when(b.cmp(">", b.get(t, "line_items"), 0)):
             b.call(self.f["line_flush"], [k, t])
         b.call(self.free, [b.get(t, "line")])
@@ -988,9 +1003,10 @@ class KernelIR:
                 b.ret(c64(ACT_ERR))
         b.branch(blk)
 
-    def handoff(self, b: B, t, w, hv, state, h):
+    def handoff(self, b: B, k, t, w, hv, state, h):
         """t blocks in `state` on h after ending w's wait in recv: ACT_HANDOFF, for the
         caller to give w status 0, handle hv and the words (give) and queue or run it."""
+        self.untime(b, k, w)
         self.setres(b, hv, 1)
         self.setres(b, b.ptrtoint(w, I64), HANDOFF_OUT)
         b.put(t, "state", state)
@@ -1199,8 +1215,12 @@ class KernelIR:
         for i, w in enumerate(words):
             b.put(t, "regs", w, first + i)
 
-    def _send(self, b, k, t, a, is_call):
-        h, words = a[0], a[1:5]
+    def _send(self, b, k, t, a, is_call, deadline=None):
+        """deadline: call_until's (a[1], its words after it), set once the handle is good;
+        then a receiver found waiting is woken, not handed off (the tiers hand off `call`
+        only), and the caller keeps its words in a1..a4 as a sender of `call` does."""
+        h = a[0]
+        words = a[1:5] if deadline is None else a[2:6]
         slot, kind = self.chandle(b, t, h)
         # one test on the way of a good handle: K_ONE and K_CLIENT are the odd kinds
         assert L.K_ONE & 1 and L.K_CLIENT & 1 and not L.K_SERVER & 1
@@ -1209,7 +1229,13 @@ class KernelIR:
         c = b.get(slot, "chan")
         with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
             self.err(b, t, "E_CLOSED")
-        after = (L.ST_CALL_REPLY if is_call else None)
+        if deadline is not None:
+            with b.when(b.cmp("<=", deadline, b.get(k, "now")), likely=False):
+                self.err(b, t, "E_TIMEOUT")
+            r = b.call(self.f["heap_push"], [k, t, c64(L.H_WAIT), deadline])
+            with b.when(b.cmp("<", r, 0), likely=False):
+                self.err(b, t, "E_NOSPACE")
+        after = (L.ST_CALL_REPLY if is_call and deadline is None else None)
         ev = "call" if is_call else "send"
         with b.when(b.cmp("==", kind, L.K_ONE)):
             pt, ps = self.peer(b, c, self.end(b, slot))
@@ -1217,11 +1243,14 @@ class KernelIR:
             with b.when(self.waits(b, pt, (L.ST_RECV,), ps)):
                 self.rec(b, k, "recv", pt, ps, t, a=int(is_call), words=words)
                 if after is not None:
-                    self.handoff(b, t, pt, ps, after, h)
+                    self.handoff(b, k, t, pt, ps, after, h)
                 else:
                     self.give(b, pt, ps, words)
                     b.call(self.f["wake"], [k, pt, c64(0)])
-                    self.ret(b, ACT_DONE)
+                    if is_call:
+                        self.block_on(b, t, L.ST_CALL_REPLY, h)
+                    else:
+                        self.ret(b, ACT_DONE)
             self._keep_words(b, t, words, A0 + 1)
             self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
         # a connection of a MANY channel: the server is the channel's creator
@@ -1233,11 +1262,14 @@ class KernelIR:
             self.rec(b, k, "recv", srv, self.mhandle(b, srv, m), t, a=int(is_call),
                      bb=b.get(self.conn(b, slot), "id"), words=words)
             if after is not None:
-                self.handoff(b, t, srv, self.mhandle(b, srv, m), after, h)
+                self.handoff(b, k, t, srv, self.mhandle(b, srv, m), after, h)
             else:
                 self.give(b, srv, self.mhandle(b, srv, m), words)
                 b.call(self.f["wake"], [k, srv, c64(0)])
-                self.ret(b, ACT_DONE)
+                if is_call:
+                    self.block_on(b, t, L.ST_CALL_REPLY, h)
+                else:
+                    self.ret(b, ACT_DONE)
         self._enqueue(b, c, "q", t)
         self._keep_words(b, t, words, A0 + 1)
         self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
@@ -1254,8 +1286,14 @@ class KernelIR:
         for i in range(abi.MSG_WORDS):
             self.setres(b, b.get(s, "regs", first_word_reg + i), 2 + i)
 
-    def _sys_recv(self, b, k, t, a):
+    def _sys_recv(self, b, k, t, a, deadline=None):
         h = a[0]
+        if deadline is None:
+            def block():
+                self.block_on(b, t, L.ST_RECV, h)
+        else:
+            def block():
+                self.timed_block(b, k, t, L.ST_RECV, h, deadline)
         slot, kind = self.chandle(b, t, h)
         c = b.get(slot, "chan")
         with b.when(b.cmp("==", kind, L.K_SERVER)):
@@ -1279,7 +1317,7 @@ class KernelIR:
                     with other:
                         b.call(self.f["wake"], [k, q, c64(0)])
                 self.ret(b, ACT_DONE)
-            self.block_on(b, t, L.ST_RECV, h)
+            block()
         with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
             self.err(b, t, "E_CLOSED")
         with b.when(b.cmp("==", kind, L.K_ONE)):
@@ -1295,7 +1333,7 @@ class KernelIR:
                     with other:
                         b.call(self.f["wake"], [k, pt, c64(0)])
                 self.ret(b, ACT_DONE)
-            self.block_on(b, t, L.ST_RECV, h)
+            block()
         cn = self.conn(b, slot)
         pu = b.get(cn, "pusher")
         with b.when(b.not_(b.isnull(pu))):
@@ -1305,7 +1343,7 @@ class KernelIR:
             b.put(cn, "pusher", b.null(self.T))
             b.call(self.f["wake"], [k, pu, c64(0)])
             self.ret(b, ACT_DONE)
-        self.block_on(b, t, L.ST_RECV, h)
+        block()
 
     def _answer(self, b, k, s, words):
         # a result register no call of the program reads afterwards is left as it is
@@ -1567,7 +1605,7 @@ class KernelIR:
             the reply; a send gives r its results and wakes it."""
             self._meet(b, k, t, r, hv, int(is_call), cid, words)
             if is_call:
-                self.handoff(b, t, r, hv, L.ST_CALLB_REPLY, h)
+                self.handoff(b, k, t, r, hv, L.ST_CALLB_REPLY, h)
                 return
             for i, v in enumerate([hv] + list(words) + [n]):
                 b.put(r, "regs", v, A0 + 1 + i)
@@ -1708,6 +1746,9 @@ class KernelIR:
         b.branch(head)
         b.position_at_end(done)
         b.put(k, "allocs", b.null(I8P))
+        for buf in ("heap", "hpos"):
+            b.call(self.free, [b.bitcast(b.get(k, buf), I8P)])
+            b.put(k, buf, b.null(I64P))
         for buf in ("out", "log", "chains", "trace"):
             b.call(self.free, [b.get(k, buf)])
             b.put(k, buf, b.null(I8P))
@@ -1754,3 +1795,404 @@ class KernelIR:
         b.call(self.f["task_fault"], [k, t, code, a, c64(0), c64(0), c64(-1), c64(-1)])
         b.ret_void()
         fn.linkage = "external"
+
+    # -- notifications and time (docs/kernel.md, "Notifications and time") --------------
+    def _timers(self):
+        """The timer heap: entries of HEAP_FIELDS words in Kernel.heap, ordered by
+        (deadline, seq), the same heap in the same order as mikro.vm.kernel.Timers. Each
+        entry's `pos` (2 * task slot + kind) names its word in Kernel.hpos, which holds its
+        index + 1 (0: the task has no entry of that kind), so an entry is removed in
+        O(log n). The positions are a dense array of their own rather than task fields: a
+        sift moves up to log n entries, and writing each one's position into its task would
+        cost a cache miss per move with 10^5 tasks. A sift moves the entries it passes into
+        the hole and writes the sifted one once. Built only for a program that sets
+        deadlines."""
+        if not self.timed:
+            fn, b = self._fn("tick", I64, [self.K], "unoptimised")
+            b.ret(c64(0))
+            return
+        K, W = self.K, len(L.HEAP_FIELDS)
+        DL, SEQ, _, POS = range(W)
+
+        def word(b, k, i, j):
+            return b.gep(b.get(k, "heap"), [b.add(b.mul(i, c64(W)), c64(j))])
+
+        def load(b, k, i, j):
+            return b.load_as(word(b, k, i, j), "heap")
+
+        def less(b, d1, s1, d2, s2):
+            return b.or_(b.cmp("<", d1, d2), b.and_(b.cmp("==", d1, d2), b.cmp("<", s1, s2)))
+
+        # heap_put(k, i, deadline, seq, task, pos): the entry at i, its position noted
+        fn, b = self._fn("heap_put", ir.VoidType(), [K] + [I64] * (1 + W), "always")
+        k, i, *vals = fn.args
+        for j, v in enumerate(vals):
+            b.store_as(v, word(b, k, i, j), "heap")
+        b.store_as(b.add(i, c64(1)), b.gep(b.get(k, "hpos"), [vals[POS]]), "hpos")
+        b.ret_void()
+
+        def move(b, k, src, dst):
+            b.call(self.f["heap_put"], [k, dst] + [load(b, k, src, f) for f in range(W)])
+
+        # heap_up(k, i, entry) and heap_down(k, i, entry): place the entry, starting at
+        # the hole i, moving the entries it passes into the hole
+        def sift(name, step):
+            fn, b = self._fn(name, ir.VoidType(), [K] + [I64] * (1 + W), "never")
+            k, i0, *e = fn.args
+            i = b.var(i0)
+            head, done = b.block(), b.block()
+            b.branch(head)
+            b.position_at_end(head)
+            iv = b.load(i)
+            j = step(b, k, iv, e)               # the entry to move into the hole, or -1
+            go = b.block()
+            b.cbranch(b.cmp("<", j, 0), done, go)
+            b.position_at_end(go)
+            move(b, k, j, iv)
+            b.store(j, i)
+            b.branch(head)
+            b.position_at_end(done)
+            b.call(self.f["heap_put"], [k, b.load(i)] + e)
+            b.ret_void()
+
+        def parent(b, k, iv, e):
+            p = b.sdiv(b.sub(iv, c64(1)), c64(2))
+            up = b.var(0, ir.IntType(1))
+            with b.when(b.cmp(">", iv, 0)):
+                b.store(less(b, e[DL], e[SEQ], load(b, k, p, DL), load(b, k, p, SEQ)), up)
+            return b.select(b.load(up), p, c64(-1))
+
+        def child(b, k, iv, e):
+            n = b.get(k, "heap_len")
+            c = b.add(b.mul(iv, c64(2)), c64(1))
+            m = b.var(c64(-1))
+            with b.when(b.cmp("<", c, n)):
+                b.store(c, m)
+                r = b.add(c, c64(1))
+                with b.when(b.cmp("<", r, n)):
+                    with b.when(less(b, load(b, k, r, DL), load(b, k, r, SEQ),
+                                     load(b, k, c, DL), load(b, k, c, SEQ))):
+                        b.store(r, m)
+                mv = b.load(m)
+                with b.when(b.not_(less(b, load(b, k, mv, DL), load(b, k, mv, SEQ),
+                                        e[DL], e[SEQ]))):
+                    b.store(c64(-1), m)
+            return b.load(m)
+        sift("heap_up", parent)
+        sift("heap_down", child)
+
+        # heap_push(k, t, kind, deadline) -> 0, or -1 when the system refuses the memory
+        fn, b = self._fn("heap_push", I64, [K, self.T, I64, I64], "never")
+        k, t, kind, deadline = fn.args
+        with b.when(b.isnull(b.get(k, "hpos")), likely=False):
+            raw = b.call(self.calloc, [b.mul(b.get(k, "task_cap"), c64(2)), c64(8)])
+            with b.when(b.isnull(raw)):
+                b.ret(c64(-1))
+            b.put(k, "hpos", b.bitcast(raw, I64P))
+        n, cap = b.get(k, "heap_len"), b.get(k, "heap_cap")
+        with b.when(b.cmp("==", n, cap), likely=False):
+            nc = b.add(b.mul(cap, c64(2)), c64(64))
+            raw = b.call(self.realloc, [b.bitcast(b.get(k, "heap"), I8P), b.mul(nc, c64(8 * W))])
+            with b.when(b.isnull(raw)):
+                b.ret(c64(-1))
+            b.put(k, "heap", b.bitcast(raw, I64P))
+            b.put(k, "heap_cap", nc)
+        seq = b.add(b.get(k, "heap_seq"), c64(1))
+        b.put(k, "heap_seq", seq)
+        b.put(k, "heap_len", b.add(n, c64(1)))
+        pos = b.add(b.mul(b.get(t, "slot"), c64(2)), kind)
+        b.call(self.f["heap_up"], [k, n, deadline, seq, b.ptrtoint(t, I64), pos])
+        b.ret(c64(0))
+
+        # heap_remove(k, i): take entry i out, its position cleared
+        fn, b = self._fn("heap_remove", ir.VoidType(), [K, I64], "never")
+        k, i = fn.args
+        b.store_as(c64(0), b.gep(b.get(k, "hpos"), [load(b, k, i, POS)]), "hpos")
+        last = b.sub(b.get(k, "heap_len"), c64(1))
+        b.put(k, "heap_len", last)
+        with b.when(b.cmp("<", i, last)):
+            e = [load(b, k, last, f) for f in range(W)]
+            p = b.sdiv(b.sub(i, c64(1)), c64(2))
+            up = b.var(0, ir.IntType(1))
+            with b.when(b.cmp(">", i, 0)):
+                b.store(less(b, e[DL], e[SEQ], load(b, k, p, DL), load(b, k, p, SEQ)), up)
+            with b.if_else(b.load(up)) as (then, other):
+                with then:
+                    b.call(self.f["heap_up"], [k, i] + e)
+                with other:
+                    b.call(self.f["heap_down"], [k, i] + e)
+        b.ret_void()
+
+    def hpos(self, b: B, k, t, kind: int):
+        """The index + 1 of t's heap entry of that kind (0: none)."""
+        h = b.get(k, "hpos")
+        out = b.var(0)
+        with b.when(b.not_(b.isnull(h))):
+            at = b.add(b.mul(b.get(t, "slot"), c64(2)), c64(kind))
+            b.store(b.load_as(b.gep(h, [at]), "hpos"), out)
+        return b.load(out)
+
+    def unheap(self, b: B, k, t, kind: int):
+        """Take t's entry of that kind out of the heap, if it has one."""
+        at = self.hpos(b, k, t, kind)
+        with b.when(b.cmp("!=", at, 0), likely=False):
+            b.call(self.f["heap_remove"], [k, b.sub(at, c64(1))])
+
+    def _tick(self):
+        """tick(k), and the re-arming of periodic timers (Kernel.tick, arm_next, rearm)."""
+        if not self.timed:
+            return
+        K = self.K
+        DL, TASK, POS = (L.HEAP_FIELDS.index(f) for f in ("deadline", "task", "pos"))
+
+        def load(b, k, i, j):
+            return b.load_as(b.gep(b.get(k, "heap"), [b.add(b.mul(i, c64(len(L.HEAP_FIELDS))),
+                                                              c64(j))]), "heap")
+
+        self._withdraw()
+
+        # arm_next(k, t, last, n): t's periodic timer, last due at `last`, due again n
+        # periods later; it ends when that is past TIME_MAX (or memory is refused)
+        fn, b = self._fn("arm_next", ir.VoidType(), [K, self.T, I64, I64], "never")
+        k, t, last, n = fn.args
+        period = b.get(t, "tm_period")
+        ok = b.cmp("<=", n, b.sdiv(b.sub(c64(abi.TIME_MAX), last), period))
+        with b.if_else(ok) as (then, other):
+            with then:
+                r = b.call(self.f["heap_push"], [k, t, c64(L.H_TIMER),
+                                                 b.add(last, b.mul(n, period))])
+                with b.when(b.cmp("<", r, 0)):
+                    b.put(t, "tm_bits", 0)
+            with other:
+                b.put(t, "tm_bits", 0)
+        b.ret_void()
+
+        # rearm(k, t): a parked periodic timer goes on at its first tick after now
+        fn, b = self._fn("rearm", ir.VoidType(), [K, self.T], "never")
+        k, t = fn.args
+        with b.when(b.cmp("!=", b.get(t, "tm_parked"), 0)):
+            b.put(t, "tm_parked", 0)
+            last = b.get(t, "tm_last")
+            n = b.add(b.sdiv(b.sub(b.get(k, "now"), last), b.get(t, "tm_period")), c64(1))
+            b.call(self.f["arm_next"], [k, t, last, n])
+        b.ret_void()
+
+        # tick(k) -> 1 when a task is ready: Kernel.tick of the reference kernel
+        fn, b = self._fn("tick", I64, [K], "never")
+        (k,) = fn.args
+        head, check, advance, due, fire, done = (b.block(x) for x in (
+            "tick.head", "tick.check", "tick.advance", "tick.due", "tick.fire", "tick.done"))
+        b.branch(head)
+        b.position_at_end(head)
+        with b.when(b.cmp("!=", b.get(k, "rq_head"), b.get(k, "rq_tail"))):
+            b.ret(c64(1))
+        b.cbranch(b.cmp("==", b.get(k, "heap_len"), 0), done, advance)
+        b.position_at_end(advance)
+        first = load(b, k, c64(0), DL)
+        with b.when(b.cmp(">", first, b.get(k, "now"))):
+            b.put(k, "now", first)
+        b.branch(check)
+        b.position_at_end(check)
+        nonempty = b.cmp("!=", b.get(k, "heap_len"), 0)
+        b.cbranch(nonempty, due, head)
+        b.position_at_end(due)
+        deadline = load(b, k, c64(0), DL)
+        b.cbranch(b.cmp("<=", deadline, b.get(k, "now")), fire, head)
+        b.position_at_end(fire)
+        t = b.inttoptr(load(b, k, c64(0), TASK), self.T)
+        kind = b.and_(load(b, k, c64(0), POS), c64(1))
+        b.call(self.f["heap_remove"], [k, c64(0)])
+        with b.if_else(b.cmp("==", kind, L.H_WAIT)) as (wait, timer):
+            with wait:
+                state = b.get(t, "state")
+                sleeping = b.cmp("==", state, L.ST_SLEEP)
+                calling = b.or_(b.cmp("==", state, L.ST_CALL_SEND),
+                                b.cmp("==", state, L.ST_CALL_REPLY))
+                of = c64(TIMEOUT_OF["recv"])
+                for st, name in ((L.ST_WAIT, "wait"), (L.ST_SLEEP, "sleep")):
+                    of = b.select(b.cmp("==", state, st), c64(TIMEOUT_OF[name]), of)
+                of = b.select(calling, c64(TIMEOUT_OF["call"]), of)
+                self.rec(b, k, "timeout", t, b.get(t, "wait_handle"), a=deadline, bb=of)
+                with b.when(calling):
+                    b.call(self.f["withdraw"], [k, t])
+                b.call(self.f["wake"], [k, t, b.select(sleeping, c64(0), c64(E["E_TIMEOUT"]))])
+            with timer:
+                self._fire(b, k, t, deadline)
+        b.branch(check)
+        b.position_at_end(done)
+        b.ret(c64(0))
+
+    def _fire(self, b: B, k, t, deadline):
+        """t's timer is due (Kernel.fire): its bits ORed in, taken at once by a task that
+        waits for them (the timer goes on), else a periodic timer is parked."""
+        bits = b.get(t, "tm_bits")
+        self.rec(b, k, "timer", t, a=deadline, bb=bits)
+        waiting = b.cmp("==", b.get(t, "state"), L.ST_WAIT)
+        self.signal(b, k, t, bits)
+        period = b.get(t, "tm_period")
+        with b.if_else(b.cmp("==", period, 0)) as (once, periodic):
+            with once:
+                b.put(t, "tm_bits", 0)
+            with periodic:
+                with b.if_else(waiting) as (then, other):
+                    with then:
+                        b.call(self.f["arm_next"], [k, t, deadline, c64(1)])
+                    with other:
+                        b.put(t, "tm_parked", 1)
+                        b.put(t, "tm_last", deadline)
+
+    def untime(self, b: B, k, t):
+        """t's wait ends before its deadline: the entry goes (nothing in an untimed build)."""
+        if self.timed:
+            self.unheap(b, k, t, L.H_WAIT)
+
+    def signal(self, b: B, k, t, bits):
+        """OR bits into t's pending word; if t waits in `wait`, it takes them and is woken."""
+        p = b.or_(b.get(t, "pending"), bits)
+        b.put(t, "pending", p)
+        with b.when(b.and_(b.cmp("!=", p, 0), b.cmp("==", b.get(t, "state"), L.ST_WAIT))):
+            b.put(t, "pending", 0)
+            b.put(t, "regs", p, A0 + 1)
+            b.call(self.f["wake"], [k, t, c64(0)])
+
+    def timed_block(self, b: B, k, t, state, h, deadline):
+        """Wait until woken or the deadline passes; E_TIMEOUT at once when it has."""
+        with b.when(b.cmp("<=", deadline, b.get(k, "now")), likely=False):
+            self.err(b, t, "E_TIMEOUT")
+        r = b.call(self.f["heap_push"], [k, t, c64(L.H_WAIT), deadline])
+        with b.when(b.cmp("<", r, 0), likely=False):
+            self.err(b, t, "E_NOSPACE")
+        self.block_on(b, t, state, h)
+
+    def _sys_notify(self, b, k, t, a):
+        h, bits = a
+        peer = b.var(None, self.T)
+        with b.if_else(b.cmp(">=", h, abi.CH_SLOTS, signed=False)) as (mh, ch):
+            with mh:
+                s, ms = self.live_mslot(b, t, h, lambda: self.err(b, t, "E_BADHANDLE"))
+                cn = b.get(ms, "conn")
+                with b.when(b.cmp("==", b.get(cn, "open"), 0), likely=False):
+                    self.err(b, t, "E_CLOSED")
+                b.store(b.get(cn, "client"), peer)
+            with ch:
+                slot, kind = self.chandle(b, t, h)
+                with b.when(b.cmp("==", kind, L.K_SERVER), likely=False):
+                    self.err(b, t, "E_INVAL")
+                c = b.get(slot, "chan")
+                with b.when(b.cmp("!=", b.get(c, "dead"), 0), likely=False):
+                    self.err(b, t, "E_CLOSED")
+                one_peer, _ = self.peer(b, c, self.end(b, slot))
+                b.store(b.select(b.cmp("==", kind, L.K_CLIENT), b.get(c, "t0"), one_peer), peer)
+        pt = b.load(peer)
+        with b.when(b.isnull(pt), likely=False):
+            self.err(b, t, "E_CLOSED")
+        self.rec(b, k, "notify", t, h, pt, a=bits)
+        self.signal(b, k, pt, bits)
+        self.ret(b, ACT_DONE)
+
+    def _wait(self, b, k, t, deadline):
+        if "timer" in self.used:
+            b.call(self.f["rearm"], [k, t])
+        p = b.get(t, "pending")
+        with b.when(b.cmp("!=", p, 0)):
+            b.put(t, "pending", 0)
+            self.setres(b, p, 1)
+            self.ret(b, ACT_DONE)
+        if deadline is None:
+            self.block_on(b, t, L.ST_WAIT, c64(0))
+        else:
+            self.timed_block(b, k, t, L.ST_WAIT, c64(0), deadline)
+
+    def _sys_wait(self, b, k, t, a):
+        self._wait(b, k, t, None)
+
+    def _sys_wait_until(self, b, k, t, a):
+        with b.when(b.cmp("<", a[0], 0), likely=False):
+            self.err(b, t, "E_INVAL")
+        self._wait(b, k, t, a[0])
+
+    def _sys_recv_until(self, b, k, t, a):
+        with b.when(b.cmp("<", a[1], 0), likely=False):
+            self.err(b, t, "E_INVAL")
+        self._sys_recv(b, k, t, a[:1], deadline=a[1])
+
+    def _sys_call_until(self, b, k, t, a):
+        with b.when(b.cmp("<", a[1], 0), likely=False):
+            self.err(b, t, "E_INVAL")
+        self._send(b, k, t, a, True, deadline=a[1])
+
+    def _withdraw(self):
+        """withdraw(k, t): t's call_until timed out (Kernel.withdraw): a message still
+        queued on a MANY channel leaves the queue (O(queue)); one taken leaves its mhandle
+        answering nobody (the server's 64 mhandle slots looked at)."""
+        fn, b = self._fn("withdraw", ir.VoidType(), [self.K, self.T], "never")
+        k, t = fn.args
+        slot = self.slot(b, t, b.get(t, "wait_handle"))
+        with b.when(b.cmp("!=", self.kind(b, slot), L.K_CLIENT)):
+            b.ret_void()
+        c, cn = b.get(slot, "chan"), self.conn(b, slot)
+        with b.when(b.cmp("==", b.get(t, "state"), L.ST_CALL_SEND)):
+            # unlink t from the queue: find the task before it
+            prev = b.var(b.null(self.T), self.T)
+            cur = b.var(b.get(c, "qhead"), self.T)
+            head, body, found = b.block(), b.block(), b.block()
+            b.branch(head)
+            b.position_at_end(head)
+            cv = b.load(cur)
+            b.cbranch(b.icmp_unsigned("==", cv, t), found, body)
+            b.position_at_end(body)
+            b.store(cv, prev)
+            b.store(b.get(cv, "qnext"), cur)
+            b.branch(head)
+            b.position_at_end(found)
+            pv, nxt = b.load(prev), b.get(t, "qnext")
+            with b.if_else(b.isnull(pv)) as (first, later):
+                with first:
+                    b.put(c, "qhead", nxt)
+                with later:
+                    b.put(pv, "qnext", nxt)
+            with b.when(b.isnull(nxt)):
+                b.put(c, "qtail", pv)
+            b.put(t, "qnext", b.null(self.T))
+            b.ret_void()
+        srv = b.get(c, "t0")
+
+        def each(s):
+            ms = b.gep(b.get(srv, "mh"), [s])
+            used = b.and_(b.lshr(b.get(srv, "mh_used"), s), c64(1))
+            mine = b.and_(b.cmp("!=", used, 0), b.icmp_unsigned("==", b.get(ms, "conn"), cn))
+            with b.when(mine):
+                b.put(ms, "word", b.and_(b.get(ms, "word"), c64(-2)))
+        b.loop_range(c64(abi.MH_SLOTS), each)
+        b.ret_void()
+
+    def _sys_sleep(self, b, k, t, a):
+        ticks, now = a[0], b.get(k, "now")
+        bad = b.or_(b.cmp("<", ticks, 0), b.cmp(">", ticks, b.sub(c64(abi.TIME_MAX), now)))
+        with b.when(bad, likely=False):
+            self.err(b, t, "E_INVAL")
+        with b.when(b.cmp("==", ticks, 0)):
+            self.ret(b, ACT_DONE)
+        r = b.call(self.f["heap_push"], [k, t, c64(L.H_WAIT), b.add(now, ticks)])
+        with b.when(b.cmp("<", r, 0), likely=False):
+            self.err(b, t, "E_NOSPACE")
+        self.block_on(b, t, L.ST_SLEEP, c64(0))
+
+    def _sys_now(self, b, k, t, a):
+        self.setres(b, b.get(k, "now"), 1)
+        self.ret(b, ACT_DONE)
+
+    def _sys_timer(self, b, k, t, a):
+        bits, first, period = a
+        with b.when(b.or_(b.cmp("<", first, 0), b.cmp("<", period, 0)), likely=False):
+            self.err(b, t, "E_INVAL")
+        self.unheap(b, k, t, L.H_TIMER)
+        b.put(t, "tm_parked", 0)
+        b.put(t, "tm_bits", bits)
+        b.put(t, "tm_period", period)
+        with b.when(b.cmp("!=", bits, 0)):
+            r = b.call(self.f["heap_push"], [k, t, c64(L.H_TIMER), first])
+            with b.when(b.cmp("<", r, 0), likely=False):
+                b.put(t, "tm_bits", 0)
+                self.err(b, t, "E_NOSPACE")
+        self.ret(b, ACT_DONE)

@@ -33,6 +33,11 @@ I64 = "i64"
 READY, RUNNING, DEAD, ST_RECV, ST_SEND, ST_CALL_SEND, ST_CALL_REPLY, ST_OPEN, ST_PUSH = range(9)
 # the waits of long messages (recvbuf, sendbuf, callbuf before and after it is taken)
 ST_RECVB, ST_SENDB, ST_CALLB_SEND, ST_CALLB_REPLY = range(9, 13)
+ST_WAIT, ST_SLEEP = 13, 14          # waiting for notification bits, or for the clock
+
+# a timer heap entry (kernel_ir._timers): four words, and the kinds of entry
+HEAP_FIELDS = ("deadline", "seq", "task", "pos")       # pos: 2 * task slot + kind
+H_WAIT, H_TIMER = 0, 1
 
 # Chandle slot kinds (bits 0-1 of a slot's word), the end bit of a ONE slot, and the low
 # bits a connection's address leaves free
@@ -71,6 +76,11 @@ STRUCTS: dict[str, list[tuple]] = {
         # long messages: the buffer a task sends (word address, length) and the one it
         # receives into (address, capacity), checked when its syscall was made
         ("bsrc", I64, 1), ("blen", I64, 1), ("bdst", I64, 1), ("bcap", I64, 1),
+        # notifications and time: the pending bits; its timer's bits and period, and the
+        # last tick of a periodic timer parked (tm_parked 1) because the task did not wait
+        # when it fired (where its entries are in the timer heap: Kernel.hpos)
+        ("pending", I64, 1), ("tm_bits", I64, 1),
+        ("tm_period", I64, 1), ("tm_parked", I64, 1), ("tm_last", I64, 1),
     ],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
              ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),
@@ -110,6 +120,10 @@ STRUCTS: dict[str, list[tuple]] = {
         ("trace_base", I64, 1), ("trace_lost", I64, 1),
         ("prog", "Prog", 1),
         ("conn_free", "Conn", 1),       # connections' storage to reuse (kernel_ir._conn_table)
+        # the virtual clock and the timer heap (HEAP_FIELDS words an entry); hpos[2 * slot
+        # + kind]: the index + 1 of the entry of that kind of the task in that slot
+        ("now", I64, 1), ("heap", "i64*", 1), ("heap_len", I64, 1), ("heap_cap", I64, 1),
+        ("heap_seq", I64, 1), ("hpos", "i64*", 1),
     ],
 }
 

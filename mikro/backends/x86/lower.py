@@ -24,7 +24,8 @@ from ...vm import abi, isa
 from . import layout as L
 from .irb import B, I8P, I64, I128, I32, c64
 from .kernel_ir import (ACT_BLOCK, ACT_END, ACT_ERR, ACT_HANDOFF, ACT_YIELD, HANDOFF_OUT,
-                        HANDOFF_TO, SPLITMIX_GAMMA, KernelIR, handoff_words)
+                        CALL_SYSCALLS, HANDOFF_TO, SPLITMIX_GAMMA, KernelIR,
+                        handoff_words)
 
 RUN_IDLE, RUN_PAUSE, RUN_BUDGET, RUN_BADKEY, RUN_HOST = 0, 1, 2, 3, 4
 
@@ -140,7 +141,7 @@ def reply_reads(program) -> int:
     mask = ((1 << abi.SYS["call"].nres) - 1) << (isa.A0 + 1)
     out = 0
     for pc, ins in enumerate(program.code):
-        if ins.info.name == "sys" and abi.SYSCALLS[ins.imm & abi.SYS_MASK].name == "call":
+        if ins.info.name == "sys" and abi.SYSCALLS[ins.imm & abi.SYS_MASK].name in CALL_SYSCALLS:
             out |= live[pc + 1] & mask
     return out
 
@@ -237,6 +238,11 @@ class Lowering:
         b.branch(resume)
 
         b.position_at_end(idle)
+        # no task is ready: time moves on to the next deadline, if any (Kernel.tick)
+        self._clock()
+        left = b.block("idle.left")
+        b.cbranch(b.cmp("!=", b.call(self.k.f["tick"], [self.K]), 0), sched, left)
+        b.position_at_end(left)
         self._leave(RUN_IDLE)
 
         b.position_at_end(badkey)

@@ -13,7 +13,7 @@ from ...vm import abi, faults, isa
 from ...vm.faults import syscall_failure
 from ...vm.kernel import HostMessage, KernelClosed, host_reply
 from ...vm.options import RunOptions
-from ...vm.result import IDLE_WAITS, Fault, Output, RunResult, Waiter, Where
+from ...vm.result import Fault, Output, RunResult, Waiter, Where, idle
 from ...vm.trace import FIELDS as TRACE_FIELDS
 from ...vm.trace import KIND, Event
 from . import layout as L
@@ -44,7 +44,7 @@ RING_START = 64              # entries of the ready queue's ring at first (kerne
 WAIT_STATE = {L.ST_RECV: "recv", L.ST_SEND: "send", L.ST_CALL_SEND: "call",
               L.ST_CALL_REPLY: "call", L.ST_OPEN: "open", L.ST_PUSH: "push",
               L.ST_RECVB: "recvbuf", L.ST_SENDB: "sendbuf", L.ST_CALLB_SEND: "callbuf",
-              L.ST_CALLB_REPLY: "callbuf",
+              L.ST_CALLB_REPLY: "callbuf", L.ST_WAIT: "wait", L.ST_SLEEP: "sleep",
               L.READY: "ready", L.RUNNING: "ready"}
 
 
@@ -576,9 +576,14 @@ class Machine:
                 live.append((tid, i, key, state, wait_handle, ttype))
         mw = k.mem_words
         scratch = (ctypes.c_int64 * L.CHAIN_MAX)()
+        heap = (ctypes.c_int64 * (k.heap_len * len(L.HEAP_FIELDS))).from_address(k.heap) \
+            if k.heap_len else ()
         for tid, i, key, state_code, wait_handle, ttype in sorted(live):
             state = WAIT_STATE.get(state_code, "ready")
-            if state not in IDLE_WAITS:
+            hw = ctypes.c_int64.from_address(k.hpos + 8 * (2 * i + L.H_WAIT)).value \
+                if k.hpos else 0
+            deadline = heap[(hw - 1) * len(L.HEAP_FIELDS)] if hw else None
+            if not idle(state, deadline):
                 stuck = True
             pc = key - n if key >= n else key
             chain: tuple[int, ...] = ()
@@ -589,8 +594,9 @@ class Machine:
                 n_ = self.cp._walk(ctypes.addressof(k), k.tasks + i * self.tsize, fp,
                                    ctypes.addressof(scratch))
                 chain = tuple(scratch[:n_])
-            handle = None if state in ("open", "ready") else wait_handle
-            res.waiting.append(Waiter(tid, name_of(ttype, tid), state, handle, Where(pc, chain)))
+            handle = None if state in ("open", "ready", "wait", "sleep") else wait_handle
+            res.waiting.append(Waiter(tid, name_of(ttype, tid), state, handle, Where(pc, chain),
+                                      deadline))
         res.faults = [f for _, f in sorted(faults, key=lambda x: x[0])]
         res.output = self.output.text() + (self.pending + "\n" if self.pending else "")
         res.output_dropped = self.output.dropped
