@@ -313,7 +313,7 @@ def test_generated_ipc_programs(data):
 def test_generated_buffer_programs(data):
     program = _compiled(data.draw(_progen().buffer_programs()))
     for seed in (0, 5):
-        same(program, traced=True, seed=seed, fuel=200_000)
+        same(program, traced=True, start=GENERATED_START, seed=seed, fuel=200_000)
 
 
 @settings(max_examples=examples(12), deadline=None,
@@ -322,7 +322,7 @@ def test_generated_buffer_programs(data):
 def test_generated_timed_programs(data):
     program = _compiled(data.draw(_progen().timed_programs()))
     for seed in (0, 5):
-        same(program, traced=True, seed=seed, fuel=200_000)
+        same(program, traced=True, start=GENERATED_START, seed=seed, fuel=200_000)
 
 
 RET_LOOP = '''
