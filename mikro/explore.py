@@ -12,10 +12,11 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .api import DEFAULT_BACKEND, Kernel
+from .api import DEFAULT_BACKEND, Kernel, Prepared
 from .vm.image import Program
 from .vm.options import check
 from .vm.result import RunResult
@@ -65,8 +66,10 @@ def _run_block(program: Program, seeds: range, backend: str, fuel: int | None,
     run's result, statuses). Runs in a worker process or in the caller's."""
     statuses: dict[str, int] = {}
     result = None
+    ready = Prepared(program, backend, options.get("cache", True), options.get("trace", False))
     for n, seed in enumerate(seeds, 1):
-        with Kernel(program, backend=backend, seed=seed, fuel=fuel, **options) as k:
+        with Kernel(program, backend=backend, seed=seed, fuel=fuel, _prepared=ready,
+                    **options) as k:
             if setup is not None:
                 try:
                     setup(k)
@@ -143,6 +146,11 @@ def _explore_parallel(program, seeds, backend, fuel, passes, setup, options, job
                     i = pending.pop(fut)
                     try:
                         done[i] = fut.result()
+                    except BrokenProcessPool as e:
+                        raise ExploreError(
+                            f"a worker process died ({e}); with jobs > 1 the main module "
+                            f"must be importable by a new process (a script file whose "
+                            f"work is under `if __name__ == '__main__':`)") from None
                     except Exception as e:      # raised in seed order, as a serial run would
                         done[i] = e
                     stopped = isinstance(done[i], Exception) or done[i][1] is not None

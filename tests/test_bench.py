@@ -158,7 +158,7 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
                     "spawn.total", "mem.kernel", "mem.server", "compile.mixed.interpreter",
                     "compile.mixed.baseline", "compile.straight.optimised", "startup.cached",
                     "soak.compile.start", "soak.compile.end", "soak.print.start", "soak.print.end",
-                    "soak.open.start", "soak.open.end"}
+                    "soak.open.start", "soak.open.end", "explore.x86", "explore.interp"}
     for row in data["rows"]:
         measured(row)
     assert {c["key"] for c in data["curves"]} == {"curve.tasks", "curve.connections",

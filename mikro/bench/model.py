@@ -96,6 +96,8 @@ class Sizes:
     soak_compiles: int        # programs compiled and run in one process (bench/soak.py)
     soak_print: float         # seconds of printing in one run
     soak_opens: int           # connections opened and closed in one run
+    schedules_x86: int        # schedules per batch of the exploration rate (bench/costs.py)
+    schedules_interp: int
 
 
 QUICK = Sizes(batches=3, curve_batches=3, indirect=2_000_000, native=4_000, python=2_000,
@@ -103,7 +105,7 @@ QUICK = Sizes(batches=3, curve_batches=3, indirect=2_000_000, native=4_000, pyth
               connections=[1, 100, 10_000], push=[1, 10, 1_000], names=[1, 10, 100],
               clients=[1, 100], spawn=100_000, code=100, startup=3,
               compile_curve=[10, 100, 1_000, 10_000], soak_compiles=40, soak_print=1.0,
-              soak_opens=100_000)
+              soak_opens=100_000, schedules_x86=1_000, schedules_interp=100)
 FULL = Sizes(batches=7, curve_batches=5, indirect=10_000_000, native=20_000, python=10_000,
              rt_x86=2_000_000, rt_interp=5_000, curve_ops=2_000_000,
              tasks=[2, 10, 100, 1_000, 10_000, 100_000, 300_000, 1_000_000],
@@ -111,7 +113,8 @@ FULL = Sizes(batches=7, curve_batches=5, indirect=10_000_000, native=20_000, pyt
              push=[1, 10, 100, 1_000, 10_000, 100_000], names=[1, 10, 100, 1_000],
              clients=[1, 10, 100, 1_000], spawn=100_000, code=300, startup=7,
              compile_curve=[10, 100, 1_000, 10_000], soak_compiles=1_000,
-             soak_print=10.0, soak_opens=10_000_000)
+             soak_print=10.0, soak_opens=10_000_000, schedules_x86=10_000,
+             schedules_interp=500)
 
 
 @dataclass
