@@ -136,3 +136,21 @@ def test_the_replay_command_of_a_failing_test_block_fails_on_both_backends(tmp_p
         again = cli(*(args[:2] + [backend] + args[3:]))
         assert again.exit_code == EXIT_CODES["test_failed"]
         assert 'FAIL' in again.stdout and "0 passed, 1 failed" in again.stdout
+
+
+@pytest.mark.parametrize("backend", ["x86", "interp"])
+def test_a_block_of_seeds_verifies_the_program_once(backend, monkeypatch):
+    """what does not change between schedules is not paid for per run"""
+    import mikro.backends.x86 as x86
+    import mikro.vm.verify as verify
+    calls = []
+
+    def counted(program):
+        calls.append(program)
+        return real(program)
+    real = verify.verify
+    explore(ORDER, 1, backend=backend)              # compiled (and verified) before
+    monkeypatch.setattr(verify, "verify", counted)
+    monkeypatch.setattr(x86, "verify", counted)
+    found = explore(ORDER, 50, backend=backend)
+    assert found.ok and found.schedules == 50 and len(calls) == 1
