@@ -4,8 +4,9 @@ Seed 0 is the FIFO schedule; seeds 1, 2, ... shuffle the ready queue with splitm
 (docs/kernel.md). The first run that fails gives the seed that replays it exactly:
 `mikro run --seed S prog.mk` or `mikro.run(program, seed=S)` (with the same `setup`).
 
-With `jobs` > 1 the seeds are cut into consecutive blocks run by worker processes; the
-blocks are read back in seed order, so the result is the serial one (docs/testing.md).
+With `jobs` > 1 the first block of seeds runs in this process and the rest, cut into
+consecutive blocks, in worker processes; the blocks are read back in seed order, so the
+result is the serial one (docs/testing.md).
 """
 from __future__ import annotations
 
@@ -104,16 +105,25 @@ def explore(program: Program, schedules: int = 100, *, backend: str = DEFAULT_BA
     check("seed", first_seed)
     check("jobs", jobs)
     seeds = range(first_seed, first_seed + schedules)
-    if jobs == 1:
-        n, failing, result, statuses = _run_block(program, seeds, backend, fuel, passes,
-                                                  setup, options)
+    if jobs > 1:
+        _picklable(program, backend, fuel, passes, setup, options)
+    # the first block runs here: a shallow bug is found before any worker has started
+    head = seeds if jobs == 1 else seeds[:BLOCK]
+    n, failing, result, statuses = _run_block(program, head, backend, fuel, passes, setup,
+                                              options)
+    if failing is not None or len(head) == len(seeds):
         return Exploration(n, failing, result if failing is not None else None, statuses,
                            first_seed, result)
-    return _explore_parallel(program, seeds, backend, fuel, passes, setup, options, jobs)
+    rest = _explore_parallel(program, seeds[len(head):], backend, fuel, passes, setup,
+                             options, jobs)
+    for s, c in statuses.items():
+        rest.statuses[s] = rest.statuses.get(s, 0) + c
+    rest.schedules += n
+    rest.first_seed = first_seed
+    return rest
 
 
-def _explore_parallel(program, seeds, backend, fuel, passes, setup, options, jobs):
-    args = (program, backend, fuel, passes, setup, options)
+def _picklable(*args) -> None:
     try:
         pickle.dumps(args)
     except Exception as e:
@@ -121,13 +131,22 @@ def _explore_parallel(program, seeds, backend, fuel, passes, setup, options, job
                            f"worker processes, and one of them cannot be pickled ({e}); use "
                            f"module-level functions instead of lambdas or closures, or "
                            f"jobs=1") from None
+
+
+def _explore_parallel(program, seeds, backend, fuel, passes, setup, options, jobs):
+    args = (program, backend, fuel, passes, setup, options)
     size = max(1, min(BLOCK, len(seeds) // (2 * jobs)))
     blocks = [seeds[i:i + size] for i in range(0, len(seeds), size)]
     done: dict[int, tuple] = {}
     # forkserver: workers start from a clean server process, never a fork of this one and
     # whatever JIT state or threads it holds mid-use
-    ctx = multiprocessing.get_context(
-        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        # the server imports mikro once (modules only: no program is compiled or run in
+        # it), so a worker forked from it starts without importing it again
+        ctx.set_forkserver_preload(["mikro.api", "mikro.explore"])
+    else:
+        ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
         pending: dict[Future, int] = {}
         nxt = 0         # the next block to submit

@@ -3,6 +3,7 @@ the replay command a failure prints fails the same way on both backends."""
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,30 @@ class NotOutput:
 
 
 class Raises:
+    """raises on a run that printed `text` (on every run when it is None)"""
+    def __init__(self, text: str | None = None):
+        self.text = text
+
     def __call__(self, result) -> bool:
-        raise KeyError("boom")
+        if self.text is None or result.output == self.text:
+            raise KeyError("boom")
+        return True
+
+
+@pytest.fixture
+def pooled(monkeypatch):
+    """blocks of 40 seeds, so that 600 seeds go mostly to the workers; the number of times
+    the pool was used"""
+    ex = sys.modules["mikro.explore"]      # `mikro.explore` is also the function
+    used = []
+    real = ex._explore_parallel
+
+    def spy(*args):
+        used.append(args[1])
+        return real(*args)
+    monkeypatch.setattr(ex, "BLOCK", 40)
+    monkeypatch.setattr(ex, "_explore_parallel", spy)
+    return used
 
 
 def cli(*args: str):
@@ -57,26 +80,36 @@ def same(a, b):
 
 
 @pytest.mark.parametrize("backend", ["x86", "interp"])
-def test_two_jobs_find_the_first_failing_seed_in_seed_order(backend):
+def test_two_jobs_find_the_first_failing_seed_in_seed_order(backend, pooled):
     serial = explore(ORDER, 600, backend=backend, passes=NotOutput(RARE))
     assert serial.failing_seed == 170 and serial.result.output == RARE
     assert serial.schedules == 171 and sum(serial.statuses.values()) == 171
     same(explore(ORDER, 600, backend=backend, passes=NotOutput(RARE), jobs=2), serial)
+    assert pooled == [range(40, 600)]          # the first block ran here, the rest in workers
 
 
-def test_two_jobs_count_the_same_outcomes_when_all_pass():
+def test_two_jobs_count_the_same_outcomes_when_all_pass(pooled):
     serial = explore(ORDER, 150, first_seed=5, passes=NotOutput("never printed"))
     assert serial.ok and serial.schedules == 150 and serial.seeds == range(5, 155)
     parallel = explore(ORDER, 150, first_seed=5, passes=NotOutput("never printed"), jobs=2)
     same(parallel, serial)
     assert parallel.summary() == "150 schedules (seeds 5..154): 1 distinct outcome (150 clean)"
+    assert pooled == [range(45, 155)]
+
+
+def test_a_shallow_failure_is_found_before_any_worker_starts(pooled):
+    found = explore(ORDER, 600, passes=NotOutput("1\n2\n3\n4\n5\n"), jobs=2)
+    assert (found.failing_seed, found.schedules, pooled) == (0, 1, [])
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_a_predicate_that_raises_is_an_error_naming_the_seed(jobs):
+def test_a_predicate_that_raises_is_an_error_naming_the_seed(jobs, pooled):
     with pytest.raises(ExploreError, match=r"^the predicate `passes` raised on seed 0: "
                                            r"KeyError: 'boom'"):
         explore(ORDER, 50, passes=Raises(), jobs=jobs)
+    with pytest.raises(ExploreError, match=r"^the predicate `passes` raised on seed 170: "):
+        explore(ORDER, 600, passes=Raises(RARE), jobs=jobs)     # in a worker when jobs=2
+    assert pooled == ([range(40, 600)] if jobs == 2 else [])
 
 
 def test_jobs_need_picklable_callables_and_say_so():
