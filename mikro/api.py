@@ -88,6 +88,29 @@ def run(program: Program, *, backend: str = DEFAULT_BACKEND, seed: int = 0,
         return k.run()
 
 
+class Prepared:
+    """A program verified, and compiled on x86, for many Kernels: explore makes one per
+    block of seeds so that a run pays neither the verifier nor the compile cache's key
+    (hashing the whole image) again."""
+
+    def __init__(self, program: Program, backend: str, cache: bool = True,
+                 trace: bool = False):
+        self.program, self.backend, self.cache, self.trace = program, backend, cache, trace
+        self.compiled = None
+        if backend == "interp":
+            from .vm.verify import verify
+            verify(program)
+        elif backend == "x86":
+            from .backends import x86
+            self.compiled = x86._compiled(program, cache, trace)     # verifies it
+        else:
+            raise ValueError(f"unknown backend {backend!r} (expected one of {', '.join(BACKENDS)})")
+
+    def fits(self, program: Program, backend: str, cache: bool, trace: bool) -> bool:
+        return (program is self.program and backend == self.backend and cache == self.cache
+                and trace == self.trace)
+
+
 class _Closing(BaseException):
     """Unwinds a run whose Kernel a host handler or on_output closed. Not an Exception,
     so that the backends' `except Exception` around a handler lets it through."""
@@ -123,7 +146,8 @@ class Kernel:
                  mem_words: int | None = None, max_tasks: int | None = None,
                  trace: bool = False, boot: bool = True,
                  on_output: Callable[[str], None] | None = None,
-                 output_limit: int | None = OUTPUT_KEPT, cache: bool = True):
+                 output_limit: int | None = OUTPUT_KEPT, cache: bool = True,
+                 _prepared: "Prepared | None" = None):
         self._machine = None
         self._closed_why = ""
         self._running = False
@@ -138,16 +162,15 @@ class Kernel:
             options.max_tasks = max_tasks
         self.program = program
         self.backend = backend
+        ready = _prepared if _prepared is not None and _prepared.fits(program, backend, cache,
+                                                                      trace) \
+            else Prepared(program, backend, cache, trace)
         if backend == "interp":
             from .vm import interp
-            from .vm.verify import verify
-            verify(program)
             self._machine = interp.Machine(program, options, boot=boot)
-        elif backend == "x86":
-            from .backends import x86
-            self._machine = x86.machine(program, options, boot=boot, cache=cache)
         else:
-            raise ValueError(f"unknown backend {backend!r} (expected one of {', '.join(BACKENDS)})")
+            from .backends.x86.run import Machine
+            self._machine = Machine(ready.compiled, options, boot=boot)
 
     def spawn(self, task: str, *args: int) -> int:
         """Start a task of the program's task type `task` with arguments; its task id."""

@@ -171,7 +171,10 @@ def test(files: list[Path] = typer.Argument(
                                         help="The first seed (0 is FIFO)."),
          backend: str = BackendOpt,
          fuel: Optional[int] = typer.Option(None, callback=_checked("fuel"),
-                                            help="Fuel limit of each run.")) -> None:
+                                            help="Fuel limit of each run."),
+         jobs: int = typer.Option(1, "--jobs", "-j", callback=_checked("jobs"),
+                                  help="Processes to spread the schedules over (at most "
+                                       "the cores); the result is that of one.")) -> None:
     """Run the test blocks of each file (or the program) under many schedules.
 
     A `test "NAME" { ... }` block runs beside the boot list; it passes when its task ends
@@ -200,7 +203,7 @@ def test(files: list[Path] = typer.Argument(
                 if not selected(t.name):
                     continue
                 outcome = run_test(program, t, backend=backend, schedules=schedules,
-                                   first_seed=first_seed, fuel=fuel)
+                                   first_seed=first_seed, fuel=fuel, jobs=jobs)
                 if outcome.ok:
                     passed += 1
                     sys.stdout.write(f'ok    {f}:{t.line} test "{t.name}"\n')
@@ -214,10 +217,11 @@ def test(files: list[Path] = typer.Argument(
             continue
         if not selected(f):
             continue
-        found = explore(program, schedules, backend=backend, first_seed=first_seed, fuel=fuel)
+        found = explore(program, schedules, backend=backend, first_seed=first_seed, fuel=fuel,
+                        jobs=jobs)
         if found.ok:
             passed += 1
-            sys.stdout.write(f"ok    {f}: {found.schedules} schedules, all clean\n")
+            sys.stdout.write(f"ok    {f}: {found.summary()}, all clean\n")
             continue
         failed += 1
         seed, result = found.failing_seed, found.result
@@ -225,6 +229,7 @@ def test(files: list[Path] = typer.Argument(
                          f"(seed {seed}, {result.status})\n")
         sys.stdout.write(result.output)
         sys.stdout.write(result.report(program))
+        sys.stdout.write(f"explored {found.summary()}\n")
         sys.stdout.write(f"replay with: mikro run --backend {backend} --seed {seed}{limits} "
                          f"{shlex.quote(f)}\n")
     sys.stdout.write(f"{passed} passed, {failed} failed\n")

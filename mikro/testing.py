@@ -108,26 +108,45 @@ def _unfinished(result: RunResult, program: Program, task: int) -> list[str]:
 
 def run_test(program: Program, test: MkTest, *, backend: str = api.DEFAULT_BACKEND,
              schedules: int = 1, first_seed: int = 0, fuel: int | None = None,
-             time_limit: float | None = 60.0) -> Outcome:
-    """Run one test under `schedules` seeds from first_seed; the first failing run, or
-    the last passing one."""
+             time_limit: float | None = 60.0, jobs: int = 1) -> Outcome:
+    """Run one test under `schedules` seeds from first_seed (on `jobs` processes); the
+    first failing run, or the last passing one."""
     if test.status not in STATUSES:
         result = api.run(program, backend=backend, fuel=0)
         return Outcome(test, result, [f"unknown `# expect-status: {test.status}` "
                                       f"(expected one of {', '.join(STATUSES)})"])
-    last: list[RunResult] = []
-    ids: list[int] = []
-
-    def setup(kernel: api.Kernel) -> None:
-        ids[:] = [kernel.spawn(test.task)]
-
-    def passes(result: RunResult) -> bool:
-        last[:] = [result]
-        return not check(test, result, program, ids[0])
+    ids = _test_task(program, test, backend)
     found: Exploration = explore(program, schedules, backend=backend, first_seed=first_seed,
-                                 fuel=fuel, passes=passes, time_limit=time_limit, setup=setup)
+                                 fuel=fuel, passes=_Passes(test, program, ids),
+                                 time_limit=time_limit, setup=_Spawn(test.task), jobs=jobs)
     seed = found.failing_seed if found.failing_seed is not None else first_seed + schedules - 1
-    return Outcome(test, last[0], check(test, last[0], program, ids[0]), seed, ids[0])
+    return Outcome(test, found.last, check(test, found.last, program, ids), seed, ids)
+
+
+def _test_task(program: Program, test: MkTest, backend: str) -> int:
+    """The id the test's task gets: the same in every run, which spawns it before any
+    task runs."""
+    with api.Kernel(program, backend=backend) as k:
+        return k.spawn(test.task)
+
+
+@dataclass(frozen=True)
+class _Spawn:
+    """setup of a test's runs; a class, not a closure, so worker processes can take it"""
+    task: str
+
+    def __call__(self, kernel: api.Kernel) -> None:
+        kernel.spawn(self.task)
+
+
+@dataclass(frozen=True)
+class _Passes:
+    test: MkTest
+    program: Program
+    task: int
+
+    def __call__(self, result: RunResult) -> bool:
+        return not check(self.test, result, self.program, self.task)
 
 
 def explain(program: Program, outcome: Outcome, backend: str, trace_tail: int = 12) -> str:

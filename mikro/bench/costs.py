@@ -31,6 +31,27 @@ def throughput(ctx: Ctx):
                 "M round trips/s", measure, note="x86")
 
 
+def schedules(ctx: Ctx):
+    """Schedules explored per second of one process (mikro.explore, jobs=1) on the program
+    of examples/echo.mk: what a run costs beyond the work of the program itself."""
+    from ..explore import explore
+    program = compile_mk(programs.EXPLORED, "explored")
+    for backend, n in (("x86", ctx.sizes.schedules_x86), ("interp", ctx.sizes.schedules_interp)):
+        def measure(backend=backend, n=n):
+            explore(program, 1, backend=backend)            # compiled before it is timed
+            out = []
+            for b in range(ctx.sizes.batches):
+                wall, cpu = time.perf_counter(), time.process_time()
+                found = explore(program, n, backend=backend, first_seed=1 + b * n)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                if not found.ok:
+                    raise Unavailable(f"seed {found.failing_seed} ended {found.result.status}")
+                out.append((n / wall, n / cpu if cpu > 0 else float("inf")))
+            return out
+        ctx.row(f"explore.{backend}", COST, f"schedules explored per second ({backend})",
+                "schedules/s", measure, note="examples/echo.mk, one process")
+
+
 def _hwm_kib() -> int:
     return int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
 

@@ -100,6 +100,8 @@ class Sizes:
     long_native: int          # ... between processes, through a pipe pair or socketpair
     memcpy: int               # copies of 4 KiB (of 64 KiB: a 16th)
     timers: list[int]         # deadlines pending, the points of the timer curve
+    schedules_x86: int        # schedules per batch of the exploration rate (bench/costs.py)
+    schedules_interp: int
 
 
 QUICK = Sizes(batches=3, curve_batches=3, indirect=2_000_000, native=4_000, python=2_000,
@@ -108,7 +110,7 @@ QUICK = Sizes(batches=3, curve_batches=3, indirect=2_000_000, native=4_000, pyth
               clients=[1, 100], spawn=100_000, code=100, startup=3,
               compile_curve=[10, 100, 1_000], soak_compiles=40, soak_print=1.0,
               soak_opens=100_000, long_x86=20_000, long_native=800, memcpy=50_000,
-              timers=[10, 1_000, 100_000])
+              timers=[10, 1_000, 100_000], schedules_x86=1_000, schedules_interp=100)
 FULL = Sizes(batches=7, curve_batches=5, indirect=10_000_000, native=20_000, python=10_000,
              rt_x86=2_000_000, rt_interp=5_000, curve_ops=2_000_000,
              tasks=[2, 10, 100, 1_000, 10_000, 100_000, 300_000, 1_000_000],
@@ -117,7 +119,8 @@ FULL = Sizes(batches=7, curve_batches=5, indirect=10_000_000, native=20_000, pyt
              clients=[1, 10, 100, 1_000], spawn=100_000, code=300, startup=7,
              compile_curve=[10, 100, 1_000, 10_000], soak_compiles=1_000,
              soak_print=10.0, soak_opens=10_000_000, long_x86=200_000, long_native=8_000,
-             memcpy=500_000, timers=[10, 100, 1_000, 10_000, 100_000])
+             memcpy=500_000, timers=[10, 100, 1_000, 10_000, 100_000], schedules_x86=10_000,
+             schedules_interp=500)
 
 
 @dataclass

@@ -19,6 +19,23 @@ task echo {
 }
 """
 
+# examples/echo.mk: an echo server and two clients of 100 calls; the program whose
+# schedules per second `mikro bench` reports
+EXPLORED = ECHO + """
+task client(id, n) {
+    let c = open("echo")
+    let i = 0
+    while i < n {
+        assert(call(c, i) == i + 1)
+        i += 1
+    }
+    print("client", id, "done")
+}
+spawn echo()
+spawn client(1, 100)
+spawn client(2, 100)
+"""
+
 
 def _client(barrier: bool) -> str:
     wait = '    open("go")\n' if barrier else ""

@@ -146,6 +146,7 @@ BENCHES: list[Bench] = [
     Bench("throughput", costs.throughput, "round trips per second, N clients on one server"),
     Bench("spawn", costs.spawn, "spawn time and memory per task"),
     Bench("compile", costs.compile_time, "compile time per VM instruction"),
+    Bench("schedules", costs.schedules, "schedules explored per second, one process"),
     Bench("startup", costs.startup, "`mikro run hello.mk` start-up"),
     Bench("soak", soak.soak, "resident memory before and after many compiles, and printing"),
 ]

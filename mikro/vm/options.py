@@ -7,6 +7,7 @@ anything runs, so `mikro run --fuel -1` and `mikro.run(p, fuel=-1)` say the same
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -28,6 +29,9 @@ _INT_RANGES: dict[str, tuple[int, int, str]] = {
     "max_tasks": (1, _I64_MAX, "an integer of at least 1"),
     "schedules": (1, _I64_MAX, "an integer of at least 1"),
 }
+# processes that may run schedules at once: no more than the cores this process may use
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+_INT_RANGES["jobs"] = (1, CORES, f"an integer from 1 to the number of cores ({CORES})")
 _NONE_ALLOWED = frozenset({"fuel", "time_limit"})
 
 
