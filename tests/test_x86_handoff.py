@@ -7,6 +7,7 @@ import pytest
 
 from mikro import api
 from mikro.backends import x86
+from mikro.bench.programs import ECHO
 from mikro.vm.options import RunOptions
 from test_x86_diff import same
 
@@ -119,14 +120,7 @@ def test_the_ready_queue_grows_and_keeps_the_schedule(seed):
         m.close()
 
 
-ECHO_LOOP = """
-task echo {
-    let ch = channel("echo", MANY)
-    loop {
-        let m, x = recv(ch)
-        reply(m, x + 1)
-    }
-}
+ECHO_LOOP = ECHO + """
 task client(n) {
     let c = open("echo")
     let i = 0

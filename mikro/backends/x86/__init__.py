@@ -66,10 +66,12 @@ def compile(program: Program, cache: bool = True, traced: bool = False,
     interpreter, which a long run trades for optimised code on the way
     (run.tier_up_after)."""
     verify(program)
-    if tier == "auto":
-        tier = "optimised" if cache and engine.cached(program, traced) else "interpreter"
-    obj = engine.interpreter_code(traced) if tier == "interpreter" else \
-        engine.object_code(program, cache=cache, traced=traced, tier=tier)
+    obj = engine.cached(program, traced) if tier == "auto" and cache else None
+    if tier == "auto":          # the entry just read is the one loaded, not read again
+        tier = "optimised" if obj is not None else "interpreter"
+    if obj is None:
+        obj = engine.interpreter_code(traced) if tier == "interpreter" else \
+            engine.object_code(program, cache=cache, traced=traced, tier=tier)
     return CompiledProgram(program, obj, traced=traced, tier=tier, cache=cache)
 
 

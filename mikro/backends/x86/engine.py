@@ -215,9 +215,9 @@ def cache_key(program, traced: bool = False, tier: str = "optimised") -> str:
     return h.hexdigest()[:32]
 
 
-def cached(program, traced: bool = False, tier: str = "optimised") -> bool:
-    """Whether the object cache holds an intact entry of this build."""
-    return objects.load_object(cache_key(program, traced, tier)) is not None
+def cached(program, traced: bool = False, tier: str = "optimised") -> bytes | None:
+    """The object cache's intact entry of this build, or None."""
+    return objects.load_object(cache_key(program, traced, tier))
 
 
 def object_code(program, cache: bool = True, traced: bool = False,

@@ -1,4 +1,5 @@
-"""A thin layer over llvmlite's IRBuilder: struct fields by name, i64 constants, variables."""
+"""A thin layer over llvmlite's IRBuilder: struct fields by name, i64 constants, variables;
+and the VM's integer rules on IR values, which both ways of running VM code share."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -120,3 +121,38 @@ class B:
             self.b.store(self.b.add(iv, c64(1)), i)
             self.b.branch(head)
         self.b.position_at_end(done)
+
+
+# -- the VM's integer rules (docs/vm.md) on IR values: one definition for the program's
+# compiled code (lower.py) and the native interpreter (vmloop.py)
+def divrem(b: B, x, y, is_div: bool):
+    """x / y or x % y for y != 0 (the caller faults on 0): MIN / -1 = MIN and MIN % -1 = 0,
+    where the hardware would trap."""
+    m1 = b.cmp("==", y, -1)
+    safe = b.select(m1, c64(1), y)
+    r = b.sdiv(x, safe) if is_div else b.srem(x, safe)
+    return b.select(m1, b.sub(c64(0), x) if is_div else c64(0), r)
+
+
+def shift(b: B, f, x, y):
+    """A shift by the count's low 6 bits."""
+    return f(x, b.and_(y, c64(63)))
+
+
+def compare(b: B, rel: str, x, y):
+    """1 or 0, signed."""
+    return b.zext(b.icmp_signed(rel, x, y), I64)
+
+
+def alloc_too_big(b: B, heap_top, n, sp, mem_words):
+    """An array of n words (and its length word) would pass sp or the end of memory, in
+    exact arithmetic."""
+    need = b.add(b.add(b.sext(heap_top, I128), ir.Constant(I128, 1)), b.sext(n, I128))
+    return b.or_(b.icmp_signed(">", need, b.sext(sp, I128)),
+                 b.icmp_signed(">", need, b.sext(mem_words, I128)))
+
+
+def below_heap(b: B, sp, size, heap_top):
+    """sp - size < heap_top in exact arithmetic: `enter size` overflows the stack."""
+    low = b.sub(b.sext(sp, I128), b.sext(size, I128))
+    return b.icmp_signed("<", low, b.sext(heap_top, I128))

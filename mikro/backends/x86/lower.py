@@ -22,7 +22,8 @@ from llvmlite import ir
 
 from ...vm import abi, isa
 from . import layout as L
-from .irb import B, I8P, I64, I128, I32, c64
+from .irb import (B, I8P, I64, I32, alloc_too_big, below_heap, c64, compare, divrem,
+                  shift)
 from .kernel_ir import (ACT_BLOCK, ACT_END, ACT_ERR, ACT_HANDOFF, ACT_YIELD, HANDOFF_OUT,
                         CALL_SYSCALLS, HANDOFF_TO, SPLITMIX_GAMMA, KernelIR,
                         handoff_words)
@@ -534,12 +535,7 @@ class Lowering:
         b = self.b
         x, y = self.R(i.b), self.R(i.c)
         self._check(b.cmp("==", y, 0), pc, L.F_DIV0)
-        # MIN / -1 = MIN and MIN % -1 = 0 (the hardware would trap)
-        m1 = b.cmp("==", y, -1)
-        safe = b.select(m1, c64(1), y)
-        r = b.sdiv(x, safe) if is_div else b.srem(x, safe)
-        alt = b.sub(c64(0), x) if is_div else c64(0)
-        self.W(i.a, b.select(m1, alt, r))
+        self.W(i.a, divrem(b, x, y, is_div))
         self.next(pc)
 
     def _lower_div(self, pc, i):
@@ -558,7 +554,7 @@ class Lowering:
         self._binop(pc, i, self.b.xor)
 
     def _shift(self, pc, i, f):
-        self._binop(pc, i, lambda x, y: f(x, self.b.and_(y, c64(63))))
+        self._binop(pc, i, lambda x, y: shift(self.b, f, x, y))
 
     def _lower_shl(self, pc, i):
         self._shift(pc, i, self.b.shl)
@@ -570,7 +566,7 @@ class Lowering:
         self._shift(pc, i, self.b.lshr)
 
     def _cmpop(self, pc, i, op):
-        self._binop(pc, i, lambda x, y: self.b.zext(self.b.icmp_signed(op, x, y), I64))
+        self._binop(pc, i, lambda x, y: compare(self.b, op, x, y))
 
     def _lower_eq(self, pc, i):
         self._cmpop(pc, i, "==")
@@ -614,10 +610,7 @@ class Lowering:
         self._check(b.cmp("<", n, 0), pc, L.F_NEGSIZE, n)
         t = b.load(self.tv)
         ht = b.get(t, "heap_top")
-        need = b.add(b.add(b.sext(ht, I128), ir.Constant(I128, 1)), b.sext(n, I128))
-        over = b.or_(b.icmp_signed(">", need, b.sext(self.R(isa.SP), I128)),
-                     b.icmp_signed(">", need, b.sext(self.mw, I128)))
-        self._check(over, pc, L.F_OOM)
+        self._check(alloc_too_big(b, ht, n, self.R(isa.SP), self.mw), pc, L.F_OOM)
         mem = b.load(self.memv)
         self._store(n, b.gep(mem, [ht]))
         body = b.bitcast(b.gep(mem, [b.add(ht, c64(1))]), I8P)
@@ -718,9 +711,8 @@ class Lowering:
     def _lower_enter(self, pc, i):
         b = self.b
         sp = self.R(isa.SP)
-        low = b.sub(b.sext(sp, I128), ir.Constant(I128, i.imm))
         ht = b.get(b.load(self.tv), "heap_top")
-        self._check(b.icmp_signed("<", low, b.sext(ht, I128)), pc, L.F_STACK)
+        self._check(below_heap(b, sp, c64(i.imm), ht), pc, L.F_STACK)
         self.W(isa.SP, b.sub(sp, c64(i.imm)))
         self.next(pc)
 

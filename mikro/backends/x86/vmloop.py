@@ -19,7 +19,8 @@ from llvmlite import ir
 
 from ...vm import abi, isa
 from . import layout as L
-from .irb import B, I8, I8P, I32, I64, I128, c64
+from .irb import (B, I8, I8P, I32, I64, alloc_too_big, below_heap, c64, compare, divrem,
+                  shift)
 from .kernel_ir import (ACT_BLOCK, ACT_END, ACT_ERR, ACT_HANDOFF, ACT_YIELD, HANDOFF_OUT,
                         KernelIR, handoff_words)
 from .lower import RUN_BADKEY, RUN_BUDGET, RUN_HOST, RUN_IDLE, RUN_PAUSE
@@ -262,10 +263,7 @@ class Loop:
         b = self.b
         x, y = self.R(self.rb), self.R(self.rc)
         self._check(b.cmp("==", y, 0), L.F_DIV0)
-        m1 = b.cmp("==", y, -1)
-        safe = b.select(m1, c64(1), y)
-        r = b.sdiv(x, safe) if is_div else b.srem(x, safe)
-        self.W(self.ra, b.select(m1, b.sub(c64(0), x) if is_div else c64(0), r))
+        self.W(self.ra, divrem(b, x, y, is_div))
         self.next()
 
     def _op_div(self, op):
@@ -284,7 +282,7 @@ class Loop:
         self._bin(self.b.xor)
 
     def _shift(self, f):
-        self._bin(lambda x, y: f(x, self.b.and_(y, c64(63))))
+        self._bin(lambda x, y: shift(self.b, f, x, y))
 
     def _op_shl(self, op):
         self._shift(self.b.shl)
@@ -296,7 +294,7 @@ class Loop:
         self._shift(self.b.lshr)
 
     def _cmp(self, rel):
-        self._bin(lambda x, y: self.b.zext(self.b.icmp_signed(rel, x, y), I64))
+        self._bin(lambda x, y: compare(self.b, rel, x, y))
 
     def _op_eq(self, op):
         self._cmp("==")
@@ -331,10 +329,7 @@ class Loop:
         n = self.R(self.rb)
         self._check(b.cmp("<", n, 0), L.F_NEGSIZE, n)
         ht = b.get(self.t(), "heap_top")
-        need = b.add(b.add(b.sext(ht, I128), ir.Constant(I128, 1)), b.sext(n, I128))
-        over = b.or_(b.icmp_signed(">", need, b.sext(self.R(isa.SP), I128)),
-                     b.icmp_signed(">", need, b.sext(self.mw, I128)))
-        self._check(over, L.F_OOM)
+        self._check(alloc_too_big(b, ht, n, self.R(isa.SP), self.mw), L.F_OOM)
         mem = b.get(self.t(), "mem")
         b.store(n, b.gep(mem, [ht]))
         body = b.bitcast(b.gep(mem, [b.add(ht, c64(1))]), I8P)
@@ -414,9 +409,8 @@ class Loop:
     def _op_enter(self, op):
         b = self.b
         sp = self.R(isa.SP)
-        low = b.sub(b.sext(sp, I128), b.sext(self.imm, I128))
         ht = b.get(self.t(), "heap_top")
-        self._check(b.icmp_signed("<", low, b.sext(ht, I128)), L.F_STACK)
+        self._check(below_heap(b, sp, self.imm, ht), L.F_STACK)
         self.W(isa.SP, b.sub(sp, self.imm))
         self.next()
 
