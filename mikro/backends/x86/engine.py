@@ -89,14 +89,21 @@ def _no_gc():
 
 def build_module(program, triple: str | None = None, traced: bool = False,
                  debug: bool = False) -> ir.Module:
-    """The IR of the program and its kernel; `debug`: with a line table (for a listing)."""
-    check(program)
+    """The IR of the program and its kernel (`debug`: with a line table, for a listing);
+    program None: the native interpreter's (vmloop.py), the same for every program."""
+    if program is not None:
+        check(program)
     with _no_gc():
         ctx = ir.Context()
         mod = ir.Module(name="mikro", context=ctx)
         if triple:
             mod.triple = triple
         lay = L.Layout(ctx)
+        if program is None:
+            kir = KernelIR(mod, lay, None, [], [], traced)
+            kir.build()
+            Loop(mod, lay, kir).build()
+            return mod
         kir = KernelIR(mod, lay, program, name_ids(program), resume_keys(program), traced,
                        reply_reads(program))
         kir.build()
@@ -106,20 +113,9 @@ def build_module(program, triple: str | None = None, traced: bool = False,
 
 def module_text(program, triple: str | None = None, traced: bool = False,
                 debug: bool = False) -> str:
-    """The IR of the program and its kernel, as LLVM reads it; program None: the native
-    interpreter's (vmloop.py), the same for every program."""
+    """build_module's IR as LLVM reads it."""
     with _no_gc():
-        if program is not None:
-            return str(build_module(program, triple, traced, debug))
-        ctx = ir.Context()
-        mod = ir.Module(name="mikro", context=ctx)
-        if triple:
-            mod.triple = triple
-        lay = L.Layout(ctx)
-        kir = KernelIR(mod, lay, None, [], [], traced)
-        kir.build()
-        Loop(mod, lay, kir).build()
-        return str(mod)
+        return str(build_module(program, triple, traced, debug))
 
 
 # The tiers of machine code, which agree in every result and share every table and resume
