@@ -21,6 +21,8 @@ a reply.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import ctypes
 
 from llvmlite import ir
@@ -168,6 +170,7 @@ def _ctypes_structs() -> dict[str, type]:
     for name in ORDER:
         fields = []
         for fname, ftype, count in STRUCTS[name]:
+            t: Any
             if ftype == I64:
                 t = ctypes.c_int64
             elif isinstance(ftype, tuple):
