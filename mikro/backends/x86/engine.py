@@ -264,6 +264,7 @@ class Engine:
         self._engine = llvm.create_mcjit_compiler(empty, tm)
         self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self._engine.finalize_object()
+        self.entry_points: tuple | None = None    # ctypes functions, made by run.py once
 
     def global_address(self, name: str) -> int:
         addr = self._engine.get_global_value_address(name)

@@ -165,7 +165,7 @@ class Layout:
         return self.types[name].as_pointer()
 
 
-def _ctypes_structs() -> dict[str, type]:
+def _ctypes_structs() -> dict[str, Any]:      # ctypes.Structure subclasses
     out: dict[str, type] = {}
     for name in ORDER:
         fields = []

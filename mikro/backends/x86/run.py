@@ -65,7 +65,7 @@ _ENTRY_POINTS = (("mk_run", _I, (_V,)), ("mk_walk", _I, (_V, _V, _I, _V)),
 
 def _entry_points(engine: Engine) -> tuple:
     """The engine's entry points as ctypes functions, made once per engine."""
-    fns = engine.__dict__.get("entry_points")
+    fns = engine.entry_points
     if fns is None:
         fns = engine.entry_points = tuple(
             ctypes.CFUNCTYPE(res, *args)(engine.address(name))
