@@ -224,10 +224,7 @@ def ipc_programs(draw) -> str:
             f"spawn ping({n})",
             "spawn pong()",
         ]
-    order = draw(st.permutations([f"spawn server{s}()" for s in range(nservers)]
-                                 + [f"spawn client{c}({c + 1})" for c in range(nclients)]))
-    out += order
-    return "\n".join(out) + "\n"
+    return "\n".join(out + boot_list(draw, nservers, nclients)) + "\n"
 
 
 @st.composite
@@ -378,10 +375,13 @@ def timed_programs(draw) -> str:
                 body.append('    print("now", id, now())')
         body += ['    print("client", id, "done")', "}"]
         out += body
-    order = draw(st.permutations([f"spawn server{s}()" for s in range(nservers)]
-                                 + [f"spawn client{c}({c + 1})" for c in range(nclients)]))
-    out += order
-    return "\n".join(out) + "\n"
+    return "\n".join(out + boot_list(draw, nservers, nclients)) + "\n"
+
+
+def boot_list(draw, nservers: int, nclients: int) -> list[str]:
+    """The spawns of server0.. and client0(1).. in an order drawn."""
+    return draw(st.permutations([f"spawn server{s}()" for s in range(nservers)]
+                                + [f"spawn client{c}({c + 1})" for c in range(nclients)]))
 
 
 @st.composite
@@ -430,7 +430,4 @@ def handle_programs(draw) -> str:
                          f"        let f{i} = try pair()", f"        k{i} += 1", "    }"]
         body += ['    print("client", id, "done")', "}"]
         out += body
-    order = draw(st.permutations([f"spawn server{s}()" for s in range(nservers)]
-                                 + [f"spawn client{c}({c + 1})" for c in range(nclients)]))
-    out += order
-    return "\n".join(out) + "\n"
+    return "\n".join(out + boot_list(draw, nservers, nclients)) + "\n"

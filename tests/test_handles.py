@@ -6,20 +6,11 @@ moved between tiers, traced and untraced (test_x86_diff.same): all must agree ex
 each test also checks what the run printed against what docs/kernel.md says it must."""
 from __future__ import annotations
 
-from mikro.lang import compile_source
 from mikro.vm import abi, interp
 from mikro.vm.options import RunOptions
-from test_x86_diff import same
+from test_longmsg import check          # both backends, every tier, traced: "lm.mk"
 
 E = {name: code for name, (code, _) in abi.ERRORS.items()}
-
-
-def check(src: str, want: str, status: str = "clean", traced: bool = True, **kw):
-    program = compile_source(src, "h.mk")
-    got = same(program, traced=traced, **kw)
-    assert got.status == status, got.report(program)
-    assert got.output == want
-    return program, got
 
 
 # -- moving a chandle -----------------------------------------------------------------
@@ -159,7 +150,7 @@ def test_a_move_without_try_faults_naming_its_line():
     program, got = check(src, "", status="fault")
     assert got.faults[0].where.pc is not None
     report = got.report(program)
-    assert "send_move(0) failed: E_BADHANDLE" in report and "h.mk:4" in report
+    assert "send_move(0) failed: E_BADHANDLE" in report and "lm.mk:4" in report
 
 
 FULL_TABLE = """
@@ -346,7 +337,7 @@ def test_a_bad_name_without_try_faults_naming_its_line():
     src = "task t {\n  let a = array(2)\n  open(a)\n}\nspawn t()\n"
     program, got = check(src, "", status="fault")
     report = got.report(program)
-    assert "open_at failed: E_INVAL" in report and "h.mk:3" in report
+    assert "open_at failed: E_INVAL" in report and "lm.mk:3" in report
 
 
 CHURN = """

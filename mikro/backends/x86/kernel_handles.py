@@ -196,43 +196,53 @@ class HandlesIR:
     def _sys_call_move(self, b, k, t, a):
         self._send_move(b, k, t, a, True)
 
-    def _sys_reply_move(self, b, k, t, a):
-        h, x, words = a[0], a[1], a[2:5]
+    def reply_to(self, b: B, t, h, on_mslot, on_chandle):
+        """The caller a reply through h answers (a variable; null: nobody waits) and the
+        mhandle slot to free once it is answered (-1: h is a chandle). A value that is no
+        live mhandle gives E_BADHANDLE; then on_mslot(ms, caller) or on_chandle(caller)
+        checks the rest and finds the caller."""
         caller = b.var(b.null(self.T), self.T)
         mslot = b.var(-1)
         with b.if_else(b.cmp(">=", h, abi.CH_SLOTS, signed=False)) as (mh, ch):
             with mh:
                 s, ms = self.live_mslot(b, t, h, lambda: self.err(b, t, "E_BADHANDLE"))
                 b.store(s, mslot)
+                on_mslot(ms, caller)
             with ch:
-                used = b.and_(b.lshr(b.get(t, "ch_used"), h), c64(1))
-                with b.when(b.cmp("==", used, 0), likely=False):
-                    self.err(b, t, "E_BADHANDLE")
-        self.movable(b, t, h, x)
+                on_chandle(caller)
+        return caller, mslot
+
+    def _sys_reply_move(self, b, k, t, a):
+        h, x, words = a[0], a[1], a[2:5]
+
+        def through_mhandle(ms, caller):
+            self.movable(b, t, h, x)
+            snd = self.msender(b, ms)
+            with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
+                with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALLB_REPLY), likely=False):
+                    self.err(b, t, "E_INVAL")      # a callbuf is answered by replybuf
+                with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
+                    b.store(snd, caller)
+            with b.when(b.isnull(b.load(caller)), likely=False):
+                self.err(b, t, "E_CLOSED")         # nobody waits for this answer
+
+        def through_chandle(caller):
+            used = b.and_(b.lshr(b.get(t, "ch_used"), h), c64(1))
+            with b.when(b.cmp("==", used, 0), likely=False):
+                self.err(b, t, "E_BADHANDLE")
+            self.movable(b, t, h, x)
+            slot = self.slot(b, t, h)
+            c = b.get(slot, "chan")
+            pt, ps = self.peer(b, c, self.end(b, slot))
+            ok = b.and_(b.and_(b.cmp("==", self.kind(b, slot), L.K_ONE),
+                               b.cmp("==", b.get(c, "dead"), 0)),
+                        self.waits(b, pt, (L.ST_CALL_REPLY,), ps))
+            with b.when(b.not_(ok), likely=False):
+                self.err(b, t, "E_INVAL")
+            b.store(pt, caller)
+
+        caller, mslot = self.reply_to(b, t, h, through_mhandle, through_chandle)
         s = b.load(mslot)
-        with b.if_else(b.cmp(">=", s, 0)) as (mh, ch):
-            with mh:
-                ms = self.mslot(b, t, h)
-                waits = b.cmp("!=", self.mwaits(b, ms), 0)
-                snd = self.msender(b, ms)
-                with b.when(waits):
-                    with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALLB_REPLY),
-                                likely=False):
-                        self.err(b, t, "E_INVAL")      # a callbuf is answered by replybuf
-                    with b.when(b.cmp("==", b.get(snd, "state"), L.ST_CALL_REPLY)):
-                        b.store(snd, caller)
-                with b.when(b.isnull(b.load(caller)), likely=False):
-                    self.err(b, t, "E_CLOSED")         # nobody waits for this answer
-            with ch:
-                slot = self.slot(b, t, h)
-                c = b.get(slot, "chan")
-                pt, ps = self.peer(b, c, self.end(b, slot))
-                ok = b.and_(b.and_(b.cmp("==", self.kind(b, slot), L.K_ONE),
-                                   b.cmp("==", b.get(c, "dead"), 0)),
-                            self.waits(b, pt, (L.ST_CALL_REPLY,), ps))
-                with b.when(b.not_(ok), likely=False):
-                    self.err(b, t, "E_INVAL")
-                b.store(pt, caller)
         w = b.load(caller)
         with b.when(b.cmp("==", b.get(w, "ch_used"), self.CH_FULL), likely=False):
             self.err(b, t, "E_NOSPACE")

@@ -1724,25 +1724,24 @@ class KernelIR(HandlesIR):
     def _sys_replybuf(self, b, k, t, a):
         h, buf, off, n = a[:4]
         words = a[4:7]
-        caller = b.var(b.null(self.T), self.T)
-        mslot = b.var(-1)
-        with b.if_else(b.cmp(">=", h, abi.CH_SLOTS, signed=False)) as (mh, ch):
-            with mh:
-                s, ms = self.live_mslot(b, t, h, lambda: self.err(b, t, "E_BADHANDLE"))
-                b.store(s, mslot)
-                with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
-                    snd = self.msender(b, ms)
-                    with b.when(self.in_any_reply(b, snd)):
-                        b.store(snd, caller)
-            with ch:
-                slot, kind = self.chandle(b, t, h)
-                c = b.get(slot, "chan")
-                pt, ps = self.peer(b, c, self.end(b, slot))
-                ok = b.and_(b.and_(b.cmp("==", kind, L.K_ONE), b.cmp("==", b.get(c, "dead"), 0)),
-                            self.waits(b, pt, (L.ST_CALL_REPLY, L.ST_CALLB_REPLY), ps))
-                with b.when(b.not_(ok), likely=False):
-                    self.err(b, t, "E_INVAL")
-                b.store(pt, caller)
+
+        def through_mhandle(ms, caller):
+            with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
+                snd = self.msender(b, ms)
+                with b.when(self.in_any_reply(b, snd)):
+                    b.store(snd, caller)
+
+        def through_chandle(caller):
+            slot, kind = self.chandle(b, t, h)
+            c = b.get(slot, "chan")
+            pt, ps = self.peer(b, c, self.end(b, slot))
+            ok = b.and_(b.and_(b.cmp("==", kind, L.K_ONE), b.cmp("==", b.get(c, "dead"), 0)),
+                        self.waits(b, pt, (L.ST_CALL_REPLY, L.ST_CALLB_REPLY), ps))
+            with b.when(b.not_(ok), likely=False):
+                self.err(b, t, "E_INVAL")
+            b.store(pt, caller)
+
+        caller, mslot = self.reply_to(b, t, h, through_mhandle, through_chandle)
         src = self._buf_range(b, k, t, buf, off, n)
         w = b.load(caller)
         self.rec(b, k, "reply", t, h, w, words=words, n=n)
