@@ -27,9 +27,9 @@ task worker(n) {
 
 task client {
     let i = 1
-    while i <= 5 {
-        let w = open(worker_name(i * 7))    # waits until worker i*7 is there
-        print("worker", i * 7, "says", call(w, 2))
+    while i <= 4 {
+        let w = open(worker_name(i * 3))    # waits until worker i*3 is there
+        print("worker", i * 3, "says", call(w, 2))
         close(w)
         i += 1
     }
@@ -42,4 +42,4 @@ task starter(n) {
 }
 
 spawn client()
-spawn starter(35)
+spawn starter(12)

@@ -6,6 +6,9 @@ moved between tiers, traced and untraced (test_x86_diff.same): all must agree ex
 each test also checks what the run printed against what docs/kernel.md says it must."""
 from __future__ import annotations
 
+import dataclasses
+
+from mikro.lang import compile_source
 from mikro.vm import abi, interp
 from mikro.vm.options import RunOptions
 from test_longmsg import check          # both backends, every tier, traced: "lm.mk"
@@ -377,3 +380,63 @@ spawn churn(300)
 def test_names_come_and_go_in_the_tree():
     # 120 names held while 300 others are made and closed, each leaving the tree
     check(CHURN, "churned 300 opened 600\n")
+
+
+MANY_NAMES = """
+fn name(a, k) {
+    let i = 0
+    while k > 0 { a[i] = 'a' + k % 26; k /= 26; i += 1 }
+    a[i] = 0
+    return a
+}
+task holder(first, count) {
+    let a = array(8)
+    let i = 0
+    while i < count { channel(name(a, first + i), MANY); i += 1 }
+    wait()
+}
+task main(n, step) {
+    let i = 0
+    while i < n { spawn holder(1 + i, 50); i += 50 }
+    yield()
+    let a = array(8)
+    let found = 0
+    i = 1
+    while i <= n { let c = open(name(a, i)); close(c); found += 1; i += step }
+    print("found", found, try channel(name(a, n), ONE), try open(name(a, 0)))
+}
+spawn main(1, 1)
+"""
+
+
+def test_a_hundred_thousand_names_on_the_native_kernel_and_thousands_on_both():
+    """10^5 names held by 2,000 tasks: every one findable, none taken twice, an empty name
+    refused; the reference kernel agrees on 3,000 (10^5 takes it half a minute)."""
+    from mikro.backends import x86
+    program = compile_source(MANY_NAMES, "n.mk")
+    exists, inval = E["E_EXISTS"], E["E_INVAL"]
+    for n, step in ((3_000, 7), (100_000, 997)):
+        boot = dataclasses.replace(program.boot[0], args=(n, step))
+        p = dataclasses.replace(program, boot=[boot])
+        got = x86.compile(p, tier="interpreter").run(RunOptions(mem_words=256))
+        assert got.status == "clean" and got.output == \
+            f"found {(n - 1) // step + 1} {exists} {inval}\n", got.report(p)
+        if n < 10_000:
+            assert interp.run(p, RunOptions(mem_words=256)) == got
+
+
+def test_the_listing_and_the_charts_show_moves_pairs_and_built_names():
+    from mikro import tracechart as tc
+    program = compile_source(PRIVATE, "p.mk")
+    trace = interp.run(program, RunOptions(trace=True)).trace
+    listing = tc.format_trace(trace, program)
+    assert "server#1  pair     ch1 and ch2" in listing
+    assert "client#2  move     ch1 <- server#1 (its ch2)" in listing
+    steps, _ = tc.chart_steps(trace, program)
+    move = next(s for s in steps if s.line == "move")
+    assert (move.src, move.dst, move.label) == (1, 2, "move ch2 as ch1")
+    assert "T1--)T2: move ch2 as ch1" in tc.mermaid(trace, program)
+    assert 'class="step move"' in tc.svg(trace, program)
+    program = compile_source(NAMES, "n.mk")
+    listing = tc.format_trace(interp.run(program, RunOptions(trace=True)).trace, program)
+    assert '"worker-17" MANY as ch0' in listing and '"worker-3" MANY as ch0' in listing
