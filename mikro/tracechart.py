@@ -31,7 +31,7 @@ BOOT = 0                  # the task id of the boot list in spawn events
 HOST = abi.HOST_TYPE      # a spawn's task type for a host task
 CHANNEL_KINDS = {abi.ONE: "ONE", abi.MANY: "MANY"}
 OFFERS = ("send", "call", "push")       # events where a task starts waiting for a taker
-PEER_IS_A_TASK = ("spawn", "open", "send", "call", "recv", "reply", "push", "close")
+PEER_IS_A_TASK = ("spawn", "open", "send", "call", "recv", "reply", "push", "close", "move")
 
 
 # -- names and small formats ------------------------------------------------------------------
@@ -68,6 +68,15 @@ def _string(program: Program | None, index: int) -> str:
     if program is not None and 0 <= index < len(program.strings):
         return program.strings[index]
     return f"S[{index}]"
+
+
+def _name(program: Program | None, e: Event) -> str:
+    """The name of a `channel` or `open` event: a string of the program, or the bytes of a
+    name built at run time that none is (its first 32 in the event, `...` for the rest)."""
+    if e.a != -1 or not e.n:
+        return _string(program, e.a)
+    shown = abi.unpack_name(e.words, min(e.n, 8 * abi.MSG_WORDS))
+    return shown.decode("utf-8", "replace") + ("..." if e.n > len(shown) else "")
 
 
 def _quoted(text: str) -> str:
@@ -170,10 +179,14 @@ def _describe(i: int, e: Event, names: dict[int, str], program: Program | None,
             return f"{peer} (host task)"
         return f"{peer} {_spawn_args(e, program)}"
     if kind == "channel":
-        return f"{_quoted(_string(program, e.a))} {_channel_kind(e.b)} as {h}"
+        return f"{_quoted(_name(program, e))} {_channel_kind(e.b)} as {h}"
     if kind == "open":
         conn = f" (conn {e.b})" if e.b else ""
-        return f"{_quoted(_string(program, e.a))} as {h} -> {peer}{conn}"
+        return f"{_quoted(_name(program, e))} as {h} -> {peer}{conn}"
+    if kind == "move":
+        return f"{h} <- {peer} (its {_handle(e.a)})"
+    if kind == "pair":
+        return f"{h} and {_handle(e.a)}"
     if kind in ("send", "call"):
         return f"{h} -> {peer or '(nobody yet)'}  {ws}"
     if kind == "push":
@@ -213,7 +226,7 @@ def _recv_notes(e: Event, origin: str | None) -> str:
 
 # -- chart steps: what both charts draw -------------------------------------------------------
 
-ARROWS = ("message", "reply", "spawn", "open", "dropped", "lost", "signal")
+ARROWS = ("message", "reply", "spawn", "open", "dropped", "lost", "signal", "move")
 NOTES = ("note", "exit", "fault")
 
 
@@ -251,9 +264,9 @@ def _step(i: int, e: Event, program: Program | None, flow: _Flow) -> Step | None
         args = "" if e.a == HOST else " " + _spawn_args(e, program)
         return arrow(e.task, e.peer, "spawn", "spawn" + (" host" if e.a == HOST else args))
     if kind == "channel":
-        return note(f"channel {_quoted(_string(program, e.a))} {_channel_kind(e.b)}")
+        return note(f"channel {_quoted(_name(program, e))} {_channel_kind(e.b)}")
     if kind == "open":
-        label = f"open {_quoted(_string(program, e.a))}"
+        label = f"open {_quoted(_name(program, e))}"
         return arrow(e.task, e.peer, "open", label) if e.peer else note(label)
     if kind in OFFERS:
         if i in flow.taken:
@@ -281,6 +294,10 @@ def _step(i: int, e: Event, program: Program | None, flow: _Flow) -> Step | None
         return note(f"{'sleep ends' if e.b == 1 else 'timeout'} at {e.a}")
     if kind == "timer":
         return note(f"timer {e.b} at {e.a}")
+    if kind == "move":
+        return arrow(e.peer, e.task, "move", f"move {_handle(e.a)} as {_handle(e.handle)}")
+    if kind == "pair":
+        return note(f"pair {_handle(e.handle)} {_handle(e.a)}")
     return note(kind)
 
 
@@ -331,7 +348,7 @@ def chrome(events: list[Event], program: Program | None) -> str:
 # -- Mermaid ----------------------------------------------------------------------------------
 
 MERMAID_ARROWS = {"message": "->>", "reply": "-->>", "spawn": "-)", "open": "--)",
-                  "dropped": "--x", "lost": "-x", "signal": "-)"}
+                  "dropped": "--x", "lost": "-x", "signal": "-)", "move": "--)"}
 FAULT_RGB = "rgb(255, 221, 221)"
 # Characters that stay as they are in Mermaid text; every other one becomes an entity code
 # (`#35;`). Mermaid reads `#` as a comment, `;` as the end of a statement, `%%` and `{` as a
@@ -388,7 +405,7 @@ PAD = 14                  # room around a label inside its column span
 _ARROW_STYLE = {          # line -> (dashed, marker)
     "message": (False, "head"), "reply": (True, "head"), "spawn": (False, "open"),
     "open": (True, "open"), "dropped": (True, "cross"), "lost": (False, "cross"),
-    "signal": (True, "head"),
+    "signal": (True, "head"), "move": (True, "open"),
 }
 _NOTE_COLORS = {          # line -> (fill, stroke, text)
     "note": ("#fff8d6", "#c9b458", "#222"), "exit": ("#eeeeee", "#999999", "#222"),

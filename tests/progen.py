@@ -224,10 +224,7 @@ def ipc_programs(draw) -> str:
             f"spawn ping({n})",
             "spawn pong()",
         ]
-    order = draw(st.permutations([f"spawn server{s}()" for s in range(nservers)]
-                                 + [f"spawn client{c}({c + 1})" for c in range(nclients)]))
-    out += order
-    return "\n".join(out) + "\n"
+    return "\n".join(out + boot_list(draw, nservers, nclients)) + "\n"
 
 
 @st.composite
@@ -378,7 +375,59 @@ def timed_programs(draw) -> str:
                 body.append('    print("now", id, now())')
         body += ['    print("client", id, "done")', "}"]
         out += body
-    order = draw(st.permutations([f"spawn server{s}()" for s in range(nservers)]
-                                 + [f"spawn client{c}({c + 1})" for c in range(nclients)]))
-    out += order
-    return "\n".join(out) + "\n"
+    return "\n".join(out + boot_list(draw, nservers, nclients)) + "\n"
+
+
+def boot_list(draw, nservers: int, nclients: int) -> list[str]:
+    """The spawns of server0.. and client0(1).. in an order drawn."""
+    return draw(st.permutations([f"spawn server{s}()" for s in range(nservers)]
+                                + [f"spawn client{c}({c + 1})" for c in range(nclients)]))
+
+
+@st.composite
+def handle_programs(draw) -> str:
+    """Handles on the move: servers (named by a literal or by a name built at run time)
+    that signal through what they were sent and answer with a private end or plainly;
+    clients that make pairs, move ends (their own, the one the message travels on, closed
+    and forged ones), call with and without a moved end, close numbers and fill their
+    tables. Errors are taken with `try` and printed, so both kernels' statuses compare."""
+    out = ["fn name(n) {", "    let a = array(8)", '    let i = put_str(a, 0, "h")',
+           "    a[i] = 'a' + n", "    return a", "}"]
+    nservers = draw(st.integers(1, 2))
+    for s in range(nservers):
+        made = f'"h{chr(97 + s)}"' if draw(st.booleans()) else f"name({s})"
+        out += [f"task server{s} {{", f"    let ch = channel({made}, MANY)", "    loop {",
+                "        let m, h, x = recv(ch)",
+                "        let e1 = try notify(h, 1)",
+                "        let a, b = pair()",
+                f"        let e2 = try reply_move(m, {draw(st.sampled_from(['b', 'a', 'h', 'm']))}, x + 1)",
+                "        if e2 != 0 { reply(m, x) }",
+                f'        print("s{s}", x, e1, e2)',
+                "        try close(a)", "        try close(b)", "        try close(h)", "    }",
+                "}"]
+    nclients = draw(st.integers(1, 3))
+    for c in range(nclients):
+        s = draw(st.integers(0, nservers - 1))
+        target = f'"h{chr(97 + s)}"' if draw(st.booleans()) else f"name({s})"
+        body = [f"task client{c}(id) {{", f"    let c = open({target})",
+                "    let p, q = pair()"]
+        for i in range(draw(st.integers(1, 6))):
+            action = draw(st.integers(0, 4))
+            x = draw(st.sampled_from(["p", "q", "c", "99", "-1", "64 + 5", "3"]))
+            if action == 0:
+                body.append(f'    print("send", id, try send_move(c, {x}, {i}))')
+            elif action == 1:
+                body += [f"    let e{i}, r{i}, w{i} = try call_move(c, {x}, {i})",
+                         f'    print("call_move", id, e{i}, r{i}, w{i}, try close(r{i}))']
+            elif action == 2:
+                body += [f"    let e{i}, r{i}, w{i} = try call(c, {100 + i}, {i})",
+                         f'    print("call", id, e{i}, r{i}, w{i})']
+            elif action == 3:
+                body.append(f'    print("close", id, try close({x}))')
+            else:
+                body += [f"    let k{i} = 0",
+                         f"    while k{i} < {draw(st.sampled_from([1, 20, 40]))} {{",
+                         f"        let f{i} = try pair()", f"        k{i} += 1", "    }"]
+        body += ['    print("client", id, "done")', "}"]
+        out += body
+    return "\n".join(out + boot_list(draw, nservers, nclients)) + "\n"

@@ -347,14 +347,14 @@ CASES = {
         '  = help: strings may only be passed to print, assert, channel and open\n'
         '\n'
         'error: could not compile due to 1 error\n'),
-    'channel_name_not_literal': (
-        'task t { let n = 1\n    let c = channel(n, MANY) }\n',
-        'error[E0303]: the channel name of `channel` must be a string literal\n'
-        ' --> bad.mk:2:21\n'
+    'put_str_text_not_literal': (
+        'task t { let a = array(4)\n    put_str(a, 0, a) }\n',
+        'error[E0303]: the text of `put_str` must be a string literal\n'
+        ' --> bad.mk:2:19\n'
         '  |\n'
-        '2 |     let c = channel(n, MANY) }\n'
-        '  |                     ^ not a string literal\n'
-        '  = help: write for example `channel("echo", MANY)`\n'
+        '2 |     put_str(a, 0, a) }\n'
+        '  |                   ^ not a string literal\n'
+        '  = help: write for example `put_str(name, 0, "worker-")`\n'
         '\n'
         'error: could not compile due to 1 error\n'),
     'channel_kind_not_constant': (

@@ -89,16 +89,20 @@ def timers(ctx: Ctx):
 
 def open_names(ctx: Ctx):
     """open + close never blocks, so no task switch returns control to Python between the
-    go line and the end: time it as the difference of two runs instead."""
-    curve = Curve("curve.open", "open vs names", "names registered", "ns per open + close", "ns")
-    ctx.curves.append(curve)
-    n = ctx.sizes.curve_ops
-    for x in ctx.sizes.names:
-        ctx.status(f"{curve.title}: {x:,}")
-        try:
-            s = per_op_diff(lambda k: programs.open_names(k, x), curve.key, n // 5, n + n // 5,
-                            ctx.sizes.curve_batches, lambda k: f"go\n{k}\n")
-        except Exception as e:
-            curve.unavailable = f"at {x:,}: {reason(e)}"
-            return
-        curve.points.append((x, Stat.of([v * 1e9 for v in s])))
+    go line and the end: time it as the difference of two runs instead. The names are built
+    at run time; the name opened is a literal (curve.open) or built too (curve.open_at)."""
+    for key, title, built in (("curve.open", "open vs names", False),
+                              ("curve.open_at", "open of a built name vs names", True)):
+        curve = Curve(key, title, "names registered", "ns per open + close", "ns")
+        ctx.curves.append(curve)
+        n = ctx.sizes.curve_ops
+        for x in ctx.sizes.names:
+            ctx.status(f"{curve.title}: {x:,}")
+            try:
+                check_memory(x // 60)
+                s = per_op_diff(lambda k: programs.open_names(k, x, built), curve.key, n // 5,
+                                n + n // 5, ctx.sizes.curve_batches, lambda k: f"go\n{k}\n")
+            except Exception as e:
+                curve.unavailable = f"at {x:,}: {reason(e)}"
+                break
+            curve.points.append((x, Stat.of([v * 1e9 for v in s])))

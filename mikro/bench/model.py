@@ -107,7 +107,7 @@ class Sizes:
 
 QUICK = Sizes(batches=3, curve_batches=3, indirect=2_000_000, native=4_000, python=2_000,
               rt_x86=500_000, rt_interp=500, curve_ops=200_000, tasks=[2, 100, 10_000],
-              connections=[1, 100, 10_000], push=[1, 10, 1_000], names=[1, 10, 100],
+              connections=[1, 100, 10_000], push=[1, 10, 1_000], names=[1, 100, 10_000],
               clients=[1, 100], spawn=100_000, code=100, startup=3,
               compile_curve=[10, 100, 1_000], soak_compiles=40, soak_print=1.0,
               soak_opens=100_000, long_x86=20_000, long_native=800, memcpy=50_000,
@@ -116,7 +116,8 @@ FULL = Sizes(batches=7, curve_batches=5, indirect=10_000_000, native=20_000, pyt
              rt_x86=2_000_000, rt_interp=5_000, curve_ops=2_000_000,
              tasks=[2, 10, 100, 1_000, 10_000, 100_000, 300_000, 1_000_000],
              connections=[1, 10, 100, 1_000, 10_000, 100_000],
-             push=[1, 10, 100, 1_000, 10_000, 100_000], names=[1, 10, 100, 1_000],
+             push=[1, 10, 100, 1_000, 10_000, 100_000],
+             names=[1, 10, 100, 1_000, 10_000, 100_000],
              clients=[1, 10, 100, 1_000], spawn=100_000, code=300, startup=7,
              compile_curve=[10, 100, 1_000, 10_000], soak_compiles=1_000,
              soak_print=10.0, soak_opens=10_000_000, long_x86=200_000, long_native=8_000,

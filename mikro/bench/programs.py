@@ -201,36 +201,66 @@ spawn spawner({clients})
 """
 
 
-def open_names(n: int, names: int) -> str:
+def open_names(n: int, names: int, built: bool = False) -> str:
     """n open + close of one name while `names` other names are registered; prints go,
-    then n. The holders run (and block) before the opener: the ready queue is FIFO."""
-    per = 60                              # channels a holder creates (< 64 chandle slots)
-    holders, parts = [], []
-    for h, start in enumerate(range(0, names, per)):
-        body = "\n".join(f'    let c{j} = channel("name{j:07d}", MANY)'
-                         for j in range(start, min(start + per, names)))
-        parts.append(f"task holder{h} {{\n{body}\n    recv(c{start})\n}}\n")
-        holders.append(f"spawn holder{h}()")
-    return "\n".join(parts) + f"""
+    then n. The names are built at run time ("name" and a number), 60 per holder task (a
+    task has 64 chandle slots); the holders run (and block) before the opener: the ready
+    queue is FIFO. The opened name is the literal "name_target", or with `built` the same
+    name built in an array, which no string of the program is: found in the name tree."""
+    target = "let t = array(11)\n    put_str(t, 0, \"name_target\")" if built else \
+        'let t = 0'
+    name = "t" if built else '"name_target"'
+    per = 60
+    return f"""
+fn name(a, k) {{
+    let i = put_str(a, 0, "name")
+    let d = 1
+    while d * 10 <= k {{ d *= 10 }}
+    while d > 0 {{ a[i] = '0' + k / d % 10; i += 1; d /= 10 }}
+    a[i] = 0
+    return a
+}}
+
+task holder(first, count) {{
+    let a = array(16)
+    let i = 0
+    let c = 0
+    while i < count {{ c = channel(name(a, first + i), MANY); i += 1 }}
+    recv(c)
+}}
+
 task target {{
-    let h = channel("name_target", MANY)
+    {target}
+    let h = channel({name}, MANY)
     recv(h)
 }}
 
 task opener(n) {{
+    {target}
     print("go")
     let i = 0
     while i < n {{
-        let c = open("name_target")
+        let c = open({name})
         close(c)
         i += 1
     }}
     print(n)
 }}
 
-{chr(10).join(holders)}
-spawn target()
-spawn opener({n})
+task spawner(names) {{
+    let first = 0
+    while first < names {{
+        let count = names - first
+        if count > {per} {{ count = {per} }}
+        spawn holder(first, count)
+        first += count
+    }}
+    yield()
+    spawn target()
+    spawn opener({n})
+}}
+
+spawn spawner({names})
 """
 
 

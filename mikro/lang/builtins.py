@@ -13,16 +13,22 @@ SYSCALL_ARITY: dict[str, tuple[int, int]] = {
     "replybuf": (4, 4 + abi.BUF_WORDS),
     "notify": (2, 2), "wait": (0, 0), "wait_until": (1, 1), "recv_until": (2, 2),
     "sleep": (1, 1), "now": (0, 0), "timer": (3, 3), "call_until": (2, 2 + abi.MSG_WORDS),
+    "send_move": (2, 1 + abi.MSG_WORDS), "call_move": (2, 1 + abi.MSG_WORDS),
+    "reply_move": (2, 1 + abi.MSG_WORDS), "pair": (0, 0),
 }
 # Where the message words start, for the syscalls that carry a message.
 MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2, "sendbuf": 4, "callbuf": 5,
-              "replybuf": 4, "call_until": 2}
+              "replybuf": 4, "call_until": 2, "send_move": 1, "call_move": 1, "reply_move": 1}
 # The argument that must be a string literal (the channel name).
 STRING_ARG = {"channel": 0, "open": 0}
+# A name that is not a string literal is an array holding a name built at run time: the
+# syscall of that form.
+NAME_AT = {"channel": "channel_at", "open": "open_at"}
 # The argument that must be a constant expression (the channel kind).
 CONST_ARG = {"channel": 1}
 
-OTHER = {"print": (0, None), "assert": (1, 2), "array": (1, 1), "len": (1, 1)}
+OTHER = {"print": (0, None), "assert": (1, 2), "array": (1, 1), "len": (1, 1),
+         "put_str": (3, 3)}
 NAMES = frozenset(SYSCALL_ARITY) | frozenset(OTHER) | {"spawn"}
 
 

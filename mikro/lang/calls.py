@@ -130,8 +130,10 @@ class Calls:
     def syscall(self, e: ast.Call, try_: bool) -> list[int]:
         b = self.body
         name = e.callee.name
+        if name in builtins.NAME_AT and e.args and not isinstance(e.args[0], ast.Str):
+            name = builtins.NAME_AT[name]        # a name built at run time, in an array
         sc = abi.SYS[name]
-        lo, hi = builtins.SYSCALL_ARITY[name]
+        lo, hi = builtins.SYSCALL_ARITY[e.callee.name]
         if name in builtins.MESSAGE_AT and len(e.args) > hi:
             first = builtins.MESSAGE_AT[name]
             most = hi - first
@@ -140,7 +142,7 @@ class Calls:
                     f"a long message carries {most} words beside its buffer; send more in the buffer")
             raise Err("E0403", f"too many message words: {len(e.args) - first} "
                       f"(at most {most})", e.args[first + most].span, help, "one word too many")
-        self.arity(e, lo, hi, f"`{name}`")
+        self.arity(e, lo, hi, f"`{e.callee.name}`")
         ops: list = []                   # operands and expressions still to evaluate
         for i, a in enumerate(e.args):
             if builtins.STRING_ARG.get(name) == i:
@@ -229,6 +231,28 @@ class Calls:
         d = self._dest(None, m)
         self.body.at(e.span)
         self.body.emit("alloc", d, n)
+        return [d]
+
+    def b_put_str(self, e: ast.Call) -> list[int]:
+        """put_str(a, i, "text"): the bytes of text (UTF-8) into a[i], a[i + 1], ..., one
+        per word, each store checked as `a[i] = v` is; its value is the index after them."""
+        b = self.body
+        self.arity(e, 3, 3, "`put_str`")
+        text = e.args[2]
+        if not isinstance(text, ast.Str):
+            raise Err("E0303", "the text of `put_str` must be a string literal", text.span,
+                      "write for example `put_str(name, 0, \"worker-\")`", "not a string literal")
+        m = b.mark()
+        arr, at = (self.reg(o) for o in self.evaluate_all(list(e.args[:2])))
+        byte, idx = b.temp(), b.temp()
+        b.at(e.span)
+        data = text.value.encode()
+        for j, v in enumerate(data):
+            b.emit("li", byte, imm=v)
+            b.emit("addi", idx, at, imm=j)
+            b.emit("ast", byte, arr, idx)
+        d = self._dest(None, m)
+        b.emit("addi", d, at, imm=len(data))
         return [d]
 
     def b_len(self, e: ast.Call) -> list[int]:

@@ -61,6 +61,17 @@ _SYSCALLS = [
     ("now",        0, 1, False, "a1 = the virtual clock, in ticks"),
     ("timer",      3, 0, False, "OR bits a0 into the own pending word at a1, then every a2 ticks (0: once); a0 = 0 stops it"),
     ("call_until", 6, 4, True,  "call on a0 with a2..a5, but with E_TIMEOUT at deadline a1; a1..a4 = reply"),
+    # handles on the move (docs/kernel.md, "Handles on the move"): chandle a1 travels as
+    # word 0 and leaves the sender's table as it lands in the receiver's, whose word 0 is
+    # its own number for it; anonymous channels; names built at run time in task memory
+    ("send_move",  5, 0, True,  "send on a0, moving chandle a1 to the receiver as word 0, "
+                                "a2..a4 beside it; wait until taken"),
+    ("call_move",  5, 4, True,  "call on a0 moving chandle a1 as word 0 with a2..a4; a1..a4 = reply"),
+    ("reply_move", 5, 0, False, "answer handle a0 moving chandle a1 to the caller as word 0, a2..a4"),
+    ("pair",       0, 2, False, "a1, a2 = the two ends of a new anonymous ONE channel"),
+    ("channel_at", 2, 1, False, "create channel named by array a0, kind a1; a1 = chandle"),
+    ("open_at",    1, 1, True,  "connect to the channel named by array a0, waiting until it "
+                                "exists; a1 = chandle"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))
@@ -91,6 +102,7 @@ CONSTANTS: dict[str, int] = {"ONE": ONE, "MANY": MANY,
 
 # Limits
 MSG_WORDS = 4            # words per message (the register fast path)
+NAME_MAX = 64            # bytes of a channel name built at run time (one byte per word)
 BUF_WORDS = 3            # words beside the buffer of a long message
 CH_SLOTS = 64            # chandle slots per task: chandles are 0..63
 MH_SLOTS = 64            # mhandle slots per task
@@ -125,6 +137,21 @@ def mhandle(slot: int, gen: int) -> int:
 def mhandle_parts(h: int) -> tuple[int, int]:
     """(slot, gen) of an mhandle value; the caller checks h >= MH_TAG."""
     return h & (MH_SLOTS - 1), (h >> GEN_SHIFT) & GEN_MASK
+
+
+def pack_name(name: bytes) -> tuple[int, ...]:
+    """A channel name as NAME_MAX // 8 signed words, 8 bytes each, little-endian, padded
+    with 0: how the native kernel keeps and compares a name built at run time, and how a
+    trace event carries its first 32 bytes."""
+    raw = name.ljust(NAME_MAX, b"\0")
+    return tuple(int.from_bytes(raw[i:i + 8], "little", signed=True)
+                 for i in range(0, NAME_MAX, 8))
+
+
+def unpack_name(words, n: int) -> bytes:
+    """The first n bytes of a name packed as pack_name does."""
+    raw = b"".join((w & (2**64 - 1)).to_bytes(8, "little") for w in words)
+    return raw[:n]
 
 
 def is_chandle(h: int) -> bool:

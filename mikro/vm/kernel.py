@@ -23,6 +23,7 @@ from bisect import bisect_left
 from collections import deque
 
 from . import abi, isa
+from .abi import pack_name
 from .faults import syscall_failure
 from .result import Fault, Output, Where
 from .trace import Event
@@ -39,9 +40,13 @@ M64 = (1 << 64) - 1
 _NRES = {"recv": abi.SYS["recv"].nres, "send": 0, "call": abi.SYS["call"].nres,
          "reply": abi.SYS["call"].nres, "open": abi.SYS["open"].nres, "push": 0,
          "recvbuf": abi.SYS["recvbuf"].nres, "sendbuf": 0, "callbuf": abi.SYS["callbuf"].nres,
-         "replybuf": abi.SYS["callbuf"].nres, "wait": abi.SYS["wait"].nres, "sleep": 0}
+         "replybuf": abi.SYS["callbuf"].nres, "wait": abi.SYS["wait"].nres, "sleep": 0,
+         "send_move": 0, "call_move": abi.SYS["call_move"].nres}
+# the waits of a sender whose message carries a chandle (in its a1), before it is taken
+MOVE_WAITS = ("send_move", "call_move")
 # the waits in which a ONE end's peer gets E_CLOSED when the end closes
-_ONE_WAITS = ("recv", "send", "call", "reply", "recvbuf", "sendbuf", "callbuf", "replybuf")
+_ONE_WAITS = ("recv", "send", "call", "reply", "recvbuf", "sendbuf", "callbuf", "replybuf",
+              *MOVE_WAITS)
 
 
 class End:
@@ -70,8 +75,8 @@ class MSlot:
 class Channel:
     __slots__ = ("name", "kind", "dead", "ends", "queue", "bqueue", "conns", "last_id")
 
-    def __init__(self, name: str, kind: int, creator: "Task", slot: int):
-        self.name = name
+    def __init__(self, name: bytes | None, kind: int, creator: "Task", slot: int):
+        self.name = name                         # None: an anonymous channel (`pair`)
         self.kind = kind
         self.dead = False
         # ONE: [(creator task, slot), (opener task, slot) or None]; MANY: [(server, slot)]
@@ -262,20 +267,21 @@ class Timers:
 
 
 class Registry:
-    """Names in an ordered map: sorted keys, binary search (O(log n) lookup). Each name has
-    its live channel (or None) and the FIFO of tasks waiting in `open` for it."""
+    """Names (bytes: a string of the program in UTF-8, or a name built at run time) in an
+    ordered map: sorted keys, binary search (O(log n) lookup). Each name has its live
+    channel (or None) and the FIFO of tasks waiting in `open` for it."""
 
     def __init__(self):
-        self.keys: list[str] = []
+        self.keys: list[bytes] = []
         self.entries: list[list] = []            # [channel or None, deque of openers]
 
-    def find(self, name: str) -> list | None:
+    def find(self, name: bytes) -> list | None:
         i = bisect_left(self.keys, name)
         if i < len(self.keys) and self.keys[i] == name:
             return self.entries[i]
         return None
 
-    def entry(self, name: str) -> list:
+    def entry(self, name: bytes) -> list:
         i = bisect_left(self.keys, name)
         if i < len(self.keys) and self.keys[i] == name:
             return self.entries[i]
@@ -283,7 +289,7 @@ class Registry:
         self.entries.insert(i, [None, deque()])
         return self.entries[i]
 
-    def drop_if_unused(self, name: str) -> None:
+    def drop_if_unused(self, name: bytes) -> None:
         i = bisect_left(self.keys, name)
         if i < len(self.keys) and self.keys[i] == name:
             chan, openers = self.entries[i]
@@ -314,9 +320,9 @@ class Kernel:
         self.timers = Timers()
         self.clock = clock                       # the run's fuel used, the trace's time
         # a name's event field is the first string of that text (the same on every backend)
-        self.name_index: dict[str, int] = {}
+        self.name_index: dict[bytes, int] = {}
         for i, s in enumerate(program.strings):
-            self.name_index.setdefault(s, i)
+            self.name_index.setdefault(s.encode(), i)
 
     def record(self, kind: str, t: "Task | int", handle: int = 0, peer: "Task | int" = 0,
                a: int = 0, b: int = 0, words: tuple[int, ...] = (), n: int = 0) -> None:
@@ -345,9 +351,9 @@ class Kernel:
         """A host task serving the MANY channel `name` with `handler`; it waits in recv at
         once. Raises ValueError when no string of the program is that name (no task could
         open it) or the channel cannot be made."""
-        if name not in self.name_index:
+        if name.encode() not in self.name_index:
             raise ValueError(f"no task of the program names the channel {name!r}")
-        entry = self.registry.find(name)
+        entry = self.registry.find(name.encode())
         if entry is not None and entry[0] is not None:
             raise ValueError(f"cannot serve {name!r}: the channel exists already")
         if len(self.tasks) >= self.max_tasks:
@@ -358,7 +364,7 @@ class Kernel:
         self.tasks[t.id] = t
         self.record("spawn", 0, peer=t, a=-1)
         t.state = RUNNING
-        t.host_ch = self.sys_channel(t, self.name_index[name], abi.MANY)[1]
+        t.host_ch = self.sys_channel(t, self.name_index[name.encode()], abi.MANY)[1]
         self.sys_recv(t, t.host_ch)
         return t
 
@@ -505,6 +511,8 @@ class Kernel:
 
     def unregister(self, c: Channel) -> None:
         c.dead = True
+        if c.name is None:
+            return
         entry = self.registry.find(c.name)
         if entry is not None and entry[0] is c:
             entry[0] = None
@@ -611,6 +619,10 @@ class Kernel:
         text = self.string(name)
         if text is None:
             return (E["E_INVAL"],)
+        return self.make_channel(t, text.encode(), kind)
+
+    def make_channel(self, t: Task, text: bytes, kind: int):
+        """`channel` once its arguments are checked: the channel named `text`."""
         s = self.free_ch(t)
         if s is None:
             return (E["E_NOSPACE"],)
@@ -620,8 +632,8 @@ class Kernel:
         c = Channel(text, kind, t, s)
         t.ch[s] = End("one" if kind == abi.ONE else "server", c, side=0)
         entry[0] = c
-        name = self.name_index[text]
-        self.record("channel", t, s, a=name, b=kind)
+        name = self.name_event(text)
+        self.record("channel", t, s, a=name[0], b=kind, words=name[1], n=name[2])
         openers, entry[1] = entry[1], deque()
         for w in openers:
             if kind == abi.ONE and c.ends[1] is not None:
@@ -635,16 +647,28 @@ class Kernel:
                 self.wake(w, abi.OK, (ws,))
         return (abi.OK, s)
 
-    def record_open(self, w: Task, s: int, name: int) -> None:
+    def name_event(self, text: bytes) -> tuple[int, tuple[int, ...], int]:
+        """The fields of a name in `channel` and `open` events: the first string of that
+        text, or for a name that is no string of the program -1, its first 32 bytes in
+        four words and its length."""
+        if text in self.name_index:
+            return self.name_index[text], (), 0
+        return -1, pack_name(text)[:abi.MSG_WORDS], len(text)
+
+    def record_open(self, w: Task, s: int, name: tuple) -> None:
         e = w.ch[s]
-        self.record("open", w, s, peer=e.chan.ends[0][0], a=name,
-                    b=e.conn.id if e.conn is not None else 0)
+        self.record("open", w, s, peer=e.chan.ends[0][0], a=name[0],
+                    b=e.conn.id if e.conn is not None else 0, words=name[1], n=name[2])
 
     def sys_open(self, t: Task, name: int):
         """Connect to a named channel, waiting until it exists (kernel.md `open`)."""
         text = self.string(name)
         if text is None:
             return (E["E_INVAL"],)
+        return self.open_name(t, text.encode())
+
+    def open_name(self, t: Task, text: bytes):
+        """`open` once its name is checked: connect to channel `text`, or wait for it."""
         if self.free_ch(t) is None:
             return (E["E_NOSPACE"],)
         entry = self.registry.entry(text)
@@ -653,7 +677,7 @@ class Kernel:
             if c.kind == abi.ONE and c.ends[1] is not None:
                 return (E["E_BUSY"],)
             s = self.connect(c, t)
-            self.record_open(t, s, self.name_index[text])
+            self.record_open(t, s, self.name_event(text))
             return (abi.OK, s)
         entry[1].append(t)
         return self.block(t, "open", None)
@@ -722,10 +746,14 @@ class Kernel:
         if e.kind == "server":
             if self.free_mh(t) is None:
                 return (E["E_NOSPACE"],)
+            self.refuse_moves(t, c.queue)
             if not c.queue:
                 return self.block(t, "recv", h)
-            q, is_call, conn, m = self._pop_client(t, c.queue, "call")
+            moving = c.queue[0].wait in MOVE_WAITS
+            q, is_call, conn, m = self._pop_client(t, c.queue, "call_move" if moving else "call")
             words = self._words(q, isa.A0 + 1)
+            if moving:
+                words = (self.move(q, words[0], t),) + words[1:]
             self.record("recv", t, m, peer=q, a=int(is_call), b=conn.id, words=words)
             if is_call:
                 q.wait = "reply"
@@ -736,9 +764,14 @@ class Kernel:
             return (E["E_CLOSED"],)
         if e.kind == "one":
             pt, ps = c.ends[1 - e.side] or (None, None)
-            if not self.waits(pt, ("send", "call"), ps):
+            if self.waits(pt, MOVE_WAITS, ps) and self.free_ch(t) is None:
+                self.wake(pt, E["E_NOSPACE"])          # it cannot land: the sender fails
+            if not self.waits(pt, ("send", "call") + MOVE_WAITS, ps):
                 return self.block(t, "recv", h)
             words = self._words(pt, isa.A0 + 1)
+            if pt.wait in MOVE_WAITS:
+                pt.wait = "call" if pt.wait == "call_move" else "send"
+                words = (self.move(pt, words[0], t),) + words[1:]
             self.record("recv", t, h, peer=pt, a=int(pt.wait == "call"), words=words)
             if pt.wait == "call":
                 pt.wait = "reply"
@@ -1071,7 +1104,7 @@ class Kernel:
         if ms is not None:
             if ms.conn.chan.conns.get(ms.conn.id) is not ms.conn:
                 return (E["E_CLOSED"],)
-            peer = ms.sender
+            peer = ms.conn.client                # who holds the connection now
         else:
             e = self.end_of(t, h)
             if e is None:
@@ -1161,3 +1194,154 @@ class Kernel:
         if bits:
             self.timers.push(t, TIMER, first)
         return (abi.OK,)
+
+    # -- handles on the move (docs/kernel.md, "Handles on the move") ---------------------
+    # A message of send_move, call_move or reply_move carries chandle x of its sender as
+    # word 0. The sender keeps x while it waits (its table does not change meanwhile); when
+    # the message is taken, x leaves its table and lands in the lowest free slot of the
+    # receiver's, whose word 0 is that slot. A receiver with no free slot takes nothing: the
+    # sender gets E_NOSPACE and the receiver goes on as if the message had not been sent.
+    def movable(self, t: Task, h: int, x: int) -> int:
+        """OK when chandle x of t may travel in a message on h; else the error."""
+        e = self.end_of(t, x)
+        if e is None:
+            return E["E_INVAL"] if self.mslot_of(t, x) else E["E_BADHANDLE"]
+        if e.kind == "server" or x == h:
+            return E["E_INVAL"]
+        return abi.OK
+
+    def move(self, src: Task, x: int, dst: Task) -> int:
+        """Chandle x of src moves to dst's lowest free slot (there is one); that slot."""
+        e, src.ch[x] = src.ch[x], None
+        s = self.free_ch(dst)
+        dst.ch[s] = e
+        if e.kind == "one":
+            e.chan.ends[e.side] = (dst, s)
+        else:
+            e.conn.client, e.conn.slot = dst, s
+        self.record("move", dst, s, peer=src, a=x)
+        return s
+
+    def refuse_moves(self, t: Task, queue: deque) -> None:
+        """Server t takes from its FIFO: while t's table is full, each sender at the head
+        whose message carries a chandle fails with E_NOSPACE."""
+        while queue and queue[0].wait in MOVE_WAITS and self.free_ch(t) is None:
+            self.wake(queue.popleft(), E["E_NOSPACE"])
+
+    def _send_move(self, t: Task, h: int, x: int, words: tuple[int, ...], is_call: bool):
+        e = self.end_of(t, h)
+        if e is None:
+            return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
+        if e.kind == "server":
+            return (E["E_INVAL"],)
+        err = self.movable(t, h, x)
+        if err != abi.OK:
+            return (err,)
+        c = e.chan
+        if c.dead:
+            return (E["E_CLOSED"],)
+        kind = "call" if is_call else "send"
+        if e.kind == "one":
+            r, rs = c.ends[1 - e.side] or (None, None)
+        else:
+            r, rs = c.ends[0]
+        taker = r if self.waits(r, ("recv",), rs) else None
+        if taker is not None and self.free_ch(taker) is None:
+            return (E["E_NOSPACE"],)
+        self.record(kind, t, h, peer=r or 0, words=(x,) + words)
+        if taker is None:
+            if e.kind == "client":
+                c.queue.append(t)
+            return self.block(t, kind + "_move", h)
+        if e.kind == "one":
+            m, cid = rs, 0
+        else:
+            m, cid = self.new_mhandle(taker, e.conn, t, is_call), e.conn.id
+        got = (self.move(t, x, taker),) + words
+        self.record("recv", taker, m, peer=t, a=int(is_call), b=cid, words=got)
+        self.wake(taker, abi.OK, (m,) + got)
+        return self.block(t, "reply", h) if is_call else (abi.OK,)
+
+    def sys_send_move(self, t: Task, h: int, x: int, *words: int):
+        """`send` whose word 0 is chandle x, moved to the receiver (kernel.md `send_move`)."""
+        return self._send_move(t, h, x, words, False)
+
+    def sys_call_move(self, t: Task, h: int, x: int, *words: int):
+        """`call` whose word 0 is chandle x, moved to the receiver (kernel.md `call_move`)."""
+        return self._send_move(t, h, x, words, True)
+
+    def sys_reply_move(self, t: Task, h: int, x: int, *words: int):
+        """`reply` whose word 0 is chandle x, moved to the caller (kernel.md `reply_move`)."""
+        ms = self.mslot_of(t, h)
+        if ms is None and self.end_of(t, h) is None:
+            return (E["E_BADHANDLE"],)
+        err = self.movable(t, h, x)
+        if err != abi.OK:
+            return (err,)
+        if ms is not None:
+            if ms.waits and ms.sender.state == BLOCKED and ms.sender.wait == "replybuf":
+                return (E["E_INVAL"],)          # a callbuf is answered by replybuf
+            if not (ms.waits and self.in_reply(ms.sender)):
+                return (E["E_CLOSED"],)         # nobody waits for this answer
+            caller = ms.sender
+        else:
+            e = self.end_of(t, h)
+            peer = e.chan.ends[1 - e.side] if e.kind == "one" and not e.chan.dead else None
+            if peer is None or not self.waits(peer[0], ("reply",), peer[1]):
+                return (E["E_INVAL"],)
+            caller = peer[0]
+        if self.free_ch(caller) is None:
+            return (E["E_NOSPACE"],)
+        self.record("reply", t, h, peer=caller, words=(x,) + words)
+        self.wake(caller, abi.OK, (self.move(t, x, caller),) + words)
+        if ms is not None:
+            ms.waits = False
+            self.drop_mhandle(t, ms)
+        return (abi.OK,)
+
+    def sys_pair(self, t: Task):
+        """A new anonymous ONE channel, both ends the caller's (kernel.md `pair`)."""
+        free = [s for s in range(abi.CH_SLOTS) if t.ch[s] is None][:2]
+        if len(free) < 2:
+            return (E["E_NOSPACE"],)
+        s0, s1 = free
+        c = Channel(None, abi.ONE, t, s0)
+        c.ends[1] = (t, s1)
+        t.ch[s0], t.ch[s1] = End("one", c, side=0), End("one", c, side=1)
+        self.record("pair", t, s0, a=s1)
+        return (abi.OK, s0, s1)
+
+    # -- names built at run time ---------------------------------------------------------
+    def name_at(self, t: Task, ref: int) -> bytes | None:
+        """The name in array ref of t: its words before the first 0 (all of them if none),
+        each a byte 1..255, 1 to NAME_MAX of them; None when ref is not an array of t or
+        the name is not valid (kernel.md "Names built at run time")."""
+        whole = self.buf_whole(t, ref)
+        if whole is None or whole[1] == 0:
+            return None
+        addr, n = whole
+        out = bytearray()
+        for i in range(min(n, abi.NAME_MAX + 1)):
+            v = t.mem.get(addr + i, 0)
+            if v == 0:
+                break
+            if not 1 <= v <= 255:
+                return None
+            out.append(v)
+        return bytes(out) if 1 <= len(out) <= abi.NAME_MAX else None
+
+    def sys_channel_at(self, t: Task, ref: int, kind: int):
+        """`channel` named by the name in array ref (kernel.md `channel_at`)."""
+        if kind not in (abi.ONE, abi.MANY):
+            return (E["E_INVAL"],)
+        text = self.name_at(t, ref)
+        if text is None:
+            return (E["E_INVAL"],)
+        return self.make_channel(t, text, kind)
+
+    def sys_open_at(self, t: Task, ref: int):
+        """`open` of the name in array ref (kernel.md `open_at`)."""
+        text = self.name_at(t, ref)
+        if text is None:
+            return (E["E_INVAL"],)
+        return self.open_name(t, text)

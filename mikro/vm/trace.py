@@ -15,9 +15,12 @@ from dataclasses import dataclass
 # kind, meaning of task / handle / peer / a / b / words (ORDER EV)
 _EVENTS = [
     ("spawn",   "task (0: the boot list) started peer, of task type a; words: its first 4 arguments"),
-    ("channel", "task created the channel named S[a], of kind b, as its chandle handle"),
+    ("channel", "task created the channel named S[a], of kind b, as its chandle handle (a "
+                "name built at run time: a is -1 when no string of the program is that name, "
+                "words hold its first 32 bytes, n its length)"),
     ("open",    "task connected to the channel named S[a] as its chandle handle; peer: the "
-                "channel's creator; b: the connection id (MANY) or 0"),
+                "channel's creator; b: the connection id (MANY) or 0 (a run-time name: as "
+                "for channel)"),
     ("send",    "task sent words on handle; peer: the task at the other end (0: nobody yet)"),
     ("call",    "task called with words on handle; peer: as for send"),
     ("recv",    "task took words from peer, to answer through handle; a: 1 when peer waits for "
@@ -32,6 +35,9 @@ _EVENTS = [
     ("timeout", "the deadline a of task's wait passed: b is 0 for recv_until (on handle), 1 for "
                 "sleep, 2 for wait_until (handle 0), 3 for call_until (on handle)"),
     ("timer",   "task's timer fired at tick a, ORing bits b into its pending word"),
+    ("move",    "a chandle landed in task's table as handle, moved by peer, whose chandle a it "
+                "was (just before the recv that takes its message, just after the reply)"),
+    ("pair",    "task created an anonymous ONE channel: its ends are handle (0) and a (1)"),
 ]
 
 KINDS: tuple[str, ...] = tuple(name for name, _ in _EVENTS)

@@ -23,6 +23,7 @@ from ...vm import abi, isa, trace
 from ...vm.kernel import TIMEOUT_OF
 from . import layout as L
 from .irb import B, I8, I8P, I32, I64, I64P, c64
+from .kernel_handles import HandlesIR, literal_names
 
 # what the caller does after a syscall: go on (status 0), block, end, yield, go on
 # with the error status in out[0] (ACT_ERR: the only action with a nonzero status), or
@@ -56,14 +57,15 @@ NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 
                  L.ST_CALL_REPLY: 4, L.ST_OPEN: abi.SYS["open"].nres, L.ST_PUSH: 0,
                  L.ST_RECVB: abi.SYS["recvbuf"].nres, L.ST_SENDB: 0,
                  L.ST_CALLB_SEND: abi.SYS["callbuf"].nres, L.ST_CALLB_REPLY: abi.SYS["callbuf"].nres,
-                 L.ST_WAIT: abi.SYS["wait"].nres, L.ST_SLEEP: 0}
+                 L.ST_WAIT: abi.SYS["wait"].nres, L.ST_SLEEP: 0,
+                 L.ST_SENDM: 0, L.ST_CALLM_SEND: abi.SYS["call_move"].nres}
 # a table's bitmap of slots in use when every slot is taken (one word: at most 64 slots)
 assert abi.CH_SLOTS <= 64 and abi.MH_SLOTS <= 64
 CH_FULL, MH_FULL = c64((1 << abi.CH_SLOTS) - 1), c64((1 << abi.MH_SLOTS) - 1)
 # the syscalls that wait in recv (ST_RECV), whose wait a call may end by a handoff
 RECV_SYSCALLS = ("recv", "recv_until")
 # the syscalls whose caller waits for a reply (a reply writes the registers they read)
-CALL_SYSCALLS = ("call", "call_until")
+CALL_SYSCALLS = ("call", "call_until", "call_move")
 # the syscalls that set deadlines: a program without them has no timer code at all
 TIMED_SYSCALLS = ("wait_until", "recv_until", "sleep", "timer", "call_until")
 MADV_DONTNEED = 4
@@ -93,7 +95,9 @@ def return_site_flags(program) -> list[int]:
     return [1 if pc in sites else 0 for pc in range(len(program.code) + 1)]
 
 
-class KernelIR:
+class KernelIR(HandlesIR):
+    CH_FULL = CH_FULL
+
     def __init__(self, module: ir.Module, lay: L.Layout, program, names: list[int],
                  keys: list[int], traced: bool = False, reply_reads: int | None = None):
         """keys: the resume keys of the program (lower.resume_keys); reply_reads: the
@@ -175,6 +179,10 @@ class KernelIR:
                                    ir.Constant(ir.ArrayType(I64, n), lens or [0]))
         self.g_names = self._global("mk.names", ir.ArrayType(I64, n),
                                     ir.Constant(ir.ArrayType(I64, n), self.names or [0]))
+        lits = literal_names(p.strings, self.names)
+        self.nlits = len(lits) // (L.NAME_WORDS + 1)
+        self.g_lits = self._global("mk.lits", ir.ArrayType(I64, len(lits) or 1),
+                                   ir.Constant(ir.ArrayType(I64, len(lits) or 1), lits or [0]))
 
     def _elem(self, b: B, g, idx):
         return b.load(b.gep(g, [c64(0), idx], inbounds=True))
@@ -226,6 +234,7 @@ class KernelIR:
         self._trace()
         self._tick()
         self._slots()
+        self._handles()
         self._chain()
         self._close()
         self._task_end()
@@ -830,9 +839,14 @@ class KernelIR:
         b.position_at_end(done)
 
     def _unregister(self, b: B, k, c):
-        reg = b.gep(b.get(k, "reg"), [b.get(c, "name")])
-        with b.when(b.icmp_unsigned("==", b.get(reg, "chan"), c)):
-            b.put(reg, "chan", b.null(self.Ch))
+        name = b.get(c, "name")
+        with b.if_else(b.cmp(">=", name, 0)) as (literal, other):
+            with literal:
+                reg = b.gep(b.get(k, "reg"), [name])
+                with b.when(b.icmp_unsigned("==", b.get(reg, "chan"), c)):
+                    b.put(reg, "chan", b.null(self.Ch))
+            with other:
+                self.unregister_name(b, k, c)
 
     def _close(self):
         wake = self.f["wake"]
@@ -856,7 +870,8 @@ class KernelIR:
             self._unregister(b, k, c)
             pt, ps = self.peer(b, c, self.end(b, slot))
             w = self.waits(b, pt, (L.ST_RECV, L.ST_SEND, L.ST_CALL_SEND, L.ST_CALL_REPLY,
-                                   L.ST_RECVB, L.ST_SENDB, L.ST_CALLB_SEND, L.ST_CALLB_REPLY), ps)
+                                   L.ST_RECVB, L.ST_SENDB, L.ST_CALLB_SEND, L.ST_CALLB_REPLY,
+                                   L.ST_SENDM, L.ST_CALLM_SEND), ps)
             with b.when(w):
                 b.call(wake, [k, pt, c64(E["E_CLOSED"])])
         with b.when(b.cmp("==", kind, L.K_SERVER)):
@@ -1020,6 +1035,9 @@ class KernelIR:
         for i, v in enumerate(words):
             b.put(w, "regs", v, A0 + 2 + i)
 
+    def done(self, b: B):
+        self.ret(b, ACT_DONE)
+
     def block_on(self, b: B, t, state, h):
         b.put(t, "state", state)
         b.put(t, "wait_handle", h)
@@ -1136,6 +1154,11 @@ class KernelIR:
         with b.when(b.cmp("==", b.get(t, "ch_used"), CH_FULL), likely=False):
             self.err(b, t, "E_NOSPACE")
         reg = b.gep(b.get(k, "reg"), [nm])
+        self._make_channel(b, k, t, reg, nm, b.null(self.lay.ptr("Name")), kind)
+
+    def _make_channel(self, b, k, t, reg, nm, node, kind):
+        """`channel` once the name is found: its registry entry reg, registry index nm (-1
+        for a name no string of the program has: its tree node)."""
         with b.when(b.not_(b.isnull(b.get(reg, "chan"))), likely=False):
             self.err(b, t, "E_EXISTS")
         # the creator of a MANY channel receives mhandles: its table, made on first need
@@ -1156,18 +1179,20 @@ class KernelIR:
         s = b.call(self.f["ch_alloc"], [t])
         slot = b.gep(b.fp(t, "ch"), [c64(0), s])
         b.put(c, "name", nm)
+        b.put(c, "entry", node)
         b.put(c, "kind", kind)
         b.put(c, "t0", t)
         b.put(c, "s0", s)
         self.set_slot(b, slot, c, b.select(b.cmp("==", kind, abi.ONE), c64(L.K_ONE),
                                            c64(L.K_SERVER)))
         b.put(reg, "chan", c)
-        self.rec(b, k, "channel", t, s, a=nm, bb=kind)
+        nm, words, n = self.name_fields(b, c) if self.traced else (nm, (), 0)
+        self.rec(b, k, "channel", t, s, a=nm, bb=kind, words=words, n=n)
         # openers waiting for the name, in FIFO order
         first = b.get(reg, "whead")
         b.put(reg, "whead", b.null(self.T))
         b.put(reg, "wtail", b.null(self.T))
-        self._drain(b, first, lambda wt: self._connect_opener(b, k, t, c, kind, nm, wt))
+        self._drain(b, first, lambda wt: self._connect_opener(b, k, t, c, kind, (nm, words, n), wt))
         self.setres(b, s, 1)
         self.ret(b, ACT_DONE)
 
@@ -1186,8 +1211,9 @@ class KernelIR:
                         b.call(self.f["wake"], [k, wt, c64(E["E_NOSPACE"])])
                     with ok:
                         many = b.cmp("==", kind, abi.MANY)
-                        self.rec(b, k, "open", wt, ns, t, a=nm,
-                                 bb=b.select(many, b.get(c, "nconns"), c64(0)))
+                        self.rec(b, k, "open", wt, ns, t, a=nm[0],
+                                 bb=b.select(many, b.get(c, "nconns"), c64(0)), words=nm[1],
+                                 n=nm[2])
                         b.put(wt, "regs", ns, A0 + 1)
                         b.call(self.f["wake"], [k, wt, c64(0)])
 
@@ -1195,20 +1221,24 @@ class KernelIR:
         nm = self._name(b, k, t, a[0])
         with b.when(b.cmp("==", b.get(t, "ch_used"), CH_FULL), likely=False):
             self.err(b, t, "E_NOSPACE")
-        reg = b.gep(b.get(k, "reg"), [nm])
+        self._open_reg(b, k, t, b.gep(b.get(k, "reg"), [nm]), nm, a[0])
+
+    def _open_reg(self, b, k, t, reg, nm, h):
+        """`open` once the name is found: its registry entry reg, registry index nm."""
         c = b.get(reg, "chan")
         with b.when(b.not_(b.isnull(c))):
             one = b.cmp("==", b.get(c, "kind"), abi.ONE)
             with b.when(b.and_(one, b.not_(b.isnull(b.get(c, "t1")))), likely=False):
                 self.err(b, t, "E_BUSY")
             s = b.call(self.f["connect"], [k, c, t])
+            nm, words, n = self.name_fields(b, c) if self.traced else (nm, (), 0)
             self.rec(b, k, "open", t, s, b.get(c, "t0"), a=nm,
-                     bb=b.select(one, c64(0), b.get(c, "nconns")))
+                     bb=b.select(one, c64(0), b.get(c, "nconns")), words=words, n=n)
             self.setres(b, s, 1)
             self.ret(b, ACT_DONE)
         self._enqueue(b, reg, "w", t)
         b.put(t, "wait_conn", b.null(self.Cn))
-        self.block_on(b, t, L.ST_OPEN, a[0])
+        self.block_on(b, t, L.ST_OPEN, h)
 
     def _keep_words(self, b, t, words, first):
         """A sender about to wait keeps its words where the receiver will take them."""
@@ -1301,6 +1331,12 @@ class KernelIR:
                 self.err(b, t, "E_NOSPACE")
             q = b.get(c, "qhead")
             with b.when(b.not_(b.isnull(q))):
+                with b.when(self.moving(b, q), likely=False):
+                    took = b.call(self.f["recv_moved"], [k, t, c, self.out])
+                    with b.when(b.cmp("!=", took, 0)):
+                        self.ret(b, ACT_DONE)
+            q = b.get(c, "qhead")
+            with b.when(b.not_(b.isnull(q))):
                 self._dequeue(b, c, "q", q)
                 m = b.call(self.f["mh_alloc"], [t])
                 qslot = self.slot(b, q, b.get(q, "wait_handle"))
@@ -1322,6 +1358,8 @@ class KernelIR:
             self.err(b, t, "E_CLOSED")
         with b.when(b.cmp("==", kind, L.K_ONE)):
             pt, ps = self.peer(b, c, self.end(b, slot))
+            with b.when(self.waits(b, pt, (L.ST_SENDM, L.ST_CALLM_SEND), ps), likely=False):
+                self.recv_one_moved(b, k, t, h, pt, block)
             with b.when(self.waits(b, pt, (L.ST_SEND, L.ST_CALL_SEND), ps)):
                 is_call = b.cmp("==", b.get(pt, "state"), L.ST_CALL_SEND)
                 self.rec(b, k, "recv", t, h, pt, a=b.zext(is_call, I64),
@@ -1686,25 +1724,24 @@ class KernelIR:
     def _sys_replybuf(self, b, k, t, a):
         h, buf, off, n = a[:4]
         words = a[4:7]
-        caller = b.var(b.null(self.T), self.T)
-        mslot = b.var(-1)
-        with b.if_else(b.cmp(">=", h, abi.CH_SLOTS, signed=False)) as (mh, ch):
-            with mh:
-                s, ms = self.live_mslot(b, t, h, lambda: self.err(b, t, "E_BADHANDLE"))
-                b.store(s, mslot)
-                with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
-                    snd = self.msender(b, ms)
-                    with b.when(self.in_any_reply(b, snd)):
-                        b.store(snd, caller)
-            with ch:
-                slot, kind = self.chandle(b, t, h)
-                c = b.get(slot, "chan")
-                pt, ps = self.peer(b, c, self.end(b, slot))
-                ok = b.and_(b.and_(b.cmp("==", kind, L.K_ONE), b.cmp("==", b.get(c, "dead"), 0)),
-                            self.waits(b, pt, (L.ST_CALL_REPLY, L.ST_CALLB_REPLY), ps))
-                with b.when(b.not_(ok), likely=False):
-                    self.err(b, t, "E_INVAL")
-                b.store(pt, caller)
+
+        def through_mhandle(ms, caller):
+            with b.when(b.cmp("!=", self.mwaits(b, ms), 0)):
+                snd = self.msender(b, ms)
+                with b.when(self.in_any_reply(b, snd)):
+                    b.store(snd, caller)
+
+        def through_chandle(caller):
+            slot, kind = self.chandle(b, t, h)
+            c = b.get(slot, "chan")
+            pt, ps = self.peer(b, c, self.end(b, slot))
+            ok = b.and_(b.and_(b.cmp("==", kind, L.K_ONE), b.cmp("==", b.get(c, "dead"), 0)),
+                        self.waits(b, pt, (L.ST_CALL_REPLY, L.ST_CALLB_REPLY), ps))
+            with b.when(b.not_(ok), likely=False):
+                self.err(b, t, "E_INVAL")
+            b.store(pt, caller)
+
+        caller, mslot = self.reply_to(b, t, h, through_mhandle, through_chandle)
         src = self._buf_range(b, k, t, buf, off, n)
         w = b.load(caller)
         self.rec(b, k, "reply", t, h, w, words=words, n=n)

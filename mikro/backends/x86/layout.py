@@ -36,6 +36,10 @@ READY, RUNNING, DEAD, ST_RECV, ST_SEND, ST_CALL_SEND, ST_CALL_REPLY, ST_OPEN, ST
 # the waits of long messages (recvbuf, sendbuf, callbuf before and after it is taken)
 ST_RECVB, ST_SENDB, ST_CALLB_SEND, ST_CALLB_REPLY = range(9, 13)
 ST_WAIT, ST_SLEEP = 13, 14          # waiting for notification bits, or for the clock
+# a sender whose message carries a chandle (kept in its a1), before the message is taken;
+# a call_move then waits for its reply in ST_CALL_REPLY, as a call does
+ST_SENDM, ST_CALLM_SEND = 15, 16
+NAME_WORDS = abi.NAME_MAX // 8      # a name built at run time, packed (abi.pack_name)
 
 # a timer heap entry (kernel_ir._timers): four words, and the kinds of entry
 HEAP_FIELDS = ("deadline", "seq", "task", "pos")       # pos: 2 * task slot + kind
@@ -93,18 +97,30 @@ STRUCTS: dict[str, list[tuple]] = {
              ("conns", "Conn*", 1), ("nconns", I64, 1), ("conns_cap", I64, 1),
              ("next_alloc", "i8*", 1), ("nlive", I64, 1), ("zombies", "Conn", 1),
              # MANY: clients waiting in sendbuf/callbuf, a FIFO of their own (recvbuf's)
-             ("bqhead", "Task", 1), ("bqtail", "Task", 1)],
+             ("bqhead", "Task", 1), ("bqtail", "Task", 1),
+             # a channel named at run time by a name no string of the program has: its
+             # node in the name tree (name is then -1; it is -1 too for `pair`'s)
+             ("entry", "Name", 1)],
     "Conn": [("id", I64, 1), ("client", "Task", 1), ("slot", I64, 1), ("word", I64, 1),
              ("chan", "Chan", 1), ("open", I64, 1), ("pusher", "Task", 1),
              ("next_alloc", "i8*", 1), ("next_free", "Conn", 1)],
     "Reg": [("chan", "Chan", 1), ("whead", "Task", 1), ("wtail", "Task", 1)],
+    # a name built at run time that no string of the program is (kernel_ir._names): a
+    # registry entry (the fields of Reg first) in a treap ordered by the packed name, with
+    # a priority drawn for it; left links the free nodes
+    "Name": [("chan", "Chan", 1), ("whead", "Task", 1), ("wtail", "Task", 1),
+             ("left", "Name", 1), ("right", "Name", 1), ("parent", "Name", 1),
+             ("prio", I64, 1), ("len", I64, 1), ("key", I64, NAME_WORDS)],
     # the program's tables, for the native interpreter (vmloop.py), whose code is the same
     # for every program; the compiled tiers have them built into their code instead
     "Prog": [("code", "i64*", 1), ("ncode", I64, 1), ("consts", "i64*", 1),
              ("strs", "i8*", 1), ("soff", "i64*", 1), ("slen", "i64*", 1),
              ("nstrings", I64, 1), ("names", "i64*", 1), ("retsite", "i8*", 1),
              ("entries", "i64*", 1), ("ntypes", I64, 1), ("keys", "i64*", 1),
-             ("nkeys", I64, 1), ("key_of", "i64*", 1)],
+             ("nkeys", I64, 1), ("key_of", "i64*", 1),
+             # the strings that are valid run-time names, sorted by packed name: rows of
+             # NAME_WORDS words and the name's registry index (kernel_ir.literal_names)
+             ("lits", "i64*", 1), ("nlits", I64, 1)],
     "Kernel": [
         ("tasks", "Task", 1), ("ntasks", I64, 1), ("task_cap", I64, 1), ("alive", I64, 1),
         ("free", "i64*", 1), ("nfree", I64, 1), ("nslots", I64, 1),
@@ -126,10 +142,12 @@ STRUCTS: dict[str, list[tuple]] = {
         # + kind]: the index + 1 of the entry of that kind of the task in that slot
         ("now", I64, 1), ("heap", "i64*", 1), ("heap_len", I64, 1), ("heap_cap", I64, 1),
         ("heap_seq", I64, 1), ("hpos", "i64*", 1),
+        # names built at run time: the treap's root, its free nodes, the priorities drawn
+        ("names", "Name", 1), ("names_free", "Name", 1), ("names_seq", I64, 1),
     ],
 }
 
-ORDER = ["ChSlot", "MhSlot", "Task", "Chan", "Conn", "Reg", "Prog", "Kernel"]
+ORDER = ["ChSlot", "MhSlot", "Task", "Chan", "Conn", "Reg", "Name", "Prog", "Kernel"]
 
 
 class Layout:

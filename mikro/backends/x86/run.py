@@ -19,6 +19,7 @@ from . import layout as L
 from . import arena
 from .engine import Engine, name_ids, object_code
 from .kernel_ir import ACT_BLOCK, KernelIR, return_site_flags, string_table
+from .kernel_handles import literal_names
 from .lower import RUN_BUDGET, RUN_HOST, RUN_IDLE, RUN_PAUSE, resume_keys
 
 BUDGET = 1 << 16             # task switches per native call
@@ -37,6 +38,7 @@ WAIT_STATE = {L.ST_RECV: "recv", L.ST_SEND: "send", L.ST_CALL_SEND: "call",
               L.ST_CALL_REPLY: "call", L.ST_OPEN: "open", L.ST_PUSH: "push",
               L.ST_RECVB: "recvbuf", L.ST_SENDB: "sendbuf", L.ST_CALLB_SEND: "callbuf",
               L.ST_CALLB_REPLY: "callbuf", L.ST_WAIT: "wait", L.ST_SLEEP: "sleep",
+              L.ST_SENDM: "send_move", L.ST_CALLM_SEND: "call_move",
               L.READY: "ready", L.RUNNING: "ready"}
 
 
@@ -104,13 +106,15 @@ class ProgTables:
             _array("B", blob), _array("q", offs), _array("q", lens), _array("q", names),
             _array("B", return_site_flags(program)), _array("q", entries), _array("q", keys),
             _array("q", (where.get(k, -1) for k in range(2 * n))),
+            _array("q", literal_names(program.strings, names)),
         ]
-        code, consts, strs, soff, slen, nm, retsite, ent, ks, key_of = \
+        code, consts, strs, soff, slen, nm, retsite, ent, ks, key_of, lits = \
             (a.buffer_info()[0] for a in self.keep)
         self.struct = L.C["Prog"](code=code, ncode=n, consts=consts, strs=strs, soff=soff,
                                   slen=slen, nstrings=len(program.strings), names=nm,
                                   retsite=retsite, entries=ent, ntypes=len(program.tasks),
-                                  keys=ks, nkeys=len(keys), key_of=key_of)
+                                  keys=ks, nkeys=len(keys), key_of=key_of, lits=lits,
+                                  nlits=len(self.keep[-1]) // (L.NAME_WORDS + 1))
 
     @property
     def address(self) -> int:
@@ -373,7 +377,7 @@ class Machine:
         raw = ctypes.string_at(k.trace, k.trace_len)
         k.trace_len = 0
         for rec in struct.iter_unpack(f"<{len(TRACE_FIELDS)}q", raw):
-            if rec[1] in names:
+            if rec[1] in names and rec[5] >= 0:
                 rec = rec[:5] + (first[rec[5]],) + rec[6:]
             self.trace.append(Event.from_record(rec))
 
