@@ -60,7 +60,7 @@ def tiered_up(program: Program, start: str = "baseline", **kw):
 GENERATED_START = "baseline" if DEEP else "interpreter"
 
 FIELDS = ("status", "output", "faults", "waiting", "exits", "limit", "fuel_used",
-          "tasks_spawned", "switches", "trace")
+          "tasks_spawned", "switches", "trace", "restarts")
 
 
 def same(program: Program, traced: bool = False, start: str = "baseline", **kw):

@@ -32,6 +32,11 @@ _EVENTS = [
     ("timeout", "the deadline a of task's wait passed: b is 0 for recv_until (on handle), 1 for "
                 "sleep, 2 for wait_until (handle 0), 3 for call_until (on handle)"),
     ("timer",   "task's timer fired at tick a, ORing bits b into its pending word"),
+    # supervision (docs/kernel.md, "Supervision")
+    ("monitor", "task became the supervisor of peer, which ORs bits a into its pending word "
+                "when it ends"),
+    ("down",    "task ended and ORed bits a into the pending word of peer, its supervisor"),
+    ("restart", "task, the supervisor, started ended task a again as peer (its new id)"),
 ]
 
 KINDS: tuple[str, ...] = tuple(name for name, _ in _EVENTS)
