@@ -2218,7 +2218,7 @@ class KernelIR:
         # sup_end(k, t) -> whether t keeps its slot: t has ended; the tasks it supervised
         # have no supervisor now (an ended one is gone: its slot is free), and its own
         # supervisor, if it has one, gets its bits
-        fn, b = self._fn("sup_end", ir.IntType(1), [self.K, self.T], "unoptimised")
+        fn, b = self._fn("sup_end", ir.IntType(1), [self.K, self.T], "never")
         k, t = fn.args
 
         def orphan(kv):
