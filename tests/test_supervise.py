@@ -261,3 +261,22 @@ spawn sup()
 """
     program, r = both(src, max_tasks=2)
     assert r.output == f"{E['E_NOSPACE']} 1\n"
+
+
+def test_a_host_task_cannot_be_supervised():
+    import mikro as mk
+    src = """
+task main {
+    let c = open("py")
+    print(try monitor(2, 1), try restart(2), try status(2), call(c, 4))
+}
+spawn main()
+"""
+    program = compile_source(src, "sup.mk")
+    results = []
+    for backend in ("interp", "x86"):
+        with mk.Kernel(program, backend=backend) as k:
+            assert k.host("py", lambda msg: msg.words[0] + 1) == 2
+            results.append(k.run())
+    assert results[0] == results[1]
+    assert results[0].output == f"{E['E_INVAL']} {E['E_INVAL']} 0 5\n"
