@@ -11,7 +11,10 @@ string indices, handle bits) hide who talked to whom. These views name every tas
   opens are dashed, spawns come from the parent (boot for the boot list), a dropped call is a
   dashed arrow ending in a cross. A send, call or push that nothing ever takes is the one
   offer drawn at its own moment: a solid arrow ending in a cross ("not taken"), which is
-  what a deadlock looks like. Channels, exits and faults are notes over the task.
+  what a deadlock looks like. Channels, exits and faults are notes over the task. A
+  supervisor's `monitor` is a dashed arrow to the task it watches, that task's `down` a
+  signal back when it ends, and a `restart` an arrow like a spawn's to the next generation,
+  which has a lifeline of its own (`worker#4.1`).
 
 Pure functions over events and the Program (for task type names and strings); no backend.
 """
@@ -23,6 +26,7 @@ from xml.sax.saxutils import escape
 
 from .vm import abi
 from .vm.image import Program
+from .vm.result import label
 from .vm.trace import Event
 
 __all__ = ["task_names", "format_trace", "mermaid", "mermaid_text", "svg", "Step", "chart_steps"]
@@ -31,7 +35,8 @@ BOOT = 0                  # the task id of the boot list in spawn events
 HOST = abi.HOST_TYPE      # a spawn's task type for a host task
 CHANNEL_KINDS = {abi.ONE: "ONE", abi.MANY: "MANY"}
 OFFERS = ("send", "call", "push")       # events where a task starts waiting for a taker
-PEER_IS_A_TASK = ("spawn", "open", "send", "call", "recv", "reply", "push", "close", "move")
+PEER_IS_A_TASK = ("spawn", "open", "send", "call", "recv", "reply", "push", "close", "move",
+                  "monitor", "down", "restart")
 
 
 # -- names and small formats ------------------------------------------------------------------
@@ -48,6 +53,8 @@ def task_names(events: list[Event], program: Program | None) -> dict[int, str]:
             unnamed_hosts.add(e.peer)
         elif e.kind == "spawn":
             names[e.peer] = f"{_task_type(program, e.a)}#{e.peer}"
+        elif e.kind == "restart":         # the next generation of a task: `worker#2.1`
+            names[e.peer] = label(names.get(e.a, "task#").split("#")[0], e.peer)
         elif e.kind == "channel" and e.task in unnamed_hosts:
             names[e.task] = f"host:{_string(program, e.a)}#{e.task}"
             unnamed_hosts.discard(e.task)
@@ -206,6 +213,10 @@ def _describe(i: int, e: Event, names: dict[int, str], program: Program | None,
                 f"call deadline {e.a} on {h}")[e.b]
     if kind == "timer":
         return f"tick {e.a}  bits {e.b}"
+    if kind in ("monitor", "down"):
+        return f"-> {peer}  bits {e.a}"
+    if kind == "restart":
+        return f"{names.get(e.a, e.a)} as {peer}"
     return ""
 
 
@@ -298,6 +309,12 @@ def _step(i: int, e: Event, program: Program | None, flow: _Flow) -> Step | None
         return arrow(e.peer, e.task, "move", f"move {_handle(e.a)} as {_handle(e.handle)}")
     if kind == "pair":
         return note(f"pair {_handle(e.handle)} {_handle(e.a)}")
+    if kind == "monitor":
+        return arrow(e.task, e.peer, "open", f"monitor {e.a}")
+    if kind == "down":
+        return arrow(e.task, e.peer, "signal", f"down {e.a}")
+    if kind == "restart":
+        return arrow(e.task, e.peer, "spawn", "restart")
     return note(kind)
 
 

@@ -431,3 +431,98 @@ def handle_programs(draw) -> str:
         body += ['    print("client", id, "done")', "}"]
         out += body
     return "\n".join(out + boot_list(draw, nservers, nclients)) + "\n"
+
+
+@st.composite
+def supervised_programs(draw) -> str:
+    """Supervision: workers serving a channel that fault or exit after a few requests in
+    their first generations; a supervisor that monitors them, says how each ended and
+    restarts it while its budget lasts, then tries ids that are its own, stale, forged or
+    gone; clients that reconnect by name when their worker went; sometimes a rival that
+    tries to supervise or restart the same workers, and a supervisor that ends early."""
+    ids = [0, 1, 2, 3, 4, 9, -1, MAX, 1 << 32 | 2, 2 << 32 | 3]
+    out: list[str] = []
+    nworkers = draw(st.integers(1, 3))
+    for w in range(nworkers):
+        crash = draw(st.sampled_from(['assert(0, "crash")', "exit(gen + 1)", "x = x / 0",
+                                      "break"]))
+        out += [
+            f"task w{w}(id) {{",
+            "    let gen = self() >> 32",
+            f'    let ch = channel("w{w}", MANY)',
+            f'    print("w{w} up", id, gen)',
+            "    let served = 0",
+            f"    while served < {draw(st.integers(1, 6))} {{",
+            f"        let e, m, x = try recv_until(ch, now() + {draw(st.sampled_from([5, 40]))})",
+            "        if e != 0 { break }",
+            "        served += 1",
+            f"        if gen < {draw(st.integers(0, 3))} && served > "
+            f"{draw(st.integers(0, 2))} {{ {crash} }}",
+            f"        reply(m, {expr(draw, ['x', 'gen', 'served'], 2)})",
+            "    }",
+            f"    return {draw(st.sampled_from(['0', 'gen', 'served']))}",
+            "}",
+        ]
+    budget = draw(st.integers(0, 5))
+    out += ["task sup {", f"    let ws = array({nworkers})"]
+    for w in range(nworkers):
+        out += [f"    ws[{w}] = spawn w{w}({w + 1})", f"    monitor(ws[{w}], {1 << w})"]
+    out += [
+        "    let restarts = 0",
+        "    let rounds = 0",
+        f"    while rounds < {draw(st.integers(1, 8))} {{",
+        f"        let e, bits = try wait_until(now() + {draw(st.sampled_from([10, 100]))})",
+        "        if e != 0 { break }",
+        "        let i = 0",
+        f"        while i < {nworkers} {{",
+        "            if (bits >>> i) & 1 != 0 {",
+        "                let how, code = status(ws[i])",
+        '                print("sup saw", i, how, code, ws[i] >> 32)',
+        f"                if restarts < {budget} {{",
+        "                    ws[i] = restart(ws[i])",
+        "                    restarts += 1",
+        "                }",
+        "            }",
+        "            i += 1",
+        "        }",
+        "        rounds += 1",
+        "    }",
+        '    print("hostile", try monitor(self(), 1), try restart(ws[0]), '
+        "try status(ws[0] + (1 << 32)), try status(ws[0] - (1 << 32)))",
+        f'    print("ids", try status({draw(st.sampled_from(ids))}), '
+        f"try restart({draw(st.sampled_from(ids))}), "
+        f"try monitor({draw(st.sampled_from(ids))}, 1))",
+        f"    {draw(st.sampled_from(['', 'wait()', 'assert(0)', 'exit(restarts)']))}",
+        "}",
+    ]
+    nclients = draw(st.integers(1, 3))
+    for c in range(nclients):
+        out += [
+            f"task c{c}(id) {{",
+            f'    let c = open("w{draw(st.integers(0, nworkers - 1))}")',
+            "    let i = 0",
+            f"    while i < {draw(st.integers(1, 5))} {{",
+            "        let e, r = try call_until(c, now() + 30, i, id)",
+            '        print("c", id, i, e, r)',
+            "        if e == E_CLOSED {",
+            "            close(c)",
+            f'            c = open("w{draw(st.integers(0, nworkers - 1))}")',
+            "        }",
+            "        i += 1",
+            "    }",
+            "}",
+        ]
+    boot = ["spawn sup()"] + [f"spawn c{c}({c + 1})" for c in range(nclients)]
+    if draw(st.booleans()):
+        # the rival: sup is task 1, its workers 2 .. nworkers + 1 (when sup runs first)
+        target = draw(st.integers(2, nworkers + 1))
+        out += [
+            "task rival {",
+            f"    sleep({draw(st.sampled_from([0, 15, 200]))})",
+            f'    print("rival", try monitor({target}, 1), try restart({target}), '
+            f"try status({target}))",
+            "}",
+        ]
+        boot.append("spawn rival()")
+    out += [boot[0]] + draw(st.permutations(boot[1:]))
+    return "\n".join(out) + "\n"

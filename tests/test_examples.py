@@ -12,7 +12,7 @@ from mikro.vm.abi import EXIT_CODES
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PROGRAMS = sorted(EXAMPLES.glob("*.mk"))
-STATUS = {"deadlock.mk": "deadlock", "fault.mk": "fault"}
+STATUS = {"deadlock.mk": "deadlock", "fault.mk": "fault", "supervisor.mk": "fault"}
 BACKENDS = ["x86", "interp"]
 
 

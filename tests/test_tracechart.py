@@ -190,6 +190,33 @@ def test_listing_and_chart_of_signals_timeouts_and_timers():
     ET.fromstring(tc.svg(events, program))
 
 
+def test_listing_and_chart_of_monitors_and_restarts():
+    program = Program(strings=[], tasks=[TaskType("sup", 0, 0), TaskType("worker", 0, 0)])
+    g1 = 2 | 1 << abi.TID_SHIFT
+    events = [
+        Event(0, "spawn", 0, peer=1, a=0), Event(1, "spawn", 1, peer=2, a=1),
+        Event(2, "monitor", 1, peer=2, a=4),
+        Event(3, "fault", 2), Event(3, "down", 2, peer=1, a=4),
+        Event(5, "restart", 1, peer=g1, a=2),
+        Event(6, "exit", g1, a=0), Event(6, "down", g1, peer=1, a=4),
+    ]
+    assert tc.format_trace(events, program).split("\n", 2)[2] == """\
+2  sup#1       monitor  -> worker#2  bits 4
+3  worker#2    fault
+3  worker#2    down     -> sup#1  bits 4
+5  sup#1       restart  worker#2 as worker#2.1
+6  worker#2.1  exit     0
+6  worker#2.1  down     -> sup#1  bits 4"""
+    steps, _ = tc.chart_steps(events, program)
+    assert [(s.src, s.dst, s.line, s.label) for s in steps[2:]] == [
+        (1, 2, "open", "monitor 4"), (2, 2, "fault", "fault"), (2, 1, "signal", "down 4"),
+        (1, g1, "spawn", "restart"), (g1, g1, "exit", "exit 0"), (g1, 1, "signal", "down 4")]
+    text = tc.mermaid(events, program)
+    assert "T1--)T2: monitor 4" in text and f"T1-)T{g1}: restart" in text
+    assert "worker#35;2.1" in text             # Mermaid escapes the #
+    ET.fromstring(tc.svg(events, program))
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_listing_of_every_example_has_one_line_per_event(path):
     program, trace = run_traced(path)

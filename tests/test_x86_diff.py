@@ -67,7 +67,7 @@ def tiered_up(program: Program, start: str = "baseline", **kw):
 GENERATED_START = "baseline" if DEEP else "interpreter"
 
 FIELDS = ("status", "output", "faults", "waiting", "exits", "limit", "fuel_used",
-          "tasks_spawned", "switches", "trace")
+          "tasks_spawned", "switches", "trace", "restarts")
 
 
 def same(program: Program, traced: bool = False, start: str = "baseline", **kw):
@@ -337,6 +337,15 @@ def test_generated_timed_programs(data):
 @given(st.data())
 def test_generated_handle_programs(data):
     program = _compiled(data.draw(_progen().handle_programs()))
+    for seed in (0, 7):
+        same(program, traced=True, start=GENERATED_START, seed=seed, fuel=200_000)
+
+
+@settings(max_examples=examples(8), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.data())
+def test_generated_supervised_programs(data):
+    program = _compiled(data.draw(_progen().supervised_programs()))
     for seed in (0, 7):
         same(program, traced=True, start=GENERATED_START, seed=seed, fuel=200_000)
 

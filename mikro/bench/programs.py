@@ -413,6 +413,48 @@ spawn ponger()
 """
 
 
+def restart_cycle(n: int, warm: int = 0, fresh: bool = False) -> str:
+    """A supervisor and a task that ends at once: each cycle the supervisor restarts it
+    and waits for the bit of its end. `fresh`, the baseline without supervision: each
+    cycle spawns a new task that opens a ONE channel of the supervisor and ends, its end
+    seen as E_CLOSED in the supervisor's recv. `warm` cycles, go, n more, n."""
+    if fresh:
+        cycle = """let o = channel("end", ONE)
+        spawn leaver()
+        let e = try recv(o)
+        close(o)"""
+    else:
+        cycle = """w = restart(w)
+        wait()"""
+    return f"""
+task quitter {{ exit(0) }}
+task leaver {{
+    let c = open("end")
+    exit(0)
+}}
+
+task sup(n, k) {{
+    let w = spawn quitter()
+    monitor(w, 1)
+    wait()
+    let i = 0
+    while i < k {{
+        {cycle}
+        i += 1
+    }}
+    print("go")
+    i = 0
+    while i < n {{
+        {cycle}
+        i += 1
+    }}
+    print(n)
+}}
+
+spawn sup({n}, {warm})
+"""
+
+
 def timers(n: int, pending: int, warm: int = 0) -> str:
     """`pending` tasks sleep with deadlines far off while one task sleeps one tick at a
     time: `warm` sleeps, go, n more, n. Each sleep sets a deadline in a heap of `pending`

@@ -9,11 +9,12 @@ from . import costs, curves, native, pyalt, soak
 from .curves import WARM
 from .mikrorun import runner
 from .model import Ctx
-from .programs import long_roundtrip, notify_roundtrip, roundtrip
+from .programs import long_roundtrip, notify_roundtrip, restart_cycle, roundtrip
 
 RT = "round trip"
 PY = "python alternatives"
 LONG = "long messages"
+SUP = "supervision"
 # the sizes of a long message's buffer, each way of a round trip: (bytes, key suffix)
 LONG_SIZES = ((4096, "4k"), (65536, "64k"))
 
@@ -113,6 +114,27 @@ def _notify(ctx: Ctx):
             note="2 tasks; between go and end")
 
 
+def _restart(ctx: Ctx):
+    """A restart cycle (restart, the task's end, the supervisor's wait) beside learning of
+    a task's end without supervision (a new task each cycle, its end seen as E_CLOSED on a
+    ONE channel), timed alike in the same run."""
+    n = max(ctx.sizes.rt_x86 // 20, 100)
+
+    def steady(fresh: bool):
+        def measure() -> list[tuple[float, float]]:
+            r = runner(restart_cycle(n, WARM // 20, fresh), "restart", "x86", f"go\n{n}\n")
+            out = []
+            for _ in range(ctx.sizes.batches):
+                t = r.timed()
+                out.append((t.interval() / n * 1e9, t.interval(cpu=True) / n * 1e9))
+            return out
+        return measure
+    ctx.row("sup.mikro.restart", SUP, "mikro restart + exit + wait (x86), steady", "ns",
+            steady(False), note="a supervisor and its task; between go and end")
+    ctx.row("sup.mikro.spawn", SUP, "mikro spawn + exit seen as E_CLOSED (x86), steady", "ns",
+            steady(True), note="a new task each cycle, no supervisor")
+
+
 @dataclass(frozen=True)
 class Bench:
     name: str                       # what --only takes
@@ -125,6 +147,7 @@ BENCHES: list[Bench] = [
     Bench("mikro-x86", _mikro("x86", lambda c: c.sizes.rt_x86), "mikro round trip, x86 backend"),
     Bench("mikro-interp", _mikro("interp", lambda c: c.sizes.rt_interp), "mikro round trip, interpreter"),
     Bench("notify", _notify, "notify + wait both ways against the call/reply round trip"),
+    Bench("restart", _restart, "a supervisor's restart cycle against spawning a new task"),
     Bench("pipe", _process_pair("rt.pipe", "pipe pair", native.pipe_pair), "two pipes"),
     Bench("socketpair", _process_pair("rt.socketpair", "Unix socketpair", native.socket_pair),
           "a Unix stream socketpair"),

@@ -102,6 +102,11 @@ def evaluate(rows: list[Row], curves: list[Curve], spawn_size: int) -> list[Targ
     ratio = nt / steady if nt and steady else None
     out.append(_judge("notify + wait <= the call/reply round trip", ratio, why or why_rt,
                       lambda v: v <= 1, "{:.2f}x"))
+    rs, why = _median(R, "sup.mikro.restart")
+    sp, why_sp = _median(R, "sup.mikro.spawn")
+    ratio = rs / sp if rs and sp else None
+    out.append(_judge("restart cycle <= a new task's, unsupervised", ratio, why or why_sp,
+                      lambda v: v <= 1, "{:.2f}x"))
     tm, why = _curve_ratio(C, "curve.timers", 100_000, 10)
     out.append(_judge("sleep <= 2x from 10 to 10^5 deadlines pending", tm, why,
                       lambda v: v <= 2, "{:.2f}x"))

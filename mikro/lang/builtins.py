@@ -15,6 +15,7 @@ SYSCALL_ARITY: dict[str, tuple[int, int]] = {
     "sleep": (1, 1), "now": (0, 0), "timer": (3, 3), "call_until": (2, 2 + abi.MSG_WORDS),
     "send_move": (2, 1 + abi.MSG_WORDS), "call_move": (2, 1 + abi.MSG_WORDS),
     "reply_move": (2, 1 + abi.MSG_WORDS), "pair": (0, 0),
+    "monitor": (2, 2), "restart": (1, 1), "status": (1, 1),
 }
 # Where the message words start, for the syscalls that carry a message.
 MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2, "sendbuf": 4, "callbuf": 5,

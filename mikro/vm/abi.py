@@ -72,6 +72,10 @@ _SYSCALLS = [
     ("channel_at", 2, 1, False, "create channel named by array a0, kind a1; a1 = chandle"),
     ("open_at",    1, 1, True,  "connect to the channel named by array a0, waiting until it "
                                 "exists; a1 = chandle"),
+    # supervision (docs/kernel.md, "Supervision"): a0 is a task id (gen << TID_SHIFT | index)
+    ("monitor",    2, 0, False, "supervise task a0: OR bits a1 into the own pending word when it ends"),
+    ("restart",    1, 1, False, "start ended task a0 again (a task the caller supervises); a1 = new id"),
+    ("status",     1, 2, False, "how task a0 is: a1 = T_ALIVE, T_EXITED or T_FAULTED, a2 = exit code"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))
@@ -96,9 +100,13 @@ OK = 0
 ONE = 1
 MANY = 2
 
+# What `status` says of a task: alive (running or waiting), ended by exit or return, faulted
+T_ALIVE, T_EXITED, T_FAULTED = 0, 1, 2
+
 # Predefined constants of the language
 CONSTANTS: dict[str, int] = {"ONE": ONE, "MANY": MANY,
-                             **{name: code for name, (code, _) in ERRORS.items()}}
+                             **{name: code for name, (code, _) in ERRORS.items()},
+                             "T_ALIVE": T_ALIVE, "T_EXITED": T_EXITED, "T_FAULTED": T_FAULTED}
 
 # Limits
 MSG_WORDS = 4            # words per message (the register fast path)
@@ -123,11 +131,29 @@ QUANTUM = 1000           # fuel units a task runs before it is preempted
 CHAIN_MAX = 64           # return addresses a report's call chain holds at most
 MAX_TASKS = 1 << 20      # tasks alive at once, default
 TIME_MAX = (1 << 63) - 1  # the last tick of the virtual clock: deadlines are 0..TIME_MAX
+# A task id is gen << TID_SHIFT | index: the index counts the tasks started (1, 2, ...) and
+# stays when a supervisor restarts the task, whose generation (0 at spawn) goes up by one,
+# so every id of an earlier generation is stale (docs/kernel.md, "Supervision")
+TID_SHIFT = 32
+TID_INDEX_MAX = (1 << TID_SHIFT) - 1    # tasks started in a run at most
+TID_GEN_MAX = (1 << 31) - 1             # restarts of one task at most: ids stay positive
+# the syscalls that cost a unit of the run's fuel (not of the slice) as they start a task:
+# without it a chain of tasks that each start the next and end would run on no fuel
+FUEL_SYSCALLS = ("spawn", "restart")
 
 
 # The seeded scheduler's generator, splitmix64: the step and the two mixing multipliers
 SPLITMIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
 HOST_TYPE = -1           # the task type of a host task (its code is a Python handler)
+
+
+def tid(index: int, gen: int) -> int:
+    return gen << TID_SHIFT | index
+
+
+def tid_parts(t: int) -> tuple[int, int]:
+    """(index, gen) of a task id; the caller checks t >= 0."""
+    return t & TID_INDEX_MAX, t >> TID_SHIFT
 
 
 def mhandle(slot: int, gen: int) -> int:

@@ -12,11 +12,12 @@ from . import abi
 # (ORDER FAULT) the native kernel records these numbers: NONE is "no fault"
 (NONE, DIV0, MEM, BADARR, INDEX, NEGSIZE, OOM, STACK, BADRET, TRAP, SYS, HOST) = range(12)
 
-# syscalls whose first argument is a handle: a failure names it, `send(3) failed: ...`
+# syscalls whose first argument is a handle (or a task id): a failure names it,
+# `send(3) failed: ...`
 HANDLE_SYSCALLS = frozenset({"send", "call", "recv", "reply", "close", "data", "set_data",
                              "conn", "push", "sendbuf", "callbuf", "recvbuf", "replybuf",
                              "notify", "recv_until", "call_until", "send_move", "call_move",
-                             "reply_move"})
+                             "reply_move", "monitor", "restart", "status"})
 
 _FIXED = {DIV0: "division by zero", BADARR: "bad array reference", OOM: "out of memory",
           STACK: "stack overflow", BADRET: "bad return address"}

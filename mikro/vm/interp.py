@@ -79,7 +79,7 @@ class Machine:
     def spawn(self, ttype: int, args=()) -> int:
         """Start a task of type ttype (at the tail of the ready queue); its id."""
         self._open()
-        if len(self.kernel.tasks) >= self.kernel.max_tasks:
+        if self.kernel.taken() >= self.kernel.max_tasks:
             raise ValueError("the task table is full")
         return self.kernel.new_task(ttype, tuple(args)).id
 
@@ -142,7 +142,8 @@ class Machine:
         k = self.kernel
         res = RunResult(status="clean", fuel_used=self.fuel_used, tasks_spawned=k.spawned,
                         faults=list(k.faults), exits=dict(k.exits), limit=self.stopped or "",
-                        switches=self.switches, trace=list(k.trace or ()))
+                        switches=self.switches, trace=list(k.trace or ()),
+                        restarts=list(k.restarts))
         stuck = False
         for tid in sorted(k.tasks):
             t = k.tasks[tid]
@@ -497,9 +498,9 @@ def op_leave(vm, t, i):
 
 def op_sys(vm, t, i):
     sc = _SYS_CALLS[i.imm & abi.SYS_MASK]
-    if sc.name == "spawn":
-        # a spawn costs a unit of the run's fuel (not of the slice): a chain of tasks that
-        # each spawn and end would otherwise run forever without paying (docs/vm.md)
+    if sc.name in abi.FUEL_SYSCALLS:
+        # a spawn or restart costs a unit of the run's fuel (not of the slice): a chain of
+        # tasks that each start one and end would otherwise run forever without paying
         if vm.out_of_fuel():
             return True
         vm.pay()

@@ -25,7 +25,7 @@ from collections import deque
 from . import abi, isa
 from .abi import pack_name
 from .faults import syscall_failure
-from .result import Fault, Output, Where
+from .result import Fault, Output, Restart, Where
 from .trace import Event
 
 BLOCK, SWITCH, END = "block", "switch", "end"      # what a syscall did with its caller
@@ -135,6 +135,13 @@ class Task:
         self.hpos: list[int | None] = [None, None]
         self.tm_bits = self.tm_period = 0
         self.tm_parked: int | None = None        # a periodic timer's last tick, not re-armed
+        # supervision: the spawn arguments (a restart gives them again), the supervisor and
+        # the bits it gets when this task ends, the tasks this one supervises, how it ended
+        self.args = tuple(args[:abi.MAX_TASK_PARAMS])
+        self.sup: Task | None = None
+        self.sup_bits = 0
+        self.kids: list[Task] = []
+        self.ended = (abi.T_ALIVE, 0)
 
 
 class KernelError(RuntimeError):
@@ -314,6 +321,10 @@ class Kernel:
         self.registry = Registry()
         self.faults: list[Fault] = []
         self.exits: dict[int, tuple[str, int]] = {}
+        # supervision: each task by index, alive or ended and kept for its supervisor
+        self.by_index: dict[int, Task] = {}
+        self.held = 0                            # ended tasks kept for their supervisor
+        self.restarts: list[Restart] = []
         self._dispatch = [getattr(self, "sys_" + sc.name) for sc in abi.SYSCALLS]
         self.trace = trace                       # None: not traced
         self.now = 0                             # the virtual clock, in ticks
@@ -343,6 +354,7 @@ class Kernel:
         self.spawned += 1
         t = Task(self.spawned, ttype, tt.name, tt.entry, args, self.mem_words)
         self.tasks[t.id] = t
+        self.by_index[t.id] = t
         self.record("spawn", parent, peer=t, a=ttype, words=tuple(args))
         self.make_ready(t)
         return t
@@ -356,12 +368,13 @@ class Kernel:
         entry = self.registry.find(name.encode())
         if entry is not None and entry[0] is not None:
             raise ValueError(f"cannot serve {name!r}: the channel exists already")
-        if len(self.tasks) >= self.max_tasks:
+        if self.taken() >= self.max_tasks:
             raise ValueError("the task table is full")
         self.spawned += 1
         t = Task(self.spawned, abi.HOST_TYPE, "host:" + name, -1, (), 0)
         t.host = handler
         self.tasks[t.id] = t
+        self.by_index[t.id] = t
         self.record("spawn", 0, peer=t, a=-1)
         t.state = RUNNING
         t.host_ch = self.sys_channel(t, self.name_index[name.encode()], abi.MANY)[1]
@@ -578,8 +591,11 @@ class Kernel:
         t.mem = {}
         if fault is not None:
             self.faults.append(fault)
+            t.ended = (abi.T_FAULTED, 0)
         else:
             self.exits[t.id] = (t.name, code)
+            t.ended = (abi.T_EXITED, code)
+        self.supervision_end(t)
 
     # -- syscalls ---------------------------------------------------------------------------
     def syscall(self, t: Task, num: int, args: list[int]):
@@ -595,10 +611,11 @@ class Kernel:
 
     def sys_spawn(self, t: Task, ttype: int, *args: int):
         """A new task at the tail of the ready queue; E_INVAL for an unknown task type,
-        E_NOSPACE when max_tasks tasks are alive (kernel.md `spawn`)."""
+        E_NOSPACE when max_tasks tasks are alive or TID_INDEX_MAX were started (kernel.md
+        `spawn`)."""
         if not 0 <= ttype < len(self.program.tasks):
             return (E["E_INVAL"],)
-        if len(self.tasks) >= self.max_tasks:
+        if self.taken() >= self.max_tasks or self.spawned >= abi.TID_INDEX_MAX:
             return (E["E_NOSPACE"],)
         return (abi.OK, self.new_task(ttype, args, parent=t.id).id)
 
@@ -1345,3 +1362,93 @@ class Kernel:
         if text is None:
             return (E["E_INVAL"],)
         return self.open_name(t, text)
+    # -- supervision (docs/kernel.md, "Supervision") ------------------------------------------
+    # A task has at most one supervisor, which monitor makes it; an ended task stays in
+    # by_index (its index, generation, type and arguments) while it has one, so that the
+    # supervisor can read how it ended and restart it; otherwise its index is gone.
+    def supervision_end(self, t: Task) -> None:
+        """t has ended: the tasks it supervised have none now (an ended one is gone), and
+        its own supervisor gets its bits; without one, t is gone."""
+        for kid in t.kids:
+            kid.sup = None
+            if kid.state == DEAD:
+                del self.by_index[kid.id & abi.TID_INDEX_MAX]
+                self.held -= 1
+        t.kids = []
+        if t.sup is None:
+            del self.by_index[t.id & abi.TID_INDEX_MAX]
+            return
+        self.held += 1
+        self.record("down", t, peer=t.sup, a=t.sup_bits)
+        self.signal(t.sup, t.sup_bits)
+
+    def taken(self) -> int:
+        """The places of the task table in use: live tasks and those kept for their
+        supervisor (max_tasks bounds both)."""
+        return len(self.tasks) + self.held
+
+    def task_of(self, tid: int) -> "Task | int":
+        """The task id tid names, or the error: E_INVAL for a value that is no task id
+        (negative, index 0 or past the tasks started, a generation not reached yet),
+        E_CLOSED for a task that is gone or restarted since (a stale id)."""
+        if tid < 0:
+            return E["E_INVAL"]
+        index, gen = abi.tid_parts(tid)
+        if not 1 <= index <= self.spawned:
+            return E["E_INVAL"]
+        w = self.by_index.get(index)
+        if w is None:
+            return E["E_CLOSED"]
+        now_gen = w.id >> abi.TID_SHIFT
+        if gen != now_gen:
+            return E["E_INVAL"] if gen > now_gen else E["E_CLOSED"]
+        return w
+
+    def sys_monitor(self, t: Task, tid: int, bits: int):
+        """Supervise task tid: its end ORs bits into t's pending word (kernel.md `monitor`)."""
+        w = self.task_of(tid)
+        if isinstance(w, int):
+            return (w,)
+        if w is t or w.host is not None:
+            return (E["E_INVAL"],)
+        if w.sup is not None and w.sup is not t:
+            return (E["E_BUSY"],)
+        if w.sup is None:
+            w.sup = t
+            t.kids.append(w)
+        w.sup_bits = bits
+        self.record("monitor", t, peer=w, a=bits)
+        return (abi.OK,)
+
+    def sys_status(self, t: Task, tid: int):
+        """How task tid is: alive, exited (with its code) or faulted (kernel.md `status`)."""
+        w = self.task_of(tid)
+        if isinstance(w, int):
+            return (w,)
+        return (abi.OK,) + w.ended
+
+    def sys_restart(self, t: Task, tid: int):
+        """Start ended task tid again, its index kept, its generation one more (kernel.md
+        `restart`)."""
+        w = self.task_of(tid)
+        if isinstance(w, int):
+            return (w,)
+        if w.sup is not t:
+            return (E["E_INVAL"],)
+        if w.state != DEAD:
+            return (E["E_BUSY"],)
+        gen = (w.id >> abi.TID_SHIFT) + 1
+        if gen > abi.TID_GEN_MAX:
+            return (E["E_NOSPACE"],)
+        self.held -= 1                           # it held its place in the table while ended
+        tt = self.program.tasks[w.type]
+        n = Task(abi.tid(w.id & abi.TID_INDEX_MAX, gen), w.type, tt.name, tt.entry, w.args,
+                 self.mem_words)
+        n.sup, n.sup_bits = t, w.sup_bits
+        t.kids[t.kids.index(w)] = n
+        self.tasks[n.id] = n
+        self.by_index[n.id & abi.TID_INDEX_MAX] = n
+        self.restarts.append(Restart(w.id, n.id, n.name, t.id, t.name))
+        self.record("restart", t, peer=n, a=w.id)
+        self.make_ready(n)
+        return (abi.OK, n.id)

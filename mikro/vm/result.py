@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .abi import CHAIN_MAX, EXIT_CODES
+from .abi import CHAIN_MAX, EXIT_CODES, TID_INDEX_MAX, TID_SHIFT
 from .image import Program
 from .trace import Event
 
@@ -29,6 +29,24 @@ class Fault:
     name: str
     reason: str
     where: Where
+
+
+@dataclass(frozen=True)
+class Restart:
+    """A supervisor started an ended task again: its old id, its new one (the same index,
+    the next generation), its task type's name, and the supervisor's id and name."""
+    old: int
+    new: int
+    name: str
+    by: int
+    by_name: str
+
+
+def label(name: str, tid: int) -> str:
+    """How a report names a task: `worker#3`, and `worker#3.1` for generation 1 of index 3
+    (the task a restart made of worker#3)."""
+    index, gen = tid & TID_INDEX_MAX, tid >> TID_SHIFT
+    return f"{name}#{index}" + (f".{gen}" if gen else "")
 
 
 # the waits of an idle server: a run whose live tasks all wait in one of them ended clean
@@ -69,12 +87,14 @@ class RunResult:
     switches: int = 0                         # times the scheduler picked a task
     trace: list[Event] = field(default_factory=list)   # IPC events, when traced
     output_dropped: int = 0                   # lines printed before those `output` keeps
+    restarts: list[Restart] = field(default_factory=list)   # in the order they were made
 
     @property
     def stats(self) -> dict[str, int]:
         """Counts of the run: fuel used, tasks spawned, task switches, trace events by kind."""
         out = {"fuel_used": self.fuel_used, "tasks_spawned": self.tasks_spawned,
-               "switches": self.switches, "faults": len(self.faults)}
+               "switches": self.switches, "faults": len(self.faults),
+               "restarts": len(self.restarts)}
         for e in self.trace:
             out[e.kind] = out.get(e.kind, 0) + 1
         return out
@@ -87,8 +107,12 @@ class RunResult:
         """The end-of-run report (empty for a clean run with nothing to say)."""
         out: list[str] = []
         for f in self.faults:
-            out.append(f"fault in task {f.name}#{f.task} at {_at(program, f.where)}: {f.reason}")
+            out.append(f"fault in task {label(f.name, f.task)} at {_at(program, f.where)}: "
+                       f"{f.reason}")
             out.extend(_chain(program, f.where))
+        for r in self.restarts:
+            out.append(f"task {label(r.name, r.old)} restarted as {label(r.name, r.new)} "
+                       f"by {label(r.by_name, r.by)}")
         if self.status == "deadlock":
             out.append("deadlock: no task can run")
             out.extend(_waiters(program, [w for w in self.waiting
@@ -98,7 +122,7 @@ class RunResult:
             out.extend(_waiters(program, self.waiting))
         for tid, (name, code) in sorted(self.exits.items()):
             if code != 0:
-                out.append(f"task {name}#{tid} exited with code {code}")
+                out.append(f"task {label(name, tid)} exited with code {code}")
         return "".join(line + "\n" for line in out)
 
 
@@ -161,7 +185,7 @@ def _waiters(program: Program, waiters: list[Waiter]) -> list[str]:
     if len(waiters) <= ONE_BY_ONE:
         out = []
         for w in waiters:
-            out.append(f"  {w.name}#{w.task} {waits(program, w)}")
+            out.append(f"  {label(w.name, w.task)} {waits(program, w)}")
             out += ["  " + line for line in _chain(program, w.where)]
         return out
     groups: dict[tuple, list[Waiter]] = {}
@@ -172,9 +196,10 @@ def _waiters(program: Program, waiters: list[Waiter]) -> list[str]:
     for g in ranked[:GROUPS]:
         first, last = g[0], g[-1]
         if len(g) == 1:
-            out.append(f"  {first.name}#{first.task} {waits(program, first)}")
+            out.append(f"  {label(first.name, first.task)} {waits(program, first)}")
         else:
-            out.append(f"  {len(g)} tasks, {first.name}#{first.task} ... {last.name}#{last.task}, "
+            out.append(f"  {len(g)} tasks, {label(first.name, first.task)} ... "
+                       f"{label(last.name, last.task)}, "
                        f"{waits(program, first, many=True)}")
         out += ["  " + line for line in _chain(program, first.where)]
     rest = ranked[GROUPS:]

@@ -38,6 +38,11 @@ _EVENTS = [
     ("move",    "a chandle landed in task's table as handle, moved by peer, whose chandle a it "
                 "was (just before the recv that takes its message, just after the reply)"),
     ("pair",    "task created an anonymous ONE channel: its ends are handle (0) and a (1)"),
+    # supervision (docs/kernel.md, "Supervision")
+    ("monitor", "task became the supervisor of peer, which ORs bits a into its pending word "
+                "when it ends"),
+    ("down",    "task ended and ORed bits a into the pending word of peer, its supervisor"),
+    ("restart", "task, the supervisor, started ended task a again as peer (its new id)"),
 ]
 
 KINDS: tuple[str, ...] = tuple(name for name, _ in _EVENTS)

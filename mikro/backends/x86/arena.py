@@ -12,6 +12,8 @@ import mmap
 import threading
 from dataclasses import dataclass, field
 
+from ...vm import abi
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
@@ -44,6 +46,8 @@ class Arena:
     mem: int = 0
     free: int = 0
     ready: int = 0
+    idmap: int = 0               # a task index's slot (Kernel.idmap), for idmap_cap indexes
+    idmap_cap: int = 0
     key: tuple[int, int, int] = (0, 0, 0)     # what take() was asked for
     maps: list[tuple[int, int]] = field(default_factory=list)
 
@@ -88,15 +92,31 @@ def take(task_bytes: int, mem_bytes: int, alive: int) -> Arena:
         a.ring <<= 1
     a.free = a.map(a.cap * 8)
     a.ready = a.map(a.ring * 8)          # the ring grows into it (kernel_ir)
+    a.idmap, a.idmap_cap = _reserve_idmap(a)
     return a
 
 
-def give_back(a: Arena, slots_used: int) -> None:
+def _reserve_idmap(a: Arena) -> tuple[int, int]:
+    """Kernel.idmap: a slot per task index (8 bytes per task started, lazily mapped), for
+    TID_INDEX_MAX tasks, or fewer where the system refuses that address space."""
+    n = abi.TID_INDEX_MAX + 1
+    while True:
+        try:
+            return a.map(n * 8), n - 1
+        except MemoryError:
+            if n <= 1 << 16:
+                raise
+            n //= 2
+
+
+def give_back(a: Arena, slots_used: int, tasks_started: int) -> None:
     """Keep a closed run's arena for the next run: the task structures and the memory of
-    the `slots_used` slots it touched become zero again (the free list and the ring are
-    read only where a run wrote them first). Unmapped when enough are kept."""
+    the `slots_used` slots it touched, and the idmap of the tasks it started, become zero
+    again (the free list and the ring are read only where a run wrote them first).
+    Unmapped when enough are kept."""
     ctypes.memset(a.tasks, 0, slots_used * a.task_bytes)
     _libc.madvise(a.mem, slots_used * a.mem_bytes, _MADV_DONTNEED)
+    _libc.madvise(a.idmap, (tasks_started + 1) * 8, _MADV_DONTNEED)
     with _lock:
         kept = _kept.setdefault(a.key, [])
         if len(kept) < KEPT:

@@ -237,6 +237,7 @@ class KernelIR(HandlesIR):
         self._handles()
         self._chain()
         self._close()
+        self._supervision()
         self._task_end()
         self._fault()
         self._connect()
@@ -822,9 +823,9 @@ class KernelIR(HandlesIR):
             b.put(obj, prefix + "tail", b.null(self.T))
         b.put(q, "qnext", b.null(self.T))
 
-    def _drain(self, b: B, first, each):
-        """each(task) for every task of the qnext-linked list from `first`, in order, each
-        unlinked before its turn (it may be queued again)."""
+    def _drain(self, b: B, first, each, link: str = "qnext"):
+        """each(task) for every task of the list linked through `link` from `first`, in
+        order, each unlinked before its turn (it may be queued again)."""
         w = b.var(first, self.T)
         head, body, done = b.block(), b.block(), b.block()
         b.branch(head)
@@ -832,8 +833,8 @@ class KernelIR(HandlesIR):
         wt = b.load(w)
         b.cbranch(b.isnull(wt), done, body)
         b.position_at_end(body)
-        b.store(b.get(wt, "qnext"), w)
-        b.put(wt, "qnext", b.null(self.T))
+        b.store(b.get(wt, link), w)
+        b.put(wt, link, b.null(self.T))
         each(wt)
         b.branch(head)
         b.position_at_end(done)
@@ -943,9 +944,9 @@ class KernelIR(HandlesIR):
         for j, name in enumerate(L.LOG_FIELDS):
             b.store(b.get(t, name), b.gep(words, [c64(j)]))
         b.put(k, "log_len", b.add(at, c64(rec)))
-        nf = b.get(k, "nfree")
-        b.store_as(b.get(t, "slot"), b.gep(b.get(k, "free"), [nf]), "free")
-        b.put(k, "nfree", b.add(nf, c64(1)))
+        held = b.call(self.f["sup_end"], [k, t])
+        with b.when(b.not_(held)):
+            b.call(self.f["slot_free"], [k, t])
         # the slot's memory must read zero for its next task: whole pages go back to the
         # system; the partial pages at either end (shared with the neighbouring slots when
         # memories are not page multiples) are cleared by hand
@@ -1056,8 +1057,10 @@ class KernelIR(HandlesIR):
             self.err(b, t, "E_INVAL")
         nfree = b.get(k, "nfree")
         nslots = b.get(k, "nslots")
-        full = b.or_(b.cmp(">=", b.get(k, "alive"), b.get(k, "max_alive")),
+        taken = b.add(b.get(k, "alive"), b.get(k, "held"))
+        full = b.or_(b.cmp(">=", taken, b.get(k, "max_alive")),
                      b.and_(b.cmp("==", nfree, 0), b.cmp(">=", nslots, b.get(k, "task_cap"))))
+        full = b.or_(full, b.cmp(">=", b.get(k, "ntasks"), b.get(k, "idmap_cap")))
         with b.when(full, likely=False):
             self.err(b, t, "E_NOSPACE")
         # a slot of a dead task is reused (zeroed), else the next fresh (zero) one
@@ -1088,6 +1091,8 @@ class KernelIR(HandlesIR):
         b.put(nt, "mem", b.gep(b.get(k, "mem_base"), [b.mul(n, mw)]))
         for i in range(abi.MAX_TASK_PARAMS):
             b.put(nt, "regs", a[1 + i], A0 + i)
+            b.put(nt, "args", a[1 + i], i)
+        b.store_as(n, b.gep(b.get(k, "idmap"), [tid]), "idmap")
         b.put(nt, "regs", mw, isa.SP)
         b.put(nt, "regs", mw, isa.FP)
         b.put(nt, "resume", self._table(b, k, "entries", getattr(self, "g_entries", None), a[0]))
@@ -1786,7 +1791,7 @@ class KernelIR(HandlesIR):
         for buf in ("heap", "hpos"):
             b.call(self.free, [b.bitcast(b.get(k, buf), I8P)])
             b.put(k, buf, b.null(I64P))
-        for buf in ("out", "log", "chains", "trace"):
+        for buf in ("out", "log", "chains", "trace", "rlog"):
             b.call(self.free, [b.get(k, buf)])
             b.put(k, buf, b.null(I8P))
         b.ret_void()
@@ -2233,3 +2238,146 @@ class KernelIR(HandlesIR):
                 b.put(t, "tm_bits", 0)
                 self.err(b, t, "E_NOSPACE")
         self.ret(b, ACT_DONE)
+
+    # -- supervision (docs/kernel.md, "Supervision"; mikro/vm/kernel.py: the same rules) ------
+    # A task has at most one supervisor (Task.sup), which keeps the tasks it supervises in a
+    # list through their `sib`. An ended task with a supervisor keeps its slot (its index,
+    # generation, type and arguments), so that the supervisor can read how it ended and
+    # restart it in that slot; Kernel.idmap finds a task's slot from its index in O(1).
+    def _supervision(self):
+        fn, b = self._fn("slot_free", ir.VoidType(), [self.K, self.T], "never")
+        k, t = fn.args
+        nf = b.get(k, "nfree")
+        b.store_as(b.get(t, "slot"), b.gep(b.get(k, "free"), [nf]), "free")
+        b.put(k, "nfree", b.add(nf, c64(1)))
+        b.ret_void()
+
+        # sup_end(k, t) -> whether t keeps its slot: t has ended; the tasks it supervised
+        # have no supervisor now (an ended one is gone: its slot is free), and its own
+        # supervisor, if it has one, gets its bits
+        fn, b = self._fn("sup_end", ir.IntType(1), [self.K, self.T], "never")
+        k, t = fn.args
+
+        def orphan(kv):
+            b.put(kv, "sup", b.null(self.T))
+            with b.when(b.cmp("==", b.get(kv, "state"), L.DEAD)):
+                b.put(k, "held", b.sub(b.get(k, "held"), c64(1)))
+                b.call(self.f["slot_free"], [k, kv])
+        self._drain(b, b.get(t, "kids"), orphan, link="sib")
+        b.put(t, "kids", b.null(self.T))
+        sup = b.get(t, "sup")
+        with b.when(b.isnull(sup)):
+            b.ret(ir.Constant(ir.IntType(1), 0))
+        b.put(k, "held", b.add(b.get(k, "held"), c64(1)))
+        bits = b.get(t, "sup_bits")
+        self.rec(b, k, "down", t, peer=sup, a=bits)
+        self.signal(b, k, sup, bits)
+        b.ret(ir.Constant(ir.IntType(1), 1))
+
+    def _task_of(self, b: B, k, t, tid):
+        """The task id tid names (Kernel.task_of): E_INVAL for a value that is no task id
+        (negative, index 0 or past the tasks started, a generation not reached yet),
+        E_CLOSED for a task that is gone (its slot free or reused) or restarted since."""
+        with b.when(b.cmp("<", tid, 0), likely=False):
+            self.err(b, t, "E_INVAL")
+        idx = b.and_(tid, c64(abi.TID_INDEX_MAX))
+        bad = b.or_(b.cmp("==", idx, 0), b.cmp(">", idx, b.get(k, "ntasks")))
+        with b.when(bad, likely=False):
+            self.err(b, t, "E_INVAL")
+        slot = b.load_as(b.gep(b.get(k, "idmap"), [idx]), "idmap")
+        w = b.gep(b.get(k, "tasks"), [slot])
+        wid = b.get(w, "id")
+        gone = b.or_(b.cmp("!=", b.and_(wid, c64(abi.TID_INDEX_MAX)), idx),
+                     b.and_(b.cmp("==", b.get(w, "state"), L.DEAD), b.isnull(b.get(w, "sup"))))
+        with b.when(gone, likely=False):
+            self.err(b, t, "E_CLOSED")
+        gen, now_gen = b.lshr(tid, c64(abi.TID_SHIFT)), b.lshr(wid, c64(abi.TID_SHIFT))
+        with b.when(b.cmp(">", gen, now_gen), likely=False):
+            self.err(b, t, "E_INVAL")
+        with b.when(b.cmp("<", gen, now_gen), likely=False):
+            self.err(b, t, "E_CLOSED")
+        return w
+
+    def _sys_monitor(self, b, k, t, a):
+        tid, bits = a
+        w = self._task_of(b, k, t, tid)
+        bad = b.or_(b.icmp_unsigned("==", w, t), b.cmp("==", b.get(w, "type"), L.HOST_TYPE))
+        with b.when(bad, likely=False):
+            self.err(b, t, "E_INVAL")
+        sup = b.get(w, "sup")
+        with b.when(b.and_(b.not_(b.isnull(sup)), b.icmp_unsigned("!=", sup, t)), likely=False):
+            self.err(b, t, "E_BUSY")
+        with b.when(b.isnull(sup)):
+            b.put(w, "sup", t)
+            b.put(w, "sib", b.get(t, "kids"))
+            b.put(t, "kids", w)
+        b.put(w, "sup_bits", bits)
+        self.rec(b, k, "monitor", t, peer=w, a=bits)
+        self.ret(b, ACT_DONE)
+
+    def _sys_status(self, b, k, t, a):
+        assert (abi.T_EXITED, abi.T_FAULTED) == (1, 2)      # Task.end_kind's values
+        w = self._task_of(b, k, t, a[0])
+        dead = b.cmp("==", b.get(w, "state"), L.DEAD)
+        how = b.select(dead, b.get(w, "end_kind"), c64(abi.T_ALIVE))
+        self.setres(b, how, 1)
+        self.setres(b, b.select(b.cmp("==", how, abi.T_EXITED), b.get(w, "exit_code"), c64(0)), 2)
+        self.ret(b, ACT_DONE)
+
+    def _sys_restart(self, b, k, t, a):
+        w = self._task_of(b, k, t, a[0])
+        with b.when(b.icmp_unsigned("!=", b.get(w, "sup"), t), likely=False):
+            self.err(b, t, "E_INVAL")
+        with b.when(b.cmp("!=", b.get(w, "state"), L.DEAD), likely=False):
+            self.err(b, t, "E_BUSY")
+        old = b.get(w, "id")
+        gen = b.add(b.lshr(old, c64(abi.TID_SHIFT)), c64(1))
+        with b.when(b.cmp(">", gen, abi.TID_GEN_MAX), likely=False):
+            self.err(b, t, "E_NOSPACE")
+        alive = b.get(k, "alive")
+        at = self._rlog_room(b, k, t)
+        # the slot is made new as spawn makes a reused one, keeping what a restart keeps
+        keep = ["slot", "mem", "type", "sup", "sib", "sup_bits"]
+        kept = {f: b.get(w, f) for f in keep}
+        args = [b.get(w, "args", i) for i in range(abi.MAX_TASK_PARAMS)]
+        b.call(self.memset, [b.bitcast(w, I8P), ir.Constant(I32, 0), c64(ctypes.sizeof(L.CTask))])
+        for f, v in kept.items():
+            b.put(w, f, v)
+        new = b.or_(b.shl(gen, c64(abi.TID_SHIFT)), b.and_(old, c64(abi.TID_INDEX_MAX)))
+        b.put(w, "id", new)
+        mw = b.get(k, "mem_words")
+        for i, v in enumerate(args):
+            b.put(w, "args", v, i)
+            b.put(w, "regs", v, A0 + i)
+        b.put(w, "regs", mw, isa.SP)
+        b.put(w, "regs", mw, isa.FP)
+        ty = kept["type"]
+        b.put(w, "resume", self._table(b, k, "entries", getattr(self, "g_entries", None), ty))
+        b.put(w, "slice", abi.QUANTUM)
+        b.put(k, "alive", b.add(alive, c64(1)))         # it held its place while ended
+        b.put(k, "held", b.sub(b.get(k, "held"), c64(1)))
+        with b.when(b.cmp(">", b.add(alive, c64(1)), b.add(b.get(k, "rq_mask"), c64(1))),
+                    likely=False):
+            b.call(self.f["rq_grow"], [k])
+        words = b.bitcast(b.gep(b.get(k, "rlog"), [at]), I64P)
+        for j, v in enumerate((old, new, ty, b.get(t, "id"), b.get(t, "type"))):
+            b.store(v, b.gep(words, [c64(j)]))
+        b.put(k, "rlog_len", b.add(at, c64(8 * len(L.RESTART_FIELDS))))
+        self.rec(b, k, "restart", t, peer=w, a=old)
+        b.call(self.f["rq_push"], [k, w])
+        self.setres(b, new, 1)
+        self.ret(b, ACT_DONE)
+
+    def _rlog_room(self, b: B, k, t):
+        """Room for one more restart record in Kernel.rlog (E_NOSPACE when the system
+        refuses the memory, before anything changed); where it goes."""
+        rec = c64(8 * len(L.RESTART_FIELDS))
+        ln, cap = b.get(k, "rlog_len"), b.get(k, "rlog_cap")
+        with b.when(b.cmp(">", b.add(ln, rec), cap), likely=False):
+            nc = b.add(b.mul(cap, c64(2)), b.mul(rec, c64(16)))
+            p = b.call(self.realloc, [b.get(k, "rlog"), nc])
+            with b.when(b.isnull(p), likely=False):
+                self.err(b, t, "E_NOSPACE")
+            b.put(k, "rlog", p)
+            b.put(k, "rlog_cap", nc)
+        return ln

@@ -63,6 +63,10 @@ CHAIN_MAX = abi.CHAIN_MAX
 LOG_FIELDS = ("id", "type", "end_kind", "exit_code", "fault_code", "fault_a", "fault_b",
               "fault_c", "fault_pc", "chain_off", "chain_len", "end_seq")
 
+# one record per restart in Kernel.rlog: the old and new ids, the task's type, the
+# supervisor's id and type
+RESTART_FIELDS = ("old", "new", "type", "by", "by_type")
+
 # name -> list of (field, type, count); type is I64 or the name of a struct (pointer to it),
 # or ("inline", struct) for an embedded array of structs. "i8*" is a byte pointer.
 STRUCTS: dict[str, list[tuple]] = {
@@ -87,6 +91,11 @@ STRUCTS: dict[str, list[tuple]] = {
         # when it fired (where its entries are in the timer heap: Kernel.hpos)
         ("pending", I64, 1), ("tm_bits", I64, 1),
         ("tm_period", I64, 1), ("tm_parked", I64, 1), ("tm_last", I64, 1),
+        # supervision: the spawn arguments (a restart gives them again); the supervisor and
+        # the bits it gets at this task's end; the tasks this one supervises, a list
+        # through their `sib`. An ended task with a supervisor keeps its slot (kernel_ir)
+        ("args", I64, abi.MAX_TASK_PARAMS), ("sup", "Task", 1), ("sup_bits", I64, 1),
+        ("kids", "Task", 1), ("sib", "Task", 1),
     ],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
              ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),
@@ -144,6 +153,13 @@ STRUCTS: dict[str, list[tuple]] = {
         ("heap_seq", I64, 1), ("hpos", "i64*", 1),
         # names built at run time: the treap's root, its free nodes, the priorities drawn
         ("names", "Name", 1), ("names_free", "Name", 1), ("names_seq", I64, 1),
+        # supervision: idmap[index] is the slot of the task of that index (of its last
+        # generation), for the tasks the run started, at most idmap_cap; a restart appends
+        # RESTART_FIELDS words to rlog
+        # held: the ended tasks kept for their supervisor, which hold their slots and count
+        # against max_alive as live tasks do
+        ("idmap", "i64*", 1), ("idmap_cap", I64, 1), ("held", I64, 1),
+        ("rlog", "i8*", 1), ("rlog_len", I64, 1), ("rlog_cap", I64, 1),
     ],
 }
 

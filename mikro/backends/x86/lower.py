@@ -52,9 +52,10 @@ def resume_keys(program) -> list[int]:
         keys.add(pc)
         keys.add(dest)
     keys.update(n + pc for pc, ins in enumerate(program.code) if ins.info.name == "sys")
-    # a `sys spawn` is a fuel point too (docs/vm.md): with no fuel left the task stays there
+    # a `sys spawn` (or restart) is a fuel point too (docs/vm.md): with no fuel left the
+    # task stays there
     keys.update(pc for pc, ins in enumerate(program.code) if ins.info.name == "sys"
-                and abi.SYSCALLS[ins.imm & abi.SYS_MASK].name == "spawn")
+                and abi.SYSCALLS[ins.imm & abi.SYS_MASK].name in abi.FUEL_SYSCALLS)
     sites = [s for s in program.return_sites() if s < n]
     rets = [pc for pc, ins in enumerate(program.code) if ins.info.name == "ret"]
     if rets and sites:
@@ -726,7 +727,7 @@ class Lowering:
     def _lower_sys(self, pc, i):
         b = self.b
         sc = abi.SYSCALLS[i.imm & abi.SYS_MASK]
-        if sc.name == "spawn":
+        if sc.name in abi.FUEL_SYSCALLS:
             # one unit of the run's fuel, not of the slice; with none left the task stays here
             b.store(self._pay(pc), self.fuelv)
         args = [self.R(isa.A0 + j) for j in range(sc.nargs)]

@@ -12,7 +12,7 @@ from ...vm import abi, faults, isa
 from ...vm.faults import syscall_failure
 from ...vm.kernel import HostMessage, KernelClosed, host_reply
 from ...vm.options import RunOptions
-from ...vm.result import Fault, Output, RunResult, Waiter, Where, idle
+from ...vm.result import Fault, Output, Restart, RunResult, Waiter, Where, idle
 from ...vm.trace import FIELDS as TRACE_FIELDS
 from ...vm.trace import KIND, Event
 from . import layout as L
@@ -221,6 +221,7 @@ class Machine:
         self.cap = a.cap
         k = self.k = L.CKernel()
         k.tasks, k.mem_base, k.free, k.ready = a.tasks, a.mem, a.free, a.ready
+        k.idmap, k.idmap_cap = a.idmap, a.idmap_cap
         k.task_cap = a.cap
         k.max_alive = a.alive
         k.mem_words = mw
@@ -249,7 +250,7 @@ class Machine:
         _OPEN[id(self)] = cp.engine
         if boot:
             for b in self.p.boot:
-                if self.k.alive >= self.k.max_alive:
+                if self.k.alive + self.k.held >= self.k.max_alive:
                     break
                 self._new_task(b.task, b.args)
 
@@ -273,6 +274,8 @@ class Machine:
         args = list(args)[:abi.MAX_TASK_PARAMS]
         for j, v in enumerate(args):
             t.regs[isa.A0 + j] = v
+            t.args[j] = v
+        ctypes.c_int64.from_address(k.idmap + 8 * t.id).value = n
         t.regs[isa.SP] = t.regs[isa.FP] = k.mem_words
         t.slice = abi.QUANTUM
         k.ntasks += 1
@@ -293,7 +296,7 @@ class Machine:
     def spawn(self, ttype: int, args=()) -> int:
         """Start a task of type ttype (at the tail of the ready queue); its id."""
         self._open()
-        if self.k.alive >= self.k.max_alive:
+        if self.k.alive + self.k.held >= self.k.max_alive:
             raise ValueError("the task table is full")
         return self._new_task(ttype, args).id
 
@@ -307,7 +310,7 @@ class Machine:
         nid = name_ids(self.p)[string]
         if self.reg[nid].chan:
             raise ValueError(f"cannot serve {name!r}: the channel exists already")
-        if self.k.alive >= self.k.max_alive:
+        if self.k.alive + self.k.held >= self.k.max_alive:
             raise ValueError("the task table is full")
         t = self._new_task(L.HOST_TYPE, (), ready=False)
         self.host_names[t.id] = "host:" + name
@@ -394,7 +397,7 @@ class Machine:
         if not self.closed:
             self.closed = True
             self.cp._free(ctypes.addressof(self.k))
-            arena.give_back(self.arena, self.k.nslots)
+            arena.give_back(self.arena, self.k.nslots, self.k.ntasks)
             _OPEN.pop(id(self), None)
 
     def __del__(self):
@@ -490,6 +493,14 @@ class Machine:
             status = None
         return self._result(status, self.limit, self.used)
 
+    def _restarts(self, name_of) -> list[Restart]:
+        """The restarts of the run, in order, from Kernel.rlog."""
+        k = self.k
+        raw = ctypes.string_at(k.rlog, k.rlog_len) if k.rlog_len else b""
+        return [Restart(old, new, name_of(ty, old), by, name_of(by_ty, by))
+                for old, new, ty, by, by_ty in
+                struct.iter_unpack(f"<{len(L.RESTART_FIELDS)}q", raw)]
+
     def _result(self, status, limit, used) -> RunResult:
         p, k = self.p, self.k
         res = RunResult(status="clean", fuel_used=used, tasks_spawned=k.ntasks, limit=limit,
@@ -561,6 +572,7 @@ class Machine:
             res.waiting.append(Waiter(tid, name_of(ttype, tid), state, handle, Where(pc, chain),
                                       deadline))
         res.faults = [f for _, f in sorted(faults, key=lambda x: x[0])]
+        res.restarts = self._restarts(name_of)
         res.output = self.output.text() + (self.pending + "\n" if self.pending else "")
         res.output_dropped = self.output.dropped
         if status is not None:

@@ -436,7 +436,7 @@ class Loop:
 
     def _sys(self, sc):
         b, k = self.b, self.K
-        if sc.name == "spawn":
+        if sc.name in abi.FUEL_SYSCALLS:
             b.store(self._pay(), self.fuelv)
         args = [self.R(isa.A0 + j) for j in range(sc.nargs)]
         h = self.R(isa.A0)
