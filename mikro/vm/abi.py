@@ -61,6 +61,11 @@ _SYSCALLS = [
     ("now",        0, 1, False, "a1 = the virtual clock, in ticks"),
     ("timer",      3, 0, False, "OR bits a0 into the own pending word at a1, then every a2 ticks (0: once); a0 = 0 stops it"),
     ("call_until", 6, 4, True,  "call on a0 with a2..a5, but with E_TIMEOUT at deadline a1; a1..a4 = reply"),
+    # many handles, deadlines on every wait, typed messages (docs/kernel.md, "Waiting on
+    # many handles", "The task's deadline", "Message types and priorities")
+    ("select",     1, 1, True,  "wait until a member of the handle array a0 is ready; a1 = that member"),
+    ("deadline",   1, 1, False, "set the deadline of the task's waits to a0 (NEVER: none); a1 = the previous one"),
+    ("recv_type",  2, 5, True,  "recv on server end a0 of a message whose type (word 3) matches a1"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))
@@ -85,8 +90,12 @@ OK = 0
 ONE = 1
 MANY = 2
 
+# select's member for the task's own notification word, and the deadline that is none
+BITS = -1
+NEVER = -1
+
 # Predefined constants of the language
-CONSTANTS: dict[str, int] = {"ONE": ONE, "MANY": MANY,
+CONSTANTS: dict[str, int] = {"ONE": ONE, "MANY": MANY, "BITS": BITS, "NEVER": NEVER,
                              **{name: code for name, (code, _) in ERRORS.items()}}
 
 # Limits
@@ -111,6 +120,8 @@ QUANTUM = 1000           # fuel units a task runs before it is preempted
 CHAIN_MAX = 64           # return addresses a report's call chain holds at most
 MAX_TASKS = 1 << 20      # tasks alive at once, default
 TIME_MAX = (1 << 63) - 1  # the last tick of the virtual clock: deadlines are 0..TIME_MAX
+SELECT_MAX = CH_SLOTS + 1  # members of a select's set: every chandle and BITS
+TYPE_WORD = MSG_WORDS - 1  # the word of a message that recv_type matches (its type)
 
 
 # The seeded scheduler's generator, splitmix64: the step and the two mixing multipliers

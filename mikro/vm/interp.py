@@ -147,7 +147,7 @@ class Machine:
             t = k.tasks[tid]
             deadline = k.timers.deadline(t, WAIT)
             if t.state == BLOCKED:
-                state = {"reply": "call", "replybuf": "callbuf"}.get(t.wait, t.wait)
+                state = {"reply": "call", "replybuf": "callbuf", "recvt": "recv"}.get(t.wait, t.wait)
                 handle = t.wait_handle
             else:
                 state, handle = "ready", None

@@ -34,6 +34,7 @@ READY, RUNNING, DEAD, ST_RECV, ST_SEND, ST_CALL_SEND, ST_CALL_REPLY, ST_OPEN, ST
 # the waits of long messages (recvbuf, sendbuf, callbuf before and after it is taken)
 ST_RECVB, ST_SENDB, ST_CALLB_SEND, ST_CALLB_REPLY = range(9, 13)
 ST_WAIT, ST_SLEEP = 13, 14          # waiting for notification bits, or for the clock
+ST_SELECT, ST_RECVT = 15, 16        # waiting in select, or in recv_type for a type
 
 # a timer heap entry (kernel_ir._timers): four words, and the kinds of entry
 HEAP_FIELDS = ("deadline", "seq", "task", "pos")       # pos: 2 * task slot + kind
@@ -81,6 +82,12 @@ STRUCTS: dict[str, list[tuple]] = {
         # when it fired (where its entries are in the timer heap: Kernel.hpos)
         ("pending", I64, 1), ("tm_bits", I64, 1),
         ("tm_period", I64, 1), ("tm_parked", I64, 1), ("tm_last", I64, 1),
+        # the deadline of its waits (dl_set 0: none); select's members (sel_mask: chandle
+        # slots, sel_bits: the pending word) and the slot it looks at first (one after
+        # the member it took last, slot 64 standing for the pending word); the type its
+        # recv_type waits for
+        ("dl", I64, 1), ("dl_set", I64, 1), ("sel_mask", I64, 1), ("sel_bits", I64, 1),
+        ("sel_next", I64, 1), ("rtype", I64, 1),
     ],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
              ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),
