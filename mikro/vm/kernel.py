@@ -25,7 +25,7 @@ from collections import deque
 from . import abi, isa
 from .faults import syscall_failure
 from .result import Fault, Output, Where
-from .trace import Event
+from .trace import TIMEOUT_WAITS, Event
 
 BLOCK, SWITCH, END = "block", "switch", "end"      # what a syscall did with its caller
 
@@ -201,9 +201,9 @@ def host_reply(out) -> tuple[int, ...]:
 
 WAIT, TIMER = 0, 1          # the kinds of timer heap entries: a wait's deadline, a task's timer
 # `timeout`'s b: the wait that ended (recv_type's counts as recv's)
-TIMEOUT_OF = {"recv": 0, "sleep": 1, "wait": 2, "call": 3, "reply": 3, "open": 4, "send": 5,
-              "push": 6, "sendbuf": 7, "callbuf": 8, "replybuf": 8, "recvbuf": 9,
-              "select": 10, "recvt": 0}
+TIMEOUT_OF = {name: i for i, name in enumerate(TIMEOUT_WAITS)} | {
+    "reply": TIMEOUT_WAITS.index("call"), "replybuf": TIMEOUT_WAITS.index("callbuf"),
+    "recvt": TIMEOUT_WAITS.index("recv")}
 BITS_SLOT = abi.CH_SLOTS    # select's bit for the pending word, after the chandles'
 # the syscalls the task's deadline bounds: those that wait to hand something over check
 # the deadline first and do nothing once it is past; those that wait to take something
@@ -1216,7 +1216,9 @@ class Kernel:
         """Member s of t's set became ready: a task waiting in select on it takes it."""
         if t.state == BLOCKED and t.wait == "select" and t.sel_mask >> s & 1:
             t.sel_last = s
-            self.wake(t, abi.OK, (abi.BITS if s == BITS_SLOT else s,))
+            member = abi.BITS if s == BITS_SLOT else s
+            self.record("select", t, a=member)
+            self.wake(t, abi.OK, (member,))
 
     def member_ready(self, t: Task, s: int) -> bool:
         """A recv (wait for BITS_SLOT) on member s would not wait: a message is there to
@@ -1267,7 +1269,9 @@ class Kernel:
             s = (t.sel_last + j) % (BITS_SLOT + 1)
             if mask >> s & 1 and self.member_ready(t, s):
                 t.sel_last = s
-                return (abi.OK, abi.BITS if s == BITS_SLOT else s)
+                member = abi.BITS if s == BITS_SLOT else s
+                self.record("select", t, a=member)
+                return (abi.OK, member)
         t.sel_mask = mask
         return self.block(t, "select", None)
 

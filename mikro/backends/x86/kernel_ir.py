@@ -227,11 +227,11 @@ class KernelIR:
         self._rq()
         self._timers()
         self._wake()
-        self._select_fns()
         self._alloc()
         self._conn_table()
         self._text()
         self._trace()
+        self._select_fns()
         self._tick()
         self._slots()
         self._chain()
@@ -2303,6 +2303,7 @@ class KernelIR:
                         b.and_(b.lshr(b.get(t, "sel_mask"), b.and_(s, c64(63))), c64(1)))
         with b.when(b.and_(b.cmp("==", b.get(t, "state"), L.ST_SELECT), b.cmp("!=", mine, 0))):
             b.put(t, "sel_next", b.urem(b.add(s, c64(1)), c64(BITS_SLOT + 1)))
+            self.rec(b, k, "select", t, a=self.member(b, s))
             b.put(t, "regs", self.member(b, s), A0 + 1)
             b.call(self.f["wake"], [k, t, c64(0)])
         b.ret_void()
@@ -2369,6 +2370,7 @@ class KernelIR:
             with b.when(b.cmp("!=", mine, 0)):
                 with b.when(b.call(self.f["ready"], [k, t, s])):
                     b.put(t, "sel_next", b.urem(b.add(s, c64(1)), c64(BITS_SLOT + 1)))
+                    self.rec(b, k, "select", t, a=self.member(b, s))
                     self.setres(b, self.member(b, s), 1)
                     self.ret(b, ACT_DONE)
         b.loop_range(c64(BITS_SLOT + 1), look)
