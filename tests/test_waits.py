@@ -107,6 +107,29 @@ spawn other()
                         f"closed 1 {c}\n")
 
 
+def test_select_sees_a_sender_that_waited_before_the_end_was_opened():
+    src = """
+task creator {
+    let o = channel("o", ONE)
+    send(o, 5)                          # waits: nobody has opened o yet
+    let s = channel("s", MANY)
+    sleep(10)
+    send(o, 6)
+}
+task opener {
+    sleep(5)
+    let o = open("o")
+    let set = array(1)
+    set[0] = o
+    print("ready", select(set), recv(o), now())
+    print("ready", select(set), recv(o), now())
+}
+spawn creator()
+spawn opener()
+"""
+    assert out(src) == "ready 0 0 5\nready 0 0 15\n"
+
+
 def test_select_refuses_a_bad_set_with_the_documented_errors():
     src = """
 fn try_set(set) {

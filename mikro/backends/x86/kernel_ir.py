@@ -984,6 +984,8 @@ class KernelIR:
         the hot syscalls are inlined, so once optimised the status and results are SSA
         values and the action a constant on each path (which LLVM threads into the
         caller's dispatch; an aggregate return value kept it from doing so)."""
+        if "select" in self.used:
+            self._set_error()
         for sc in self.syscalls:
             hot = sc.name in ("send", "call", "recv", "reply")
             # one that only host tasks make is only called from mk_sys, itself unoptimised
@@ -1163,6 +1165,7 @@ class KernelIR:
             self.set_slot(b, slot, c, L.K_ONE, end=1)
             b.put(c, "t1", w)
             b.put(c, "s1", s)
+            self.poke(b, k, w, s)       # the creator may wait in send already
             b.ret(s)
         # memory the system refuses counts as a full table
         cn = b.call(self.f["conn_new"], [k])
@@ -2299,6 +2302,8 @@ class KernelIR:
             return
         fn, b = self._fn("poke", ir.VoidType(), [self.K, self.T, I64], "never")
         k, t, s = fn.args
+        with b.when(b.cmp("<", s, BITS_SLOT)):
+            b.put(t, "sel_hint", b.or_(b.get(t, "sel_hint"), b.shl(c64(1), s)))
         mine = b.select(b.cmp("==", s, BITS_SLOT), b.get(t, "sel_bits"),
                         b.and_(b.lshr(b.get(t, "sel_mask"), b.and_(s, c64(63))), c64(1)))
         with b.when(b.and_(b.cmp("==", b.get(t, "state"), L.ST_SELECT), b.cmp("!=", mine, 0))):
@@ -2323,6 +2328,34 @@ class KernelIR:
             b.ret(self.waits(b, pt, (L.ST_SEND, L.ST_CALL_SEND), ps))
         b.ret(b.not_(b.isnull(b.get(self.conn(b, slot), "pusher"))))
 
+    def _set_error(self):
+        """set_error(t, ref, n) -> the error of a bad select set (Kernel.select_mask): its
+        members one at a time, in array order, until the first bad one. Apart from the
+        hot select, which only learns that the set is bad."""
+        fn, b = self._fn("set_error", I64, [self.T, I64, I64], "never")
+        t, ref, n = fn.args
+        mask, bits = b.var(0), b.var(0)
+
+        def member(i):
+            h = self._mem_word(b, t, b.add(ref, i))
+            with b.if_else(b.cmp("==", h, abi.BITS)) as (pend, handle):
+                with pend:
+                    with b.when(b.cmp("!=", b.load(bits), 0)):
+                        b.ret(c64(E["E_INVAL"]))
+                    b.store(c64(1), bits)
+                with handle:
+                    kind = b.call(self.f["hkind"], [t, h])
+                    with b.when(b.cmp("==", kind, 0)):
+                        b.ret(c64(E["E_BADHANDLE"]))
+                    with b.when(b.cmp("==", kind, 4)):
+                        b.ret(c64(E["E_INVAL"]))
+                    bit = b.shl(c64(1), h)
+                    with b.when(b.cmp("!=", b.and_(b.load(mask), bit), 0)):
+                        b.ret(c64(E["E_INVAL"]))
+                    b.store(b.or_(b.load(mask), bit), mask)
+        b.loop_range(n, member)
+        b.ret(c64(E["E_INVAL"]))            # not reached: the set had a bad member
+
     def member(self, b: B, s):
         """The set member of slot s: the chandle, or BITS for the pending word."""
         return b.select(b.cmp("==", s, BITS_SLOT), c64(abi.BITS), s)
@@ -2336,47 +2369,77 @@ class KernelIR:
         ref, n = self._buf_whole(b, k, t, a[0])
         with b.when(b.or_(b.cmp("<", n, 1), b.cmp(">", n, abi.SELECT_MAX)), likely=False):
             self.err(b, t, "E_INVAL")
-        mask, bits = b.var(0), b.var(0)
-
-        def member(i):
-            h = self._mem_word(b, t, b.add(ref, i))
-            with b.if_else(b.cmp("==", h, abi.BITS)) as (pend, handle):
-                with pend:
-                    with b.when(b.cmp("!=", b.load(bits), 0), likely=False):
-                        self.err(b, t, "E_INVAL")
-                    b.store(c64(1), bits)
-                with handle:
-                    kind = b.call(self.f["hkind"], [t, h])
-                    with b.when(b.cmp("==", kind, 0), likely=False):
-                        self.err(b, t, "E_BADHANDLE")
-                    with b.when(b.cmp("==", kind, 4), likely=False):
-                        self.err(b, t, "E_INVAL")
-                    bit = b.shl(c64(1), h)
-                    with b.when(b.cmp("!=", b.and_(b.load(mask), bit), 0), likely=False):
-                        self.err(b, t, "E_INVAL")
-                    b.store(b.or_(b.load(mask), bit), mask)
-        b.loop_range(n, member)
-        m, bv = b.load(mask), b.load(bits)
+        m, bv, good = self._set_mask(b, t, ref, n)
+        with b.when(b.not_(good), likely=False):
+            self.setres(b, b.call(self.f["set_error"], [t, ref, n]), 0)
+            self.ret(b, ACT_ERR)
         if "timer" in self.used:
             with b.when(b.cmp("!=", bv, 0)):
                 b.call(self.f["rearm"], [k, t])
-        # one pass over the slots, from the one after the member taken last
+        # the slots from the one after the member taken last: the chandles from there,
+        # BITS, then the chandles before it; of the chandles only those that became ready
+        # since select last found them not ready (sel_hint) are tested
         first = b.get(t, "sel_next")
 
-        def look(j):
-            s = b.urem(b.add(first, j), c64(BITS_SLOT + 1))
-            mine = b.select(b.cmp("==", s, BITS_SLOT), bv,
-                            b.and_(b.lshr(m, b.and_(s, c64(63))), c64(1)))
-            with b.when(b.cmp("!=", mine, 0)):
-                with b.when(b.call(self.f["ready"], [k, t, s])):
-                    b.put(t, "sel_next", b.urem(b.add(s, c64(1)), c64(BITS_SLOT + 1)))
-                    self.rec(b, k, "select", t, a=self.member(b, s))
-                    self.setres(b, self.member(b, s), 1)
-                    self.ret(b, ACT_DONE)
-        b.loop_range(c64(BITS_SLOT + 1), look)
+        def found(s):
+            b.put(t, "sel_next", b.urem(b.add(s, c64(1)), c64(BITS_SLOT + 1)))
+            self.rec(b, k, "select", t, a=self.member(b, s))
+            self.setres(b, self.member(b, s), 1)
+            self.ret(b, ACT_DONE)
+        cand = b.and_(m, b.get(t, "sel_hint"))
+        before = b.select(b.cmp(">=", first, BITS_SLOT), c64(-1),
+                          b.sub(b.shl(c64(1), b.and_(first, c64(63))), c64(1)))
+        self._scan_slots(b, k, t, b.and_(cand, b.not_(before)), found)
+        with b.when(b.and_(b.cmp("!=", bv, 0), b.cmp("!=", b.get(t, "pending"), 0))):
+            found(c64(BITS_SLOT))
+        self._scan_slots(b, k, t, b.and_(cand, before), found)
         b.put(t, "sel_mask", m)
         b.put(t, "sel_bits", bv)
         self.block_on(b, t, L.ST_SELECT, c64(0))
+
+    def _set_mask(self, b: B, t, ref, n):
+        """(mask of chandle slots, 1 if BITS is a member, whether the set is good) of the n
+        words at ref: one pass without branches (vectorised), so a set of 64 costs little
+        more than a set of 1. Good: every word is BITS or a chandle in use, and none comes
+        twice (the slots counted equal the chandles seen)."""
+        used = b.get(t, "ch_used")
+        mask, nbits, bad = b.var(0), b.var(0), b.var(0)
+
+        def word(i):
+            h = self._mem_word(b, t, b.add(ref, i))
+            isbits = b.cmp("==", h, abi.BITS)
+            isch = b.cmp("<", h, abi.CH_SLOTS, signed=False)
+            bit = b.shl(c64(1), b.and_(h, c64(63)))
+            okch = b.and_(isch, b.cmp("!=", b.and_(used, bit), 0))
+            b.store(b.or_(b.load(bad), b.zext(b.not_(b.or_(isbits, okch)), I64)), bad)
+            b.store(b.or_(b.load(mask), b.select(isch, bit, c64(0))), mask)
+            b.store(b.add(b.load(nbits), b.zext(isbits, I64)), nbits)
+        b.loop_range(n, word)
+        m, nb = b.load(mask), b.load(nbits)
+        ctpop = self.m.globals.get("llvm.ctpop.i64") or ir.Function(
+            self.m, ir.FunctionType(I64, [I64]), "llvm.ctpop.i64")
+        distinct = b.cmp("==", b.add(b.call(ctpop, [m]), nb), n)
+        good = b.and_(b.and_(b.cmp("==", b.load(bad), 0), distinct), b.cmp("<=", nb, 1))
+        return m, b.select(b.cmp("!=", nb, 0), c64(1), c64(0)), good
+
+    def _scan_slots(self, b: B, k, t, slots, found):
+        """found(s) for the lowest slot s of the mask `slots` that is ready; a slot found
+        not ready leaves sel_hint (a later poke puts it back)."""
+        ctz = self._cttz()
+        left = b.var(slots)
+        head, body, done = b.block(), b.block(), b.block()
+        b.branch(head)
+        b.position_at_end(head)
+        lv = b.load(left)
+        b.cbranch(b.cmp("==", lv, 0), done, body)
+        b.position_at_end(body)
+        s = b.call(ctz, [lv, ir.Constant(ir.IntType(1), 1)])
+        b.store(b.and_(lv, b.sub(lv, c64(1))), left)
+        with b.when(b.call(self.f["ready"], [k, t, s])):
+            found(s)
+        b.put(t, "sel_hint", b.and_(b.get(t, "sel_hint"), b.not_(b.shl(c64(1), s))))
+        b.branch(head)
+        b.position_at_end(done)
 
     def _sys_deadline(self, b, k, t, a):
         d = a[0]

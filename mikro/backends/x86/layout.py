@@ -85,9 +85,10 @@ STRUCTS: dict[str, list[tuple]] = {
         # the deadline of its waits (dl_set 0: none); select's members (sel_mask: chandle
         # slots, sel_bits: the pending word) and the slot it looks at first (one after
         # the member it took last, slot 64 standing for the pending word); the type its
-        # recv_type waits for
+        # recv_type waits for; sel_hint: the chandle slots that became ready since select
+        # last found them not ready (a superset of those ready now: select tests only these)
         ("dl", I64, 1), ("dl_set", I64, 1), ("sel_mask", I64, 1), ("sel_bits", I64, 1),
-        ("sel_next", I64, 1), ("rtype", I64, 1),
+        ("sel_next", I64, 1), ("rtype", I64, 1), ("sel_hint", I64, 1),
     ],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
              ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),
