@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from .vm import abi
+from .vm.abi import BITS
 from .vm.image import Program
 from .vm.result import label
-from .vm.trace import Event
+from .vm.trace import TIMEOUT_WAITS, Event
 
 __all__ = ["task_names", "format_trace", "mermaid", "mermaid_text", "svg", "Step", "chart_steps"]
 
@@ -209,8 +210,9 @@ def _describe(i: int, e: Event, names: dict[int, str], program: Program | None,
     if kind == "notify":
         return f"{h} -> {peer}  bits {e.a}"
     if kind == "timeout":
-        return (f"deadline {e.a} on {h}", f"sleep until {e.a}", f"deadline {e.a}",
-                f"call deadline {e.a} on {h}")[e.b]
+        return _timeout(e, h)
+    if kind == "select":
+        return "BITS" if e.a == BITS else str(e.a)
     if kind == "timer":
         return f"tick {e.a}  bits {e.b}"
     if kind in ("monitor", "down"):
@@ -218,6 +220,16 @@ def _describe(i: int, e: Event, names: dict[int, str], program: Program | None,
     if kind == "restart":
         return f"{names.get(e.a, e.a)} as {peer}"
     return ""
+
+
+def _timeout(e: Event, h: str) -> str:
+    """`deadline 50 on 3`: which wait a deadline ended, and on which handle."""
+    wait = TIMEOUT_WAITS[e.b] if 0 <= e.b < len(TIMEOUT_WAITS) else f"wait {e.b}"
+    if wait == "sleep":
+        return f"sleep until {e.a}"
+    prefix = "" if wait in ("recv", "wait") else wait + " "
+    on = "" if wait in ("wait", "open", "select") else f" on {h}"
+    return f"{prefix}deadline {e.a}{on}"
 
 
 def _channel_kind(kind: int) -> str:
@@ -302,7 +314,8 @@ def _step(i: int, e: Event, program: Program | None, flow: _Flow) -> Step | None
     if kind == "notify":
         return arrow(e.task, e.peer, "signal", f"notify {e.a}")
     if kind == "timeout":
-        return note(f"{'sleep ends' if e.b == 1 else 'timeout'} at {e.a}")
+        wait = TIMEOUT_WAITS[e.b] if 4 <= e.b < len(TIMEOUT_WAITS) else ""
+        return note(f"{'sleep ends' if e.b == 1 else (wait + ' timeout').lstrip()} at {e.a}")
     if kind == "timer":
         return note(f"timer {e.b} at {e.a}")
     if kind == "move":
@@ -315,6 +328,8 @@ def _step(i: int, e: Event, program: Program | None, flow: _Flow) -> Step | None
         return arrow(e.task, e.peer, "signal", f"down {e.a}")
     if kind == "restart":
         return arrow(e.task, e.peer, "spawn", "restart")
+    if kind == "select":
+        return note(f"select: {'BITS' if e.a == BITS else e.a}")
     return note(kind)
 
 

@@ -526,3 +526,75 @@ def supervised_programs(draw) -> str:
         boot.append("spawn rival()")
     out += [boot[0]] + draw(st.permutations(boot[1:]))
     return "\n".join(out) + "\n"
+
+
+@st.composite
+def wait_programs(draw) -> str:
+    """Many handles, the task's deadline and typed messages: a hub selects over its MANY
+    channel, a ONE end and its pending word (in a drawn order), takes requests by type,
+    and sometimes pushes; clients call and send typed messages, signal, sleep, open names
+    nobody creates and select on their own connection, each under a deadline drawn
+    among past, near, far and none; a peer on the ONE end calls, sends and leaves."""
+    d_of = (lambda: (lambda d: "NEVER" if d is None else f"now() + {d}")(
+        draw(st.sampled_from([None, 0, 1, 5, 20, 50]))))
+    members = draw(st.permutations(["a", "o", "BITS"]))[:draw(st.integers(1, 3))]
+    out = ["task hub {", '    let a = channel("a", MANY)', '    let o = channel("o", ONE)',
+           f"    let set = array({len(members)})"]
+    out += [f"    set[{i}] = {m}" for i, m in enumerate(members)]
+    out += [
+        "    let n = 0",
+        f"    while n < {draw(st.integers(1, 12))} {{",
+        f"        deadline({d_of()})",
+        "        let e, h = try select(set)",
+        "        if e != 0 {",
+        '            print("hub select", e, now())',
+        "        } else if h == BITS {",
+        '            print("hub bits", wait(), now())',
+        "        } else if h == a {",
+        f"            let e2, m, x, _, _, ty = try recv_type(a, {draw(st.sampled_from([0, 0, -2, -9, 1, 2]))})",
+        '            print("hub a", e2, x, ty, now())',
+        "            if e2 == 0 { reply(m, x + ty) }",
+        "        } else {",
+        "            let e3, _, x = try recv(o)",
+        '            print("hub o", e3, x, try reply(o, x), now())',
+        "        }",
+    ]
+    if draw(st.booleans()):
+        out.append(f'        if n == {draw(st.integers(0, 4))} {{ print("push", try push(a, 1, n)) }}')
+    out += ["        n += 1", "    }", '    print("hub done", now())', "}"]
+    nclients = draw(st.integers(1, 3))
+    for c in range(nclients):
+        body = [f"task client{c}(id) {{", '    let c = open("a")', "    let cs = array(2)",
+                "    cs[0] = c; cs[1] = BITS"]
+        for i in range(draw(st.integers(1, 6))):
+            action = draw(st.integers(0, 5))
+            body.append(f"    deadline({d_of()})")
+            ty = draw(st.sampled_from([0, 1, 2, 3, 9]))
+            if action <= 1:
+                kind = "call" if action == 0 else "send"
+                body.append(f'    print("{kind}", id, try {kind}(c, id * 10 + {i}, 0, 0, {ty}), now())')
+            elif action == 2:
+                body.append(f"    notify(c, {draw(st.sampled_from([1, 2, 4]))})")
+            elif action == 3:
+                body.append(f'    print("sleep", id, try sleep({draw(st.sampled_from([0, 3, 30]))}), now())')
+            elif action == 4:
+                body.append('    print("open", id, try open("nobody"), now())')
+            else:
+                body += [f"    let e{i}, h{i} = try select(cs)",
+                         f"    if e{i} == 0 && h{i} == c {{ print(\"got\", id, try recv_until(c, now())) }}",
+                         f'    print("select", id, e{i}, h{i}, now())']
+        body += ['    print("client", id, "done")', "}"]
+        out += body
+    peer = ["task peer {", '    let o = open("o")']
+    for i in range(draw(st.integers(0, 4))):
+        peer.append(f"    deadline({d_of()})")
+        kind = draw(st.sampled_from(["call", "send", "notify"]))
+        if kind == "notify":
+            peer.append("    notify(o, 8)")
+        else:
+            peer.append(f'    print("peer {kind}", try {kind}(o, {i}), now())')
+    peer += ['    print("peer done", now())', "}"]
+    out += peer
+    out += draw(st.permutations(["spawn hub()", "spawn peer()"]
+                                + [f"spawn client{c}({c + 1})" for c in range(nclients)]))
+    return "\n".join(out) + "\n"

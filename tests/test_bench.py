@@ -171,6 +171,7 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
                     "soak.compile.start", "soak.compile.end", "soak.print.start", "soak.print.end",
                     "soak.open.start", "soak.open.end", "rt.mikro.notify",
                     "sup.mikro.restart", "sup.mikro.spawn",
+                    "rt.mikro.select1", "rt.mikro.select64", "rt.mikro.recvtype",
                     "explore.x86", "explore.interp",
                     *(f"long.{k}.{size}" for k in ("mikro", "pipe", "socketpair", "memcpy")
                       for size in ("4k", "64k"))}
@@ -185,7 +186,7 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
         if c["key"] not in ("curve.open", "curve.open_at", "curve.compile"):   # not timed against point 0
             assert all(p["relative"] > 0 for p in c["points"]), c["key"]
             assert c["points"][0]["relative"] == 1.0
-    assert len(data["targets"]) == 15
+    assert len(data["targets"]) == 17
     for t in data["targets"]:
         assert t["met"] in (True, False) or t["why"], t["label"]
 

@@ -214,6 +214,26 @@ def test_listing_and_chart_of_monitors_and_restarts():
     text = tc.mermaid(events, program)
     assert "T1--)T2: monitor 4" in text and f"T1-)T{g1}: restart" in text
     assert "worker#35;2.1" in text             # Mermaid escapes the #
+
+
+def test_listing_and_chart_of_select_and_the_timeouts_of_every_wait():
+    program = Program(strings=["w"], tasks=[TaskType("a", 0, 0)])
+    events = [Event(0, "spawn", 0, peer=1, a=0), Event(1, "select", 1, a=3),
+              Event(2, "select", 1, a=-1), Event(3, "timeout", 1, a=40, b=4),
+              Event(3, "timeout", 1, handle=2, a=50, b=6),
+              Event(4, "timeout", 1, a=60, b=10), Event(5, "timeout", 1, handle=1, a=70, b=9)]
+    assert tc.format_trace(events, program).splitlines()[1:] == [
+        "1  a#1   select   3",
+        "2  a#1   select   BITS",
+        "3  a#1   timeout  open deadline 40",
+        "3  a#1   timeout  push deadline 50 on ch2",
+        "4  a#1   timeout  select deadline 60",
+        "5  a#1   timeout  recvbuf deadline 70 on ch1",
+    ]
+    steps, _ = tc.chart_steps(events, program)
+    assert [s.label for s in steps[1:]] == ["select: 3", "select: BITS", "open timeout at 40",
+                                            "push timeout at 50", "select timeout at 60",
+                                            "recvbuf timeout at 70"]
     ET.fromstring(tc.svg(events, program))
 
 

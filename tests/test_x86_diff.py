@@ -350,6 +350,15 @@ def test_generated_supervised_programs(data):
         same(program, traced=True, start=GENERATED_START, seed=seed, fuel=200_000)
 
 
+@settings(max_examples=examples(8), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.data())
+def test_generated_wait_programs(data):
+    program = _compiled(data.draw(_progen().wait_programs()))
+    for seed in (0, 7):
+        same(program, traced=True, start=GENERATED_START, seed=seed, fuel=200_000)
+
+
 RET_LOOP = '''
     .task main
     .task other

@@ -487,3 +487,73 @@ task ticker(k, n, w) {{
 
 spawn ticker({pending}, {n}, {warm})
 """
+
+
+def select_roundtrip(n: int, members: int, warm: int = 0) -> str:
+    """The round trip with the echo server waiting in select over `members` handles
+    before each recv: its own channel and members - 1 idle connections to another server,
+    so every select looks at its whole set and waits (the client has not called again
+    yet) before a call wakes it: `warm` calls, go, n more, n."""
+    return _client(False) + f"""
+task idle {{
+    let ch = channel("idle", MANY)
+    loop {{
+        let m = recv(ch)
+        reply(m)
+    }}
+}}
+
+task echo(k) {{
+    let ch = channel("echo", MANY)
+    let set = array(k)
+    set[0] = ch
+    let i = 1
+    while i < k {{
+        set[i] = open("idle")
+        i += 1
+    }}
+    loop {{
+        select(set)
+        let m, x = recv(ch)
+        reply(m, x + 1)
+    }}
+}}
+
+spawn idle()
+spawn echo({members})
+spawn client({n}, {warm})
+"""
+
+
+def typed_roundtrip(n: int, warm: int = 0) -> str:
+    """The round trip with the echo server taking the most urgent message (recv_type with
+    a negative type) and the client calling with a type: `warm` calls, go, n more, n."""
+    return f"""
+task echo {{
+    let ch = channel("echo", MANY)
+    loop {{
+        let m, x = recv_type(ch, -9)
+        reply(m, x + 1)
+    }}
+}}
+
+task client(n, w) {{
+    let c = open("echo")
+    let i = 0
+    while i < w {{
+        call(c, i, 0, 0, 3)
+        i += 1
+    }}
+    print("go")
+    i = 0
+    let x = 0
+    while i < n {{
+        x = call(c, x, 0, 0, 3)
+        i += 1
+    }}
+    print(x)
+}}
+
+spawn echo()
+spawn client({n}, {warm})
+"""

@@ -9,7 +9,8 @@ from . import costs, curves, native, pyalt, soak
 from .curves import WARM
 from .mikrorun import runner
 from .model import Ctx
-from .programs import long_roundtrip, notify_roundtrip, restart_cycle, roundtrip
+from .programs import (long_roundtrip, notify_roundtrip, restart_cycle, roundtrip,
+                       select_roundtrip, typed_roundtrip)
 
 RT = "round trip"
 PY = "python alternatives"
@@ -17,6 +18,7 @@ LONG = "long messages"
 SUP = "supervision"
 # the sizes of a long message's buffer, each way of a round trip: (bytes, key suffix)
 LONG_SIZES = ((4096, "4k"), (65536, "64k"))
+SELECT_SIZES = (1, 64)     # members of the select rows: the cost should not depend on it
 
 
 def _indirect(ctx: Ctx):
@@ -51,12 +53,7 @@ def _mikro(backend: str, n_of: Callable[[Ctx], int]):
     def steady(ctx: Ctx) -> list[tuple[float, float]]:
         n = n_of(ctx)
         warm = WARM if backend == "x86" else n // 10
-        r = runner(roundtrip(n, warm), "roundtrip", backend, f"go\n{n}\n")
-        out = []
-        for _ in range(ctx.sizes.batches):
-            t = r.timed()
-            out.append((t.interval() / n * 1e9, t.interval(cpu=True) / n * 1e9))
-        return out
+        return _steady(ctx, roundtrip(n, warm), "roundtrip", n, backend)
 
     def bench(ctx: Ctx):
         ctx.row(f"rt.mikro.{backend}", RT, f"mikro call/reply ({backend})", "ns",
@@ -100,17 +97,22 @@ def _long(ctx: Ctx):
                 note="the limit of a copy")
 
 
+def _steady(ctx: Ctx, source: str, name: str, n: int,
+            backend: str = "x86") -> list[tuple[float, float]]:
+    """(wall, CPU) ns per operation of a program that prints go, does n operations and
+    prints n: the interval between the two lines, once per batch."""
+    r = runner(source, name, backend, f"go\n{n}\n")
+    out = []
+    for _ in range(ctx.sizes.batches):
+        t = r.timed()
+        out.append((t.interval() / n * 1e9, t.interval(cpu=True) / n * 1e9))
+    return out
+
+
 def _notify(ctx: Ctx):
     n = ctx.sizes.rt_x86
-
-    def steady() -> list[tuple[float, float]]:
-        r = runner(notify_roundtrip(n, WARM), "notify", "x86", f"go\n{n}\n")
-        out = []
-        for _ in range(ctx.sizes.batches):
-            t = r.timed()
-            out.append((t.interval() / n * 1e9, t.interval(cpu=True) / n * 1e9))
-        return out
-    ctx.row("rt.mikro.notify", RT, "mikro notify + wait, both ways (x86), steady", "ns", steady,
+    ctx.row("rt.mikro.notify", RT, "mikro notify + wait, both ways (x86), steady", "ns",
+            lambda: _steady(ctx, notify_roundtrip(n, WARM), "notify", n),
             note="2 tasks; between go and end")
 
 
@@ -135,6 +137,18 @@ def _restart(ctx: Ctx):
             steady(True), note="a new task each cycle, no supervisor")
 
 
+def _select(ctx: Ctx):
+    n = ctx.sizes.rt_x86
+    for members in SELECT_SIZES:
+        ctx.row(f"rt.mikro.select{members}", RT,
+                f"mikro call/reply, server in select over {members} (x86), steady", "ns",
+                lambda k=members: _steady(ctx, select_roundtrip(n, k, WARM), "select", n),
+                note="select + recv; between go and end")
+    ctx.row("rt.mikro.recvtype", RT, "mikro call/reply, server in recv_type (x86), steady", "ns",
+            lambda: _steady(ctx, typed_roundtrip(n, WARM), "typed", n),
+            note="most urgent first; between go and end")
+
+
 @dataclass(frozen=True)
 class Bench:
     name: str                       # what --only takes
@@ -148,6 +162,7 @@ BENCHES: list[Bench] = [
     Bench("mikro-interp", _mikro("interp", lambda c: c.sizes.rt_interp), "mikro round trip, interpreter"),
     Bench("notify", _notify, "notify + wait both ways against the call/reply round trip"),
     Bench("restart", _restart, "a supervisor's restart cycle against spawning a new task"),
+    Bench("select", _select, "call/reply through select over 1 and 64 handles, and recv_type"),
     Bench("pipe", _process_pair("rt.pipe", "pipe pair", native.pipe_pair), "two pipes"),
     Bench("socketpair", _process_pair("rt.socketpair", "Unix socketpair", native.socket_pair),
           "a Unix stream socketpair"),

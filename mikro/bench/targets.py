@@ -107,6 +107,11 @@ def evaluate(rows: list[Row], curves: list[Curve], spawn_size: int) -> list[Targ
     ratio = rs / sp if rs and sp else None
     out.append(_judge("restart cycle <= a new task's, unsupervised", ratio, why or why_sp,
                       lambda v: v <= 1, "{:.2f}x"))
+    s1, why = _median(R, "rt.mikro.select1")
+    s64, why64 = _median(R, "rt.mikro.select64")
+    ratio = s64 / s1 if s1 and s64 else None
+    out.append(_judge("select over 64 handles <= 1.25x over 1", ratio, why or why64,
+                      lambda v: v <= 1.25, "{:.2f}x"))
     tm, why = _curve_ratio(C, "curve.timers", 100_000, 10)
     out.append(_judge("sleep <= 2x from 10 to 10^5 deadlines pending", tm, why,
                       lambda v: v <= 2, "{:.2f}x"))

@@ -16,6 +16,7 @@ SYSCALL_ARITY: dict[str, tuple[int, int]] = {
     "send_move": (2, 1 + abi.MSG_WORDS), "call_move": (2, 1 + abi.MSG_WORDS),
     "reply_move": (2, 1 + abi.MSG_WORDS), "pair": (0, 0),
     "monitor": (2, 2), "restart": (1, 1), "status": (1, 1),
+    "select": (1, 1), "deadline": (1, 1), "recv_type": (2, 2),
 }
 # Where the message words start, for the syscalls that carry a message.
 MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2, "sendbuf": 4, "callbuf": 5,

@@ -76,6 +76,11 @@ _SYSCALLS = [
     ("monitor",    2, 0, False, "supervise task a0: OR bits a1 into the own pending word when it ends"),
     ("restart",    1, 1, False, "start ended task a0 again (a task the caller supervises); a1 = new id"),
     ("status",     1, 2, False, "how task a0 is: a1 = T_ALIVE, T_EXITED or T_FAULTED, a2 = exit code"),
+    # many handles, deadlines on every wait, typed messages (docs/kernel.md, "Waiting on
+    # many handles", "The task's deadline", "Message types and priorities")
+    ("select",     1, 1, True,  "wait until a member of the handle array a0 is ready; a1 = that member"),
+    ("deadline",   1, 1, False, "set the deadline of the task's waits to a0 (NEVER: none); a1 = the previous one"),
+    ("recv_type",  2, 5, True,  "recv on server end a0 of a message whose type (word 3) matches a1"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))
@@ -103,8 +108,12 @@ MANY = 2
 # What `status` says of a task: alive (running or waiting), ended by exit or return, faulted
 T_ALIVE, T_EXITED, T_FAULTED = 0, 1, 2
 
+# select's member for the task's own notification word, and the deadline that is none
+BITS = -1
+NEVER = -1
+
 # Predefined constants of the language
-CONSTANTS: dict[str, int] = {"ONE": ONE, "MANY": MANY,
+CONSTANTS: dict[str, int] = {"ONE": ONE, "MANY": MANY, "BITS": BITS, "NEVER": NEVER,
                              **{name: code for name, (code, _) in ERRORS.items()},
                              "T_ALIVE": T_ALIVE, "T_EXITED": T_EXITED, "T_FAULTED": T_FAULTED}
 
@@ -140,6 +149,8 @@ TID_GEN_MAX = (1 << 31) - 1             # restarts of one task at most: ids stay
 # the syscalls that cost a unit of the run's fuel (not of the slice) as they start a task:
 # without it a chain of tasks that each start the next and end would run on no fuel
 FUEL_SYSCALLS = ("spawn", "restart")
+SELECT_MAX = CH_SLOTS + 1  # members of a select's set: every chandle and BITS
+TYPE_WORD = MSG_WORDS - 1  # the word of a message that recv_type matches (its type)
 
 
 # The seeded scheduler's generator, splitmix64: the step and the two mixing multipliers

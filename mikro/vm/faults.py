@@ -17,7 +17,7 @@ from . import abi
 HANDLE_SYSCALLS = frozenset({"send", "call", "recv", "reply", "close", "data", "set_data",
                              "conn", "push", "sendbuf", "callbuf", "recvbuf", "replybuf",
                              "notify", "recv_until", "call_until", "send_move", "call_move",
-                             "reply_move", "monitor", "restart", "status"})
+                             "reply_move", "monitor", "restart", "status", "recv_type"})
 
 _FIXED = {DIV0: "division by zero", BADARR: "bad array reference", OOM: "out of memory",
           STACK: "stack overflow", BADRET: "bad return address"}

@@ -150,7 +150,7 @@ class Machine:
             deadline = k.timers.deadline(t, WAIT)
             if t.state == BLOCKED:
                 wait = t.wait or "?"          # a blocked task always says what it waits for
-                state = {"reply": "call", "replybuf": "callbuf"}.get(wait, wait)
+                state = {"reply": "call", "replybuf": "callbuf", "recvt": "recv"}.get(wait, wait)
                 handle = t.wait_handle
             else:
                 state, handle = "ready", None

@@ -26,7 +26,7 @@ from . import abi, isa
 from .abi import pack_name
 from .faults import syscall_failure
 from .result import Fault, Output, Restart, Where
-from .trace import Event
+from .trace import TIMEOUT_WAITS, Event
 
 BLOCK, SWITCH, END = "block", "switch", "end"      # what a syscall did with its caller
 
@@ -41,7 +41,8 @@ _NRES = {"recv": abi.SYS["recv"].nres, "send": 0, "call": abi.SYS["call"].nres,
          "reply": abi.SYS["call"].nres, "open": abi.SYS["open"].nres, "push": 0,
          "recvbuf": abi.SYS["recvbuf"].nres, "sendbuf": 0, "callbuf": abi.SYS["callbuf"].nres,
          "replybuf": abi.SYS["callbuf"].nres, "wait": abi.SYS["wait"].nres, "sleep": 0,
-         "send_move": 0, "call_move": abi.SYS["call_move"].nres}
+         "send_move": 0, "call_move": abi.SYS["call_move"].nres,
+         "select": abi.SYS["select"].nres, "recvt": abi.SYS["recv_type"].nres}
 # the waits of a sender whose message carries a chandle (in its a1), before it is taken
 MOVE_WAITS = ("send_move", "call_move")
 # the waits in which a ONE end's peer gets E_CLOSED when the end closes
@@ -142,6 +143,15 @@ class Task:
         self.sup_bits = 0
         self.kids: list[Task] = []
         self.ended = (abi.T_ALIVE, 0)
+        # the deadline of its waits (None: none); what it waits for in select (bit s:
+        # chandle s, bit BITS_SLOT: its pending word) and the slot it got last; the type
+        # its recv_type waits for; the name it waits for in open, the connection in push
+        self.deadline: int | None = None
+        self.sel_mask = 0
+        self.sel_last = BITS_SLOT
+        self.rtype = 0
+        self.open_name = b""
+        self.push_conn: Connection | None = None
 
 
 class KernelError(RuntimeError):
@@ -202,7 +212,16 @@ def host_reply(out) -> tuple[int, ...]:
 
 
 WAIT, TIMER = 0, 1          # the kinds of timer heap entries: a wait's deadline, a task's timer
-TIMEOUT_OF = {"recv": 0, "sleep": 1, "wait": 2, "call": 3, "reply": 3}  # `timeout`'s b
+# `timeout`'s b: the wait that ended (recv_type's counts as recv's)
+TIMEOUT_OF = {name: i for i, name in enumerate(TIMEOUT_WAITS)} | {
+    "reply": TIMEOUT_WAITS.index("call"), "replybuf": TIMEOUT_WAITS.index("callbuf"),
+    "recvt": TIMEOUT_WAITS.index("recv")}
+BITS_SLOT = abi.CH_SLOTS    # select's bit for the pending word, after the chandles'
+# the syscalls the task's deadline bounds: those that wait to hand something over check
+# the deadline first and do nothing once it is past; those that wait to take something
+# take what is there at once, whatever the deadline
+DEADLINE_SENDS = frozenset({"open", "send", "call", "push", "sendbuf", "callbuf"})
+DEADLINE_TAKES = frozenset({"recv", "wait", "recvbuf", "select", "recv_type"})
 
 
 class Timers:
@@ -326,6 +345,9 @@ class Kernel:
         self.held = 0                            # ended tasks kept for their supervisor
         self.restarts: list[Restart] = []
         self._dispatch = [getattr(self, "sys_" + sc.name) for sc in abi.SYSCALLS]
+        self._bounded = {sc.num: self._send_by_deadline if sc.name in DEADLINE_SENDS
+                         else self._take_by_deadline for sc in abi.SYSCALLS
+                         if sc.name in DEADLINE_SENDS | DEADLINE_TAKES}
         self.trace = trace                       # None: not traced
         self.now = 0                             # the virtual clock, in ticks
         self.timers = Timers()
@@ -541,6 +563,8 @@ class Kernel:
                 peer = c.ends[1 - e.side]
                 if peer is not None and self.waits(peer[0], _ONE_WAITS, peer[1]):
                     self.wake(peer[0], E["E_CLOSED"])
+                elif peer is not None:
+                    self.poke(peer[0], peer[1])
         elif e.kind == "server":
             self.unregister(c)
             # queued clients first (FIFO), then clients waiting in recv, by connection id
@@ -551,6 +575,8 @@ class Kernel:
             for cn in list(c.conns.values()):          # in id order: ids only grow
                 if self.waits(cn.client, ("recv",), cn.slot):
                     self.wake(cn.client, E["E_CLOSED"])
+                else:
+                    self.poke(cn.client, cn.slot)
         else:
             cn = e.conn
             del c.conns[cn.id]
@@ -599,6 +625,8 @@ class Kernel:
 
     # -- syscalls ---------------------------------------------------------------------------
     def syscall(self, t: Task, num: int, args: list[int]):
+        if t.deadline is not None and num in self._bounded:
+            return self._bounded[num](t, num, args)
         return self._dispatch[num](t, *args)
 
     def string(self, i: int) -> str | None:
@@ -697,6 +725,7 @@ class Kernel:
             self.record_open(t, s, self.name_event(text))
             return (abi.OK, s)
         entry[1].append(t)
+        t.open_name = text
         return self.block(t, "open", None)
 
     def _send(self, t: Task, h: int, words: tuple[int, ...], is_call: bool,
@@ -722,15 +751,18 @@ class Kernel:
                 self.record("recv", peer[0], peer[1], peer=t, a=int(is_call), words=words)
                 self.wake(peer[0], abi.OK, (peer[1],) + words)
                 return self.block(t, "reply", h) if is_call else (abi.OK,)
+            if peer is not None:
+                self.poke(peer[0], peer[1])
             return self.block(t, kind, h)
         server, ss = c.ends[0]
         self.record(kind, t, h, peer=server, words=words)
-        if self.waits(server, ("recv",), ss):
+        if self.waits(server, ("recv",), ss) or self.typed_match(server, ss, words):
             m = self.new_mhandle(server, e.conn, t, is_call)
             self.record("recv", server, m, peer=t, a=int(is_call), b=e.conn.id, words=words)
             self.wake(server, abi.OK, (m,) + words)
             return self.block(t, "reply", h) if is_call else (abi.OK,)
         c.queue.append(t)
+        self.poke(server, ss)
         return self.block(t, "call" if is_call else "send", h)
 
     def sys_send(self, t: Task, h: int, *words: int):
@@ -880,6 +912,8 @@ class Kernel:
             self.wake(cn.client, abi.OK, (cn.slot,) + words)
             return (abi.OK,)
         cn.pusher = t
+        t.push_conn = cn
+        self.poke(cn.client, cn.slot)
         return self.block(t, "push", h)
 
     def sys_puts(self, t: Task, s: int):
@@ -1066,8 +1100,7 @@ class Kernel:
                 if kind == WAIT:
                     self.record("timeout", t, t.wait_handle or 0, a=deadline,
                                 b=TIMEOUT_OF[t.wait])
-                    if t.wait in ("call", "reply"):
-                        self.withdraw(t)
+                    self.withdraw(t)
                     self.wake(t, abi.OK if t.wait == "sleep" else E["E_TIMEOUT"])
                 else:
                     self.fire(t, deadline)
@@ -1077,7 +1110,8 @@ class Kernel:
         """t's timer is due: OR its bits in; a task waiting for them takes them at once and
         the timer goes on, else a periodic timer is parked until the task waits (rearm)."""
         self.record("timer", t, a=deadline, b=t.tm_bits)
-        waiting = t.state == BLOCKED and t.wait == "wait"
+        waiting = t.state == BLOCKED and (t.wait == "wait" or t.wait == "select"
+                                          and t.sel_mask >> BITS_SLOT & 1 == 1)
         self.signal(t, t.tm_bits)
         if t.tm_period == 0:
             t.tm_bits = 0
@@ -1106,6 +1140,8 @@ class Kernel:
         if t.pending and t.state == BLOCKED and t.wait == "wait":
             bits, t.pending = t.pending, 0
             self.wake(t, abi.OK, (bits,))
+        elif t.pending:
+            self.poke(t, BITS_SLOT)
 
     def timed_block(self, t: Task, wait: str, handle: int | None, deadline: int):
         """Wait until woken or the deadline passes; E_TIMEOUT at once when it has."""
@@ -1174,19 +1210,32 @@ class Kernel:
         return self._send(t, h, words, True, deadline)
 
     def withdraw(self, t: Task) -> None:
-        """t's call_until timed out: a message still queued on a MANY channel leaves the
-        queue; one taken leaves its mhandle answering nobody, so that a later reply through
-        it cannot end another call of t. (A ONE end needs neither: its receiver finds a
-        sender by its state, and a reply only answers a call it received.)"""
+        """t's wait ends by its deadline: what it left with others goes. An opener leaves
+        the name's FIFO; a message still queued on a MANY channel leaves the queue; one
+        taken leaves its mhandle answering nobody, so that a later reply through it cannot
+        end another call of t; a push is no longer pending. (A ONE end needs none of it:
+        its receiver finds a sender by its state, and a reply only answers a call it took.
+        The waits that take, recv, recvbuf, wait and select, left nothing.)"""
+        if t.wait == "open":
+            self.registry.find(t.open_name)[1].remove(t)
+            self.registry.drop_if_unused(t.open_name)
+            return
+        if t.wait == "push":
+            t.push_conn.pusher = None
+            return
+        if t.wait not in ("send", "call", "reply", "sendbuf", "callbuf", "replybuf"):
+            return
         e = t.ch[t.wait_handle]
         if e.kind != "client":
             return
-        if t.wait == "call":
+        if t.wait in ("send", "call"):
             e.chan.queue.remove(t)
-            return
-        for ms in e.chan.ends[0][0].mh:
-            if ms.used and ms.conn is e.conn and ms.waits:
-                ms.waits = False
+        elif t.wait in ("sendbuf", "callbuf"):
+            e.chan.bqueue.remove(t)
+        else:
+            for ms in e.chan.ends[0][0].mh:
+                if ms.used and ms.conn is e.conn and ms.waits:
+                    ms.waits = False
 
     def sys_sleep(self, t: Task, ticks: int):
         """Wait `ticks` ticks of the virtual clock (kernel.md `sleep`)."""
@@ -1452,3 +1501,141 @@ class Kernel:
         self.record("restart", t, peer=n, a=w.id)
         self.make_ready(n)
         return (abi.OK, n.id)
+    # -- many handles, the task's deadline, typed messages ---------------------------------
+    def poke(self, t: Task, s: int) -> None:
+        """Member s of t's set became ready: a task waiting in select on it takes it."""
+        if t.state == BLOCKED and t.wait == "select" and t.sel_mask >> s & 1:
+            t.sel_last = s
+            member = abi.BITS if s == BITS_SLOT else s
+            self.record("select", t, a=member)
+            self.wake(t, abi.OK, (member,))
+
+    def member_ready(self, t: Task, s: int) -> bool:
+        """A recv (wait for BITS_SLOT) on member s would not wait: a message is there to
+        take or the other end is gone."""
+        if s == BITS_SLOT:
+            return t.pending != 0
+        e = t.ch[s]
+        c = e.chan
+        if e.kind == "server":
+            return bool(c.queue)
+        if c.dead:
+            return True
+        if e.kind == "one":
+            peer = c.ends[1 - e.side]
+            return peer is not None and self.waits(peer[0], ("send", "call"), peer[1])
+        return e.conn.pusher is not None
+
+    def select_mask(self, t: Task, ref: int) -> int | tuple[int]:
+        """The members of the array ref as a mask of slots, or the error: E_INVAL for no
+        array, an empty one, one of more than SELECT_MAX, a member twice or an mhandle;
+        E_BADHANDLE for a value that is not a handle of t (the first bad member counts)."""
+        span = self.buf_whole(t, ref)
+        if span is None or not 1 <= span[1] <= abi.SELECT_MAX:
+            return (E["E_INVAL"],)
+        mask = 0
+        for i in range(span[1]):
+            h = t.mem.get(span[0] + i, 0)
+            if h == abi.BITS:
+                s = BITS_SLOT
+            elif self.end_of(t, h) is not None:
+                s = h
+            else:
+                return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
+            if mask >> s & 1:
+                return (E["E_INVAL"],)
+            mask |= 1 << s
+        return mask
+
+    def sys_select(self, t: Task, ref: int):
+        """Wait until a member of the handle array ref is ready; the one after the member
+        taken last, in slot order, comes first (kernel.md `select`)."""
+        mask = self.select_mask(t, ref)
+        if isinstance(mask, tuple):
+            return mask
+        if mask >> BITS_SLOT & 1:
+            self.rearm(t)
+        for j in range(1, BITS_SLOT + 2):
+            s = (t.sel_last + j) % (BITS_SLOT + 1)
+            if mask >> s & 1 and self.member_ready(t, s):
+                t.sel_last = s
+                member = abi.BITS if s == BITS_SLOT else s
+                self.record("select", t, a=member)
+                return (abi.OK, member)
+        t.sel_mask = mask
+        return self.block(t, "select", None)
+
+    def sys_deadline(self, t: Task, deadline: int):
+        """Set the deadline of the task's waits; NEVER: none (kernel.md `deadline`)."""
+        if deadline < 0 and deadline != abi.NEVER:
+            return (E["E_INVAL"],)
+        old = abi.NEVER if t.deadline is None else t.deadline
+        t.deadline = None if deadline == abi.NEVER else deadline
+        return (abi.OK, old)
+
+    def _send_by_deadline(self, t: Task, num: int, args):
+        """A syscall that hands something over, bounded by the task's deadline: past it,
+        E_TIMEOUT at once and nothing done; else the wait it makes ends there."""
+        if t.deadline <= self.now:
+            return (E["E_TIMEOUT"],)
+        self.timers.push(t, WAIT, t.deadline)
+        got = self._dispatch[num](t, *args)
+        if got is not BLOCK:
+            self.timers.remove(t, WAIT)
+        return got
+
+    def _take_by_deadline(self, t: Task, num: int, args):
+        """A syscall that takes something, bounded by the task's deadline: what is there
+        is taken at once; past the deadline it does not wait (E_TIMEOUT)."""
+        got = self._dispatch[num](t, *args)
+        if got is not BLOCK:
+            return got
+        if t.deadline <= self.now:
+            t.state, t.wait, t.wait_handle = RUNNING, None, None
+            return (E["E_TIMEOUT"],)
+        self.timers.push(t, WAIT, t.deadline)
+        return got
+
+    @staticmethod
+    def type_matches(want: int, mtype: int) -> bool:
+        """recv_type's rule (System V msgrcv's): 0 takes any type, a positive `want` that
+        type, a negative one any type from 1 to -want, the lowest first."""
+        return want == 0 or mtype == want or want < 0 and 1 <= mtype <= -want
+
+    def typed_match(self, server: Task, ss: int, words) -> bool:
+        """server waits in recv_type on ss for a message like this one."""
+        return (self.waits(server, ("recvt",), ss)
+                and self.type_matches(server.rtype, words[abi.TYPE_WORD]))
+
+    def first_of_type(self, queue: deque, want: int) -> Task | None:
+        """The queued sender recv_type takes: the first of the wanted type, or for a
+        negative type the first of the lowest type that matches."""
+        best = None
+        for q in queue:
+            mtype = q.regs[isa.A0 + 1 + abi.TYPE_WORD]
+            if not self.type_matches(want, mtype):
+                continue
+            if want >= 0:
+                return q
+            if best is None or mtype < best.regs[isa.A0 + 1 + abi.TYPE_WORD]:
+                best = q
+        return best
+
+    def sys_recv_type(self, t: Task, h: int, want: int):
+        """recv on a MANY server end of a message whose type matches (kernel.md
+        `recv_type`)."""
+        e = self.end_of(t, h)
+        if e is None:
+            return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
+        if e.kind != "server":
+            return (E["E_INVAL"],)
+        if self.free_mh(t) is None:
+            return (E["E_NOSPACE"],)
+        c = e.chan
+        q = self.first_of_type(c.queue, want)
+        if q is None:
+            t.rtype = want
+            return self.block(t, "recvt", h)
+        c.queue.remove(q)
+        c.queue.appendleft(q)
+        return self.sys_recv(t, h)

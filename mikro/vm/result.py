@@ -51,7 +51,7 @@ def label(name: str, tid: int) -> str:
 
 # the waits of an idle server: a run whose live tasks all wait in one of them ended clean
 # waits a task may be left in at the end of a clean run: for a message, or for bits
-IDLE_WAITS = frozenset({"recv", "recvbuf", "wait"})
+IDLE_WAITS = frozenset({"recv", "recvbuf", "wait", "select"})
 
 
 @dataclass(frozen=True)
@@ -60,15 +60,15 @@ class Waiter:
     task: int
     name: str
     state: str          # "recv", "send", "call", "open", "push", "recvbuf", "sendbuf",
-                        # "callbuf", "wait", "sleep" or "ready"
-    handle: int | None  # the handle it waits on (None for open, wait, sleep and ready)
+                        # "callbuf", "wait", "sleep", "select" or "ready"
+    handle: int | None  # the handle it waits on (None for open, wait, sleep, select, ready)
     where: Where
     deadline: int | None = None     # the tick at which its wait ends (recv_until, ...)
 
 
 def idle(state: str, deadline: int | None) -> bool:
     """Whether a task left waiting at the end of a run is not part of a deadlock: it waits
-    for a message (recv, recvbuf) or a notification (wait), which a well-formed program may never
+    for a message (recv, recvbuf, select) or a notification (wait), which a well-formed program may never
     send, or its wait has a deadline that ends it."""
     return state in IDLE_WAITS or deadline is not None
 

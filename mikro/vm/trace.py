@@ -32,8 +32,8 @@ _EVENTS = [
     ("exit",    "task ended with code a (return or exit)"),
     ("fault",   "task faulted (the reason is in the run's faults)"),
     ("notify",  "task ORed bits a into the pending word of peer, through handle"),
-    ("timeout", "the deadline a of task's wait passed: b is 0 for recv_until (on handle), 1 for "
-                "sleep, 2 for wait_until (handle 0), 3 for call_until (on handle)"),
+    ("timeout", "the deadline a of task's wait passed: b is the wait, TIMEOUT_WAITS[b] (a recv, "
+                "call, send, push or long message's on handle; 0 for the others)"),
     ("timer",   "task's timer fired at tick a, ORing bits b into its pending word"),
     ("move",    "a chandle landed in task's table as handle, moved by peer, whose chandle a it "
                 "was (just before the recv that takes its message, just after the reply)"),
@@ -43,7 +43,12 @@ _EVENTS = [
                 "when it ends"),
     ("down",    "task ended and ORed bits a into the pending word of peer, its supervisor"),
     ("restart", "task, the supervisor, started ended task a again as peer (its new id)"),
+    ("select",  "task's select gave member a (a chandle, or BITS for its pending word)"),
 ]
+
+# the waits a deadline ends, by a timeout event's b (recv_type's counts as recv's)
+TIMEOUT_WAITS = ("recv", "sleep", "wait", "call", "open", "send", "push", "sendbuf",
+                 "callbuf", "recvbuf", "select")
 
 KINDS: tuple[str, ...] = tuple(name for name, _ in _EVENTS)
 KIND: dict[str, int] = {name: i for i, name in enumerate(KINDS)}

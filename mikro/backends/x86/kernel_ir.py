@@ -20,7 +20,7 @@ import ctypes
 from llvmlite import ir
 
 from ...vm import abi, isa, trace
-from ...vm.kernel import TIMEOUT_OF
+from ...vm.kernel import DEADLINE_SENDS, DEADLINE_TAKES, TIMEOUT_OF
 from . import layout as L
 from .irb import B, I8, I8P, I32, I64, I64P, c64
 from .kernel_handles import HandlesIR, literal_names
@@ -37,7 +37,7 @@ SPLITMIX_GAMMA = abi.SPLITMIX[0]        # the step of the seeded scheduler's gen
 
 
 # the syscalls a task a call hands off to waits in (recv for call, recvbuf for callbuf)
-HANDOFF_TO = ("recv", "recv_until", "recvbuf")
+HANDOFF_TO = ("recv", "recv_until", "recvbuf", "recv_type")
 
 
 def handoff_words(name: str, args: list) -> list | None:
@@ -58,16 +58,23 @@ NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 
                  L.ST_RECVB: abi.SYS["recvbuf"].nres, L.ST_SENDB: 0,
                  L.ST_CALLB_SEND: abi.SYS["callbuf"].nres, L.ST_CALLB_REPLY: abi.SYS["callbuf"].nres,
                  L.ST_WAIT: abi.SYS["wait"].nres, L.ST_SLEEP: 0,
-                 L.ST_SENDM: 0, L.ST_CALLM_SEND: abi.SYS["call_move"].nres}
+                 L.ST_SENDM: 0, L.ST_CALLM_SEND: abi.SYS["call_move"].nres,
+                 L.ST_SELECT: abi.SYS["select"].nres, L.ST_RECVT: abi.SYS["recv_type"].nres}
 # a table's bitmap of slots in use when every slot is taken (one word: at most 64 slots)
 assert abi.CH_SLOTS <= 64 and abi.MH_SLOTS <= 64
 CH_FULL, MH_FULL = c64((1 << abi.CH_SLOTS) - 1), c64((1 << abi.MH_SLOTS) - 1)
 # the syscalls that wait in recv (ST_RECV), whose wait a call may end by a handoff
-RECV_SYSCALLS = ("recv", "recv_until")
+RECV_SYSCALLS = ("recv", "recv_until", "recv_type")
 # the syscalls whose caller waits for a reply (a reply writes the registers they read)
 CALL_SYSCALLS = ("call", "call_until", "call_move")
 # the syscalls that set deadlines: a program without them has no timer code at all
-TIMED_SYSCALLS = ("wait_until", "recv_until", "sleep", "timer", "call_until")
+TIMED_SYSCALLS = ("wait_until", "recv_until", "sleep", "timer", "call_until", "deadline")
+# the wait each state is, for the `b` of a timeout event (a recv's is the default, 0)
+TIMEOUT_OF_STATE = {L.ST_WAIT: "wait", L.ST_SLEEP: "sleep", L.ST_CALL_SEND: "call",
+                    L.ST_CALL_REPLY: "reply", L.ST_OPEN: "open", L.ST_SEND: "send",
+                    L.ST_PUSH: "push", L.ST_SENDB: "sendbuf", L.ST_CALLB_SEND: "callbuf",
+                    L.ST_CALLB_REPLY: "replybuf", L.ST_RECVB: "recvbuf", L.ST_SELECT: "select"}
+BITS_SLOT = abi.CH_SLOTS       # select's slot for the pending word (vm.kernel.BITS_SLOT)
 MADV_DONTNEED = 4
 PAGE = 4096
 LINE_MAX = 1 << 26
@@ -232,6 +239,7 @@ class KernelIR(HandlesIR):
         self._conn_table()
         self._text()
         self._trace()
+        self._select_fns()
         self._tick()
         self._slots()
         self._handles()
@@ -875,6 +883,8 @@ class KernelIR(HandlesIR):
                                    L.ST_SENDM, L.ST_CALLM_SEND), ps)
             with b.when(w):
                 b.call(wake, [k, pt, c64(E["E_CLOSED"])])
+            with b.when(b.not_(b.isnull(pt))):
+                self.poke(b, k, pt, ps)
         with b.when(b.cmp("==", kind, L.K_SERVER)):
             b.put(c, "dead", 1)
             self._unregister(b, k, c)
@@ -894,6 +904,7 @@ class KernelIR(HandlesIR):
                     cl = b.get(cn, "client")
                     with b.when(self.waits(b, cl, (L.ST_RECV,), b.get(cn, "slot"))):
                         b.call(wake, [k, cl, c64(E["E_CLOSED"])])
+                    self.poke(b, k, cl, b.get(cn, "slot"))
             b.loop_range(b.select(b.cmp("==", b.get(c, "nlive"), 0), c64(0),
                                   b.get(c, "nconns")), each)
         with b.when(b.cmp("==", kind, L.K_CLIENT)):
@@ -989,17 +1000,65 @@ class KernelIR(HandlesIR):
         the hot syscalls are inlined, so once optimised the status and results are SSA
         values and the action a constant on each path (which LLVM threads into the
         caller's dispatch; an aggregate return value kept it from doing so)."""
+        if "select" in self.used:
+            self._set_error()
         for sc in self.syscalls:
             hot = sc.name in ("send", "call", "recv", "reply")
             # one that only host tasks make is only called from mk_sys, itself unoptimised
             mode = ("always" if hot else None) if sc.name in self.used else "unoptimised"
-            fn, b = self._fn(f"sys_{sc.name}", I64, [self.K, self.T, I64P] + [I64] * sc.nargs,
-                             mode)
+            bounded = "deadline" in self.used and sc.name in DEADLINE_SENDS | DEADLINE_TAKES
+            name = f"sys_{sc.name}" + (".body" if bounded else "")
+            fn, b = self._fn(name, I64, [self.K, self.T, I64P] + [I64] * sc.nargs, mode)
             k, t, self.out, *a = fn.args
             for i in range(self.NOUT):
                 self.setres(b, 0, i)
             self.errblk = {}
             getattr(self, f"_sys_{sc.name}")(b, k, t, a)
+            if bounded:
+                self._bounded(sc, mode)
+
+    def _bounded(self, sc, mode):
+        """sys_NAME of a syscall the task's deadline bounds (Kernel._send_by_deadline and
+        _take_by_deadline): its body as it is for a task without a deadline; with one, a
+        syscall that hands something over fails with E_TIMEOUT at once past it and else
+        waits with it in the heap, and one that takes something takes what is there and
+        waits only until it (E_TIMEOUT at once past it, nothing left waiting)."""
+        body = self.f[f"sys_{sc.name}.body"]
+        fn, b = self._fn(f"sys_{sc.name}", I64, [self.K, self.T, I64P] + [I64] * sc.nargs, mode)
+        k, t, self.out, *a = fn.args
+        self.errblk = {}
+        with b.when(b.cmp("==", b.get(t, "dl_set"), 0), likely=True):
+            b.ret(b.call(body, [k, t, self.out] + a))
+        dl, now = b.get(t, "dl"), b.get(k, "now")
+        if sc.name in DEADLINE_SENDS:
+            with b.when(b.cmp("<=", dl, now), likely=False):
+                self.err(b, t, "E_TIMEOUT")
+            r = b.call(self.f["heap_push"], [k, t, c64(L.H_WAIT), dl])
+            with b.when(b.cmp("<", r, 0), likely=False):
+                self.err(b, t, "E_NOSPACE")
+            act = b.call(body, [k, t, self.out] + a)
+            waits = b.or_(b.cmp("==", act, ACT_BLOCK), b.cmp("==", act, ACT_HANDOFF))
+            with b.when(b.not_(waits)):
+                self.unheap(b, k, t, L.H_WAIT)
+            b.ret(act)
+            return
+        state = b.get(t, "state")
+        act = b.call(body, [k, t, self.out] + a)
+        with b.when(b.cmp("!=", act, ACT_BLOCK)):
+            b.ret(act)
+
+        def undo(code):
+            b.put(t, "state", state)
+            for i in range(1, self.NOUT):
+                self.setres(b, 0, i)
+            self.setres(b, E[code], 0)
+            b.ret(c64(ACT_ERR))
+        with b.when(b.cmp("<=", dl, now), likely=False):
+            undo("E_TIMEOUT")
+        r = b.call(self.f["heap_push"], [k, t, c64(L.H_WAIT), dl])
+        with b.when(b.cmp("<", r, 0), likely=False):
+            undo("E_NOSPACE")
+        b.ret(c64(ACT_BLOCK))
 
     def setres(self, b: B, v, i):
         b.store(c64(v) if isinstance(v, int) else v, b.gep(self.out, [c64(i)]))
@@ -1129,6 +1188,7 @@ class KernelIR(HandlesIR):
             self.set_slot(b, slot, c, L.K_ONE, end=1)
             b.put(c, "t1", w)
             b.put(c, "s1", s)
+            self.poke(b, k, w, s)       # the creator may wait in send already
             b.ret(s)
         # memory the system refuses counts as a full table
         cn = b.call(self.f["conn_new"], [k])
@@ -1287,11 +1347,16 @@ class KernelIR(HandlesIR):
                     else:
                         self.ret(b, ACT_DONE)
             self._keep_words(b, t, words, A0 + 1)
+            with b.when(b.not_(b.isnull(pt))):
+                self.poke(b, k, pt, ps)
             self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
         # a connection of a MANY channel: the server is the channel's creator
         srv, ss = b.get(c, "t0"), b.get(c, "s0")
         self.rec(b, k, ev, t, h, srv, words=words)
-        with b.when(self.waits(b, srv, (L.ST_RECV,), ss, nonnull=True)):
+        takes = self.waits(b, srv, (L.ST_RECV,), ss, nonnull=True)
+        if "recv_type" in self.used:
+            takes = b.or_(takes, self.typed_match(b, srv, ss, words[abi.TYPE_WORD]))
+        with b.when(takes):
             m = b.call(self.f["mh_alloc"], [srv])
             self.mfill(b, b.gep(b.get(srv, "mh"), [m]), self.conn(b, slot), 1 if is_call else 0)
             self.rec(b, k, "recv", srv, self.mhandle(b, srv, m), t, a=int(is_call),
@@ -1307,6 +1372,7 @@ class KernelIR(HandlesIR):
                     self.ret(b, ACT_DONE)
         self._enqueue(b, c, "q", t)
         self._keep_words(b, t, words, A0 + 1)
+        self.poke(b, k, srv, ss)
         self.block_on(b, t, L.ST_CALL_SEND if is_call else L.ST_SEND, h)
 
     def _sys_send(self, b, k, t, a):
@@ -1499,6 +1565,7 @@ class KernelIR(HandlesIR):
         b.put(cn, "pusher", t)
         b.put(t, "wait_conn", cn)
         self._keep_words(b, t, words, A0 + 2)
+        self.poke(b, k, cl, cs)
         self.block_on(b, t, L.ST_PUSH, h)
 
     def _sys_puts(self, b, k, t, a):
@@ -2048,15 +2115,17 @@ class KernelIR(HandlesIR):
             with wait:
                 state = b.get(t, "state")
                 sleeping = b.cmp("==", state, L.ST_SLEEP)
-                calling = b.or_(b.cmp("==", state, L.ST_CALL_SEND),
-                                b.cmp("==", state, L.ST_CALL_REPLY))
-                of = c64(TIMEOUT_OF["recv"])
-                for st, name in ((L.ST_WAIT, "wait"), (L.ST_SLEEP, "sleep")):
-                    of = b.select(b.cmp("==", state, st), c64(TIMEOUT_OF[name]), of)
-                of = b.select(calling, c64(TIMEOUT_OF["call"]), of)
-                self.rec(b, k, "timeout", t, b.get(t, "wait_handle"), a=deadline, bb=of)
-                with b.when(calling):
-                    b.call(self.f["withdraw"], [k, t])
+                if self.traced:
+                    of = c64(TIMEOUT_OF["recv"])
+                    for st, name in TIMEOUT_OF_STATE.items():
+                        of = b.select(b.cmp("==", state, st), c64(TIMEOUT_OF[name]), of)
+                    handle = b.get(t, "wait_handle")
+                    quiet = b.or_(b.or_(b.cmp("==", state, L.ST_OPEN),
+                                        b.cmp("==", state, L.ST_SELECT)),
+                                  b.or_(b.cmp("==", state, L.ST_WAIT), sleeping))
+                    self.rec(b, k, "timeout", t, b.select(quiet, c64(0), handle), a=deadline,
+                             bb=of)
+                b.call(self.f["withdraw"], [k, t])
                 b.call(self.f["wake"], [k, t, b.select(sleeping, c64(0), c64(E["E_TIMEOUT"]))])
             with timer:
                 self._fire(b, k, t, deadline)
@@ -2069,7 +2138,10 @@ class KernelIR(HandlesIR):
         waits for them (the timer goes on), else a periodic timer is parked."""
         bits = b.get(t, "tm_bits")
         self.rec(b, k, "timer", t, a=deadline, bb=bits)
-        waiting = b.cmp("==", b.get(t, "state"), L.ST_WAIT)
+        state = b.get(t, "state")
+        waiting = b.or_(b.cmp("==", state, L.ST_WAIT),
+                        b.and_(b.cmp("==", state, L.ST_SELECT),
+                               b.cmp("!=", b.get(t, "sel_bits"), 0)))
         self.signal(b, k, t, bits)
         period = b.get(t, "tm_period")
         with b.if_else(b.cmp("==", period, 0)) as (once, periodic):
@@ -2096,6 +2168,8 @@ class KernelIR(HandlesIR):
             b.put(t, "pending", 0)
             b.put(t, "regs", p, A0 + 1)
             b.call(self.f["wake"], [k, t, c64(0)])
+        with b.when(b.cmp("!=", p, 0)):
+            self.poke(b, k, t, c64(BITS_SLOT))
 
     def timed_block(self, b: B, k, t, state, h, deadline):
         """Wait until woken or the deadline passes; E_TIMEOUT at once when it has."""
@@ -2163,39 +2237,61 @@ class KernelIR(HandlesIR):
             self.err(b, t, "E_INVAL")
         self._send(b, k, t, a, True, deadline=a[1])
 
+    def _unlink(self, b: B, obj, prefix: str, t):
+        """Take t off the qnext-linked list obj.{prefix}head .. tail, wherever it is in it
+        (O(its place)): found by walking from the head."""
+        prev = b.var(b.null(self.T), self.T)
+        cur = b.var(b.get(obj, prefix + "head"), self.T)
+        head, body, found = b.block(), b.block(), b.block()
+        b.branch(head)
+        b.position_at_end(head)
+        cv = b.load(cur)
+        b.cbranch(b.icmp_unsigned("==", cv, t), found, body)
+        b.position_at_end(body)
+        b.store(cv, prev)
+        b.store(b.get(cv, "qnext"), cur)
+        b.branch(head)
+        b.position_at_end(found)
+        pv, nxt = b.load(prev), b.get(t, "qnext")
+        with b.if_else(b.isnull(pv)) as (first, later):
+            with first:
+                b.put(obj, prefix + "head", nxt)
+            with later:
+                b.put(pv, "qnext", nxt)
+        with b.when(b.isnull(nxt)):
+            b.put(obj, prefix + "tail", pv)
+        b.put(t, "qnext", b.null(self.T))
+
     def _withdraw(self):
-        """withdraw(k, t): t's call_until timed out (Kernel.withdraw): a message still
-        queued on a MANY channel leaves the queue (O(queue)); one taken leaves its mhandle
-        answering nobody (the server's 64 mhandle slots looked at)."""
+        """withdraw(k, t): t's wait ends by its deadline (Kernel.withdraw): an opener leaves
+        the name's FIFO, a push is no longer pending, a message still queued on a MANY
+        channel leaves its queue (O(queue)), one taken leaves its mhandle answering nobody
+        (the server's 64 mhandle slots looked at). The other waits left nothing."""
         fn, b = self._fn("withdraw", ir.VoidType(), [self.K, self.T], "never")
         k, t = fn.args
+        state = b.get(t, "state")
+        with b.when(b.cmp("==", state, L.ST_OPEN)):
+            nm = self._table(b, k, "names", getattr(self, "g_names", None),
+                             b.get(t, "wait_handle"))
+            self._unlink(b, b.gep(b.get(k, "reg"), [nm]), "w", t)
+            b.ret_void()
+        with b.when(b.cmp("==", state, L.ST_PUSH)):
+            b.put(b.get(t, "wait_conn"), "pusher", b.null(self.T))
+            b.ret_void()
+        queued = b.or_(b.cmp("==", state, L.ST_SEND), b.cmp("==", state, L.ST_CALL_SEND))
+        bqueued = b.or_(b.cmp("==", state, L.ST_SENDB), b.cmp("==", state, L.ST_CALLB_SEND))
+        taken = b.or_(b.cmp("==", state, L.ST_CALL_REPLY), b.cmp("==", state, L.ST_CALLB_REPLY))
+        with b.when(b.not_(b.or_(b.or_(queued, bqueued), taken))):
+            b.ret_void()
         slot = self.slot(b, t, b.get(t, "wait_handle"))
         with b.when(b.cmp("!=", self.kind(b, slot), L.K_CLIENT)):
             b.ret_void()
         c, cn = b.get(slot, "chan"), self.conn(b, slot)
-        with b.when(b.cmp("==", b.get(t, "state"), L.ST_CALL_SEND)):
-            # unlink t from the queue: find the task before it
-            prev = b.var(b.null(self.T), self.T)
-            cur = b.var(b.get(c, "qhead"), self.T)
-            head, body, found = b.block(), b.block(), b.block()
-            b.branch(head)
-            b.position_at_end(head)
-            cv = b.load(cur)
-            b.cbranch(b.icmp_unsigned("==", cv, t), found, body)
-            b.position_at_end(body)
-            b.store(cv, prev)
-            b.store(b.get(cv, "qnext"), cur)
-            b.branch(head)
-            b.position_at_end(found)
-            pv, nxt = b.load(prev), b.get(t, "qnext")
-            with b.if_else(b.isnull(pv)) as (first, later):
-                with first:
-                    b.put(c, "qhead", nxt)
-                with later:
-                    b.put(pv, "qnext", nxt)
-            with b.when(b.isnull(nxt)):
-                b.put(c, "qtail", pv)
-            b.put(t, "qnext", b.null(self.T))
+        with b.when(queued):
+            self._unlink(b, c, "q", t)
+            b.ret_void()
+        with b.when(bqueued):
+            self._unlink(b, c, "bq", t)
             b.ret_void()
         srv = b.get(c, "t0")
 
@@ -2381,3 +2477,215 @@ class KernelIR(HandlesIR):
             b.put(k, "rlog", p)
             b.put(k, "rlog_cap", nc)
         return ln
+    # -- many handles, the task's deadline, typed messages --------------------------------
+    def _select_fns(self):
+        """poke(k, t, s): member s of t's set is ready, so a task waiting in select on it
+        takes it (Kernel.poke); ready(k, t, s): a recv (a wait, for BITS_SLOT) on member s
+        would not wait (Kernel.member_ready). Built for a program that selects."""
+        if "select" not in self.used:
+            return
+        fn, b = self._fn("poke", ir.VoidType(), [self.K, self.T, I64], "never")
+        k, t, s = fn.args
+        with b.when(b.cmp("<", s, BITS_SLOT)):
+            b.put(t, "sel_hint", b.or_(b.get(t, "sel_hint"), b.shl(c64(1), s)))
+        mine = b.select(b.cmp("==", s, BITS_SLOT), b.get(t, "sel_bits"),
+                        b.and_(b.lshr(b.get(t, "sel_mask"), b.and_(s, c64(63))), c64(1)))
+        with b.when(b.and_(b.cmp("==", b.get(t, "state"), L.ST_SELECT), b.cmp("!=", mine, 0))):
+            b.put(t, "sel_next", b.urem(b.add(s, c64(1)), c64(BITS_SLOT + 1)))
+            self.rec(b, k, "select", t, a=self.member(b, s))
+            b.put(t, "regs", self.member(b, s), A0 + 1)
+            b.call(self.f["wake"], [k, t, c64(0)])
+        b.ret_void()
+
+        fn, b = self._fn("ready", ir.IntType(1), [self.K, self.T, I64], "never")
+        k, t, s = fn.args
+        with b.when(b.cmp("==", s, BITS_SLOT)):
+            b.ret(b.cmp("!=", b.get(t, "pending"), 0))
+        slot = self.slot(b, t, s)
+        kind, c = self.kind(b, slot), b.get(slot, "chan")
+        with b.when(b.cmp("==", kind, L.K_SERVER)):
+            b.ret(b.not_(b.isnull(b.get(c, "qhead"))))
+        with b.when(b.cmp("!=", b.get(c, "dead"), 0)):
+            b.ret(ir.Constant(ir.IntType(1), 1))
+        with b.when(b.cmp("==", kind, L.K_ONE)):
+            pt, ps = self.peer(b, c, self.end(b, slot))
+            b.ret(self.waits(b, pt, (L.ST_SEND, L.ST_CALL_SEND), ps))
+        b.ret(b.not_(b.isnull(b.get(self.conn(b, slot), "pusher"))))
+
+    def _set_error(self):
+        """set_error(t, ref, n) -> the error of a bad select set (Kernel.select_mask): its
+        members one at a time, in array order, until the first bad one. Apart from the
+        hot select, which only learns that the set is bad."""
+        fn, b = self._fn("set_error", I64, [self.T, I64, I64], "never")
+        t, ref, n = fn.args
+        mask, bits = b.var(0), b.var(0)
+
+        def member(i):
+            h = self._mem_word(b, t, b.add(ref, i))
+            with b.if_else(b.cmp("==", h, abi.BITS)) as (pend, handle):
+                with pend:
+                    with b.when(b.cmp("!=", b.load(bits), 0)):
+                        b.ret(c64(E["E_INVAL"]))
+                    b.store(c64(1), bits)
+                with handle:
+                    kind = b.call(self.f["hkind"], [t, h])
+                    with b.when(b.cmp("==", kind, 0)):
+                        b.ret(c64(E["E_BADHANDLE"]))
+                    with b.when(b.cmp("==", kind, 4)):
+                        b.ret(c64(E["E_INVAL"]))
+                    bit = b.shl(c64(1), h)
+                    with b.when(b.cmp("!=", b.and_(b.load(mask), bit), 0)):
+                        b.ret(c64(E["E_INVAL"]))
+                    b.store(b.or_(b.load(mask), bit), mask)
+        b.loop_range(n, member)
+        b.ret(c64(E["E_INVAL"]))            # not reached: the set had a bad member
+
+    def member(self, b: B, s):
+        """The set member of slot s: the chandle, or BITS for the pending word."""
+        return b.select(b.cmp("==", s, BITS_SLOT), c64(abi.BITS), s)
+
+    def poke(self, b: B, k, t, s):
+        """Tell t that member s of its set may be ready (nothing without select)."""
+        if "select" in self.used:
+            b.call(self.f["poke"], [k, t, s if isinstance(s, ir.Value) else c64(s)])
+
+    def _sys_select(self, b, k, t, a):
+        ref, n = self._buf_whole(b, k, t, a[0])
+        with b.when(b.or_(b.cmp("<", n, 1), b.cmp(">", n, abi.SELECT_MAX)), likely=False):
+            self.err(b, t, "E_INVAL")
+        m, bv, good = self._set_mask(b, t, ref, n)
+        with b.when(b.not_(good), likely=False):
+            self.setres(b, b.call(self.f["set_error"], [t, ref, n]), 0)
+            self.ret(b, ACT_ERR)
+        if "timer" in self.used:
+            with b.when(b.cmp("!=", bv, 0)):
+                b.call(self.f["rearm"], [k, t])
+        # the slots from the one after the member taken last: the chandles from there,
+        # BITS, then the chandles before it; of the chandles only those that became ready
+        # since select last found them not ready (sel_hint) are tested
+        first = b.get(t, "sel_next")
+
+        def found(s):
+            b.put(t, "sel_next", b.urem(b.add(s, c64(1)), c64(BITS_SLOT + 1)))
+            self.rec(b, k, "select", t, a=self.member(b, s))
+            self.setres(b, self.member(b, s), 1)
+            self.ret(b, ACT_DONE)
+        cand = b.and_(m, b.get(t, "sel_hint"))
+        before = b.select(b.cmp(">=", first, BITS_SLOT), c64(-1),
+                          b.sub(b.shl(c64(1), b.and_(first, c64(63))), c64(1)))
+        self._scan_slots(b, k, t, b.and_(cand, b.not_(before)), found)
+        with b.when(b.and_(b.cmp("!=", bv, 0), b.cmp("!=", b.get(t, "pending"), 0))):
+            found(c64(BITS_SLOT))
+        self._scan_slots(b, k, t, b.and_(cand, before), found)
+        b.put(t, "sel_mask", m)
+        b.put(t, "sel_bits", bv)
+        self.block_on(b, t, L.ST_SELECT, c64(0))
+
+    def _set_mask(self, b: B, t, ref, n):
+        """(mask of chandle slots, 1 if BITS is a member, whether the set is good) of the n
+        words at ref: one pass without branches (vectorised), so a set of 64 costs little
+        more than a set of 1. Good: every word is BITS or a chandle in use, and none comes
+        twice (the slots counted equal the chandles seen)."""
+        used = b.get(t, "ch_used")
+        mask, nbits, bad = b.var(0), b.var(0), b.var(0)
+
+        def word(i):
+            h = self._mem_word(b, t, b.add(ref, i))
+            isbits = b.cmp("==", h, abi.BITS)
+            isch = b.cmp("<", h, abi.CH_SLOTS, signed=False)
+            bit = b.shl(c64(1), b.and_(h, c64(63)))
+            okch = b.and_(isch, b.cmp("!=", b.and_(used, bit), 0))
+            b.store(b.or_(b.load(bad), b.zext(b.not_(b.or_(isbits, okch)), I64)), bad)
+            b.store(b.or_(b.load(mask), b.select(isch, bit, c64(0))), mask)
+            b.store(b.add(b.load(nbits), b.zext(isbits, I64)), nbits)
+        b.loop_range(n, word)
+        m, nb = b.load(mask), b.load(nbits)
+        ctpop = self.m.globals.get("llvm.ctpop.i64") or ir.Function(
+            self.m, ir.FunctionType(I64, [I64]), "llvm.ctpop.i64")
+        distinct = b.cmp("==", b.add(b.call(ctpop, [m]), nb), n)
+        good = b.and_(b.and_(b.cmp("==", b.load(bad), 0), distinct), b.cmp("<=", nb, 1))
+        return m, b.select(b.cmp("!=", nb, 0), c64(1), c64(0)), good
+
+    def _scan_slots(self, b: B, k, t, slots, found):
+        """found(s) for the lowest slot s of the mask `slots` that is ready; a slot found
+        not ready leaves sel_hint (a later poke puts it back)."""
+        ctz = self._cttz()
+        left = b.var(slots)
+        head, body, done = b.block(), b.block(), b.block()
+        b.branch(head)
+        b.position_at_end(head)
+        lv = b.load(left)
+        b.cbranch(b.cmp("==", lv, 0), done, body)
+        b.position_at_end(body)
+        s = b.call(ctz, [lv, ir.Constant(ir.IntType(1), 1)])
+        b.store(b.and_(lv, b.sub(lv, c64(1))), left)
+        with b.when(b.call(self.f["ready"], [k, t, s])):
+            found(s)
+        b.put(t, "sel_hint", b.and_(b.get(t, "sel_hint"), b.not_(b.shl(c64(1), s))))
+        b.branch(head)
+        b.position_at_end(done)
+
+    def _sys_deadline(self, b, k, t, a):
+        d = a[0]
+        with b.when(b.and_(b.cmp("<", d, 0), b.cmp("!=", d, abi.NEVER)), likely=False):
+            self.err(b, t, "E_INVAL")
+        self.setres(b, b.select(b.cmp("!=", b.get(t, "dl_set"), 0), b.get(t, "dl"),
+                                c64(abi.NEVER)), 1)
+        b.put(t, "dl_set", b.zext(b.cmp("!=", d, abi.NEVER), I64))
+        b.put(t, "dl", d)
+        self.ret(b, ACT_DONE)
+
+    def type_matches(self, b: B, want, mtype):
+        """recv_type's rule (Kernel.type_matches)."""
+        neg = b.and_(b.cmp("<", want, 0),
+                     b.and_(b.cmp(">=", mtype, 1), b.cmp("<=", mtype, b.sub(c64(0), want))))
+        return b.or_(b.or_(b.cmp("==", want, 0), b.cmp("==", mtype, want)), neg)
+
+    def typed_match(self, b: B, srv, ss, mtype):
+        """srv waits in recv_type on ss for a message of type mtype (Kernel.typed_match)."""
+        here = b.and_(b.cmp("==", b.get(srv, "state"), L.ST_RECVT),
+                      b.cmp("==", b.get(srv, "wait_handle"), ss))
+        return b.and_(here, self.type_matches(b, b.get(srv, "rtype"), mtype))
+
+    def _sys_recv_type(self, b, k, t, a):
+        h, want = a
+        slot, kind = self.chandle(b, t, h)
+        with b.when(b.cmp("!=", kind, L.K_SERVER), likely=False):
+            self.err(b, t, "E_INVAL")
+        with b.when(b.cmp("==", b.get(t, "mh_used"), MH_FULL), likely=False):
+            self.err(b, t, "E_NOSPACE")
+        c = b.get(slot, "chan")
+        # the queued sender to take (Kernel.first_of_type): the first that matches, or
+        # for a negative type the first of the lowest type that does
+        best = b.var(b.null(self.T), self.T)
+        cur = b.var(b.get(c, "qhead"), self.T)
+        head, body, done = b.block(), b.block(), b.block()
+        b.branch(head)
+        b.position_at_end(head)
+        q = b.load(cur)
+        b.cbranch(b.isnull(q), done, body)
+        b.position_at_end(body)
+        b.store(b.get(q, "qnext"), cur)
+        mtype = b.get(q, "regs", A0 + 1 + abi.TYPE_WORD)
+        with b.when(self.type_matches(b, want, mtype)):
+            bv = b.load(best)
+            known = b.select(b.isnull(bv), q, bv)      # no load through a null pointer
+            lower = b.or_(b.isnull(bv),
+                          b.cmp("<", mtype, b.get(known, "regs", A0 + 1 + abi.TYPE_WORD)))
+            with b.when(lower):
+                b.store(q, best)
+            with b.when(b.cmp(">=", want, 0)):
+                b.branch(done)
+        b.branch(head)
+        b.position_at_end(done)
+        q = b.load(best)
+        with b.when(b.isnull(q)):
+            b.put(t, "rtype", want)
+            self.block_on(b, t, L.ST_RECVT, h)
+        # it goes to the head of the queue, where recv takes it
+        self._unlink(b, c, "q", q)
+        b.put(q, "qnext", b.get(c, "qhead"))
+        b.put(c, "qhead", q)
+        with b.when(b.isnull(b.get(c, "qtail"))):
+            b.put(c, "qtail", q)
+        b.ret(b.call(self.f["sys_recv"], [k, t, self.out, h]))

@@ -40,6 +40,7 @@ ST_WAIT, ST_SLEEP = 13, 14          # waiting for notification bits, or for the 
 # a call_move then waits for its reply in ST_CALL_REPLY, as a call does
 ST_SENDM, ST_CALLM_SEND = 15, 16
 NAME_WORDS = abi.NAME_MAX // 8      # a name built at run time, packed (abi.pack_name)
+ST_SELECT, ST_RECVT = 17, 18        # waiting in select, or in recv_type for a type
 
 # a timer heap entry (kernel_ir._timers): four words, and the kinds of entry
 HEAP_FIELDS = ("deadline", "seq", "task", "pos")       # pos: 2 * task slot + kind
@@ -96,6 +97,13 @@ STRUCTS: dict[str, list[tuple]] = {
         # through their `sib`. An ended task with a supervisor keeps its slot (kernel_ir)
         ("args", I64, abi.MAX_TASK_PARAMS), ("sup", "Task", 1), ("sup_bits", I64, 1),
         ("kids", "Task", 1), ("sib", "Task", 1),
+        # the deadline of its waits (dl_set 0: none); select's members (sel_mask: chandle
+        # slots, sel_bits: the pending word) and the slot it looks at first (one after
+        # the member it took last, slot 64 standing for the pending word); the type its
+        # recv_type waits for; sel_hint: the chandle slots that became ready since select
+        # last found them not ready (a superset of those ready now: select tests only these)
+        ("dl", I64, 1), ("dl_set", I64, 1), ("sel_mask", I64, 1), ("sel_bits", I64, 1),
+        ("sel_next", I64, 1), ("rtype", I64, 1), ("sel_hint", I64, 1),
     ],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
              ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),

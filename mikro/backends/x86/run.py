@@ -39,6 +39,7 @@ WAIT_STATE = {L.ST_RECV: "recv", L.ST_SEND: "send", L.ST_CALL_SEND: "call",
               L.ST_RECVB: "recvbuf", L.ST_SENDB: "sendbuf", L.ST_CALLB_SEND: "callbuf",
               L.ST_CALLB_REPLY: "callbuf", L.ST_WAIT: "wait", L.ST_SLEEP: "sleep",
               L.ST_SENDM: "send_move", L.ST_CALLM_SEND: "call_move",
+              L.ST_SELECT: "select", L.ST_RECVT: "recv",
               L.READY: "ready", L.RUNNING: "ready"}
 
 
@@ -568,7 +569,7 @@ class Machine:
                 n_ = self.cp._walk(ctypes.addressof(k), k.tasks + i * self.tsize, fp,
                                    ctypes.addressof(scratch))
                 chain = tuple(scratch[:n_])
-            handle = None if state in ("open", "ready", "wait", "sleep") else wait_handle
+            handle = None if state in ("open", "ready", "wait", "sleep", "select") else wait_handle
             res.waiting.append(Waiter(tid, name_of(ttype, tid), state, handle, Where(pc, chain),
                                       deadline))
         res.faults = [f for _, f in sorted(faults, key=lambda x: x[0])]
