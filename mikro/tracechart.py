@@ -83,7 +83,20 @@ def _handle(h: int) -> str:
     if abi.is_mhandle(h):
         slot, gen = abi.mhandle_parts(h)
         return f"m{slot}.{gen}"
+    if abi.SEG_TAG <= h < 2 * abi.SEG_TAG:
+        return f"seg{h & (abi.SEG_SLOTS - 1)}.{h >> abi.SEG_GEN_SHIFT & abi.GEN_MASK}"
     return str(h)
+
+
+def _rights(rights: int) -> str:
+    return {abi.RO: "RO", abi.RW: "RW"}.get(rights, f"rights {rights}")
+
+
+def _revoke(e: Event, peer: str) -> str:
+    """A revoke's effect: the creator took its segment back, or the borrower gave it back."""
+    if e.a == 0:
+        return f"{_handle(e.handle)} from {peer}"
+    return f"{_handle(e.handle)} given back" + (f" to {peer}" if peer else "")
 
 
 def _words(words: tuple[int, ...]) -> str:
@@ -193,6 +206,10 @@ def _describe(i: int, e: Event, names: dict[int, str], program: Program | None,
                 f"call deadline {e.a} on {h}")[e.b]
     if kind == "timer":
         return f"tick {e.a}  bits {e.b}"
+    if kind == "grant":
+        return f"{h} -> {peer}  {_rights(e.a)} {e.b} words as {_handle(e.words[0])}"
+    if kind == "revoke":
+        return _revoke(e, peer)
     return ""
 
 
@@ -281,6 +298,12 @@ def _step(i: int, e: Event, program: Program | None, flow: _Flow) -> Step | None
         return note(f"{'sleep ends' if e.b == 1 else 'timeout'} at {e.a}")
     if kind == "timer":
         return note(f"timer {e.b} at {e.a}")
+    if kind == "grant":
+        return arrow(e.task, e.peer, "signal", f"grant {_rights(e.a)} {e.b} words")
+    if kind == "revoke":
+        if e.peer:
+            return arrow(e.task, e.peer, "signal", "revoke" if e.a == 0 else "give back")
+        return note("give back")
     return note(kind)
 
 

@@ -13,8 +13,9 @@ from test_x86_diff import same
 E = {name: code for name, (code, _) in abi.ERRORS.items()}
 
 
-def check(src: str, want: str, status: str = "clean", traced: bool = True, **kw):
-    program = compile_source(src, "lm.mk")
+def check(src: str, want: str, status: str = "clean", traced: bool = True, name: str = "lm.mk",
+          **kw):
+    program = compile_source(src, name)
     got = same(program, traced=traced, **kw)
     assert got.status == status, got.report(program)
     assert got.output == want

@@ -61,6 +61,12 @@ _SYSCALLS = [
     ("now",        0, 1, False, "a1 = the virtual clock, in ticks"),
     ("timer",      3, 0, False, "OR bits a0 into the own pending word at a1, then every a2 ticks (0: once); a0 = 0 stops it"),
     ("call_until", 6, 4, True,  "call on a0 with a2..a5, but with E_TIMEOUT at deadline a1; a1..a4 = reply"),
+    # shared segments (docs/kernel.md, "Shared segments"): arrays outside task memory that
+    # two tasks index at once; the creator grants one to the task at the other end of a handle
+    ("segment",    1, 1, False, "a new shared segment of a0 words, zeroed; a1 = its reference"),
+    ("grant",      3, 1, False, "lend segment a1 with rights a2 (RO/RW) to the task at the other "
+                                "end of a0; a1 = that task's reference to it"),
+    ("revoke",     1, 0, False, "end the grant of segment a0 (its creator), or give it back (its borrower)"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))
@@ -72,7 +78,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "E_CLOSED":    (-2, "the other end is gone, or the message was dropped unanswered"),
     "E_NOSPACE":   (-3, "the handle table (or the task table) is full"),
     "E_EXISTS":    (-4, "a channel of that name exists already"),
-    "E_BUSY":      (-5, "a ONE channel has its opener already"),
+    "E_BUSY":      (-5, "a ONE channel has its opener already, or a segment its borrower"),
     "E_INVAL":     (-6, "the operation does not apply to this handle or argument"),
     "E_NOCONN":    (-7, "no connection with that id on this server channel"),
     "E_TIMEOUT":   (-8, "the deadline passed before the wait ended"),
@@ -86,7 +92,11 @@ ONE = 1
 MANY = 2
 
 # Predefined constants of the language
-CONSTANTS: dict[str, int] = {"ONE": ONE, "MANY": MANY,
+# Segment rights of a grant: read only, or read and write
+RO = 1
+RW = 3
+
+CONSTANTS: dict[str, int] = {"ONE": ONE, "MANY": MANY, "RO": RO, "RW": RW,
                              **{name: code for name, (code, _) in ERRORS.items()}}
 
 # Limits
@@ -111,6 +121,13 @@ QUANTUM = 1000           # fuel units a task runs before it is preempted
 CHAIN_MAX = 64           # return addresses a report's call chain holds at most
 MAX_TASKS = 1 << 20      # tasks alive at once, default
 TIME_MAX = (1 << 63) - 1  # the last tick of the virtual clock: deadlines are 0..TIME_MAX
+# Shared segments: a reference is SEG_TAG | gen << SEG_GEN_SHIFT | slot, above any array
+# of task memory (at most 2^32 words), so ald/ast/alen tell the two apart by range alone
+SEG_SLOTS = 16           # segment slots per task: the segments it made and those lent to it
+SEG_TAG = 1 << 62
+SEG_GEN_SHIFT = 4
+SEG_MAX_WORDS = 1 << 24  # words of one segment (128 MiB)
+SEG_TOTAL_WORDS = 1 << 27  # words of all segments alive in a run (1 GiB)
 
 
 # The seeded scheduler's generator, splitmix64: the step and the two mixing multipliers
@@ -133,6 +150,11 @@ def is_chandle(h: int) -> bool:
 
 def is_mhandle(h: int) -> bool:
     return MH_TAG <= h < (GEN_MASK + 1) << GEN_SHIFT and h & MH_TAG != 0
+
+
+def segref(slot: int, gen: int) -> int:
+    """The reference naming segment slot `slot` in its generation `gen`."""
+    return SEG_TAG | (gen & GEN_MASK) << SEG_GEN_SHIFT | slot
 
 
 # Run statuses and the exit codes of `mikro run` (ORDER STATUS)

@@ -96,6 +96,28 @@ class Connection:
         self.pusher: Task | None = None          # the server waiting in push to it
 
 
+class Segment:
+    """A shared segment: words outside every task's memory (sparse: absent words are 0),
+    held by its creator and by at most one borrower at a time; gone when neither holds it."""
+    __slots__ = ("words", "n", "owner", "user")
+
+    def __init__(self, n: int, owner: "Task"):
+        self.words: dict[int, int] = {}
+        self.n = n
+        self.owner: Task | None = owner
+        self.user: Task | None = None            # the task it is lent to
+
+
+class SegMap:
+    """A segment slot in use: the reference naming it, the segment, whether it may store."""
+    __slots__ = ("ref", "seg", "writable")
+
+    def __init__(self, ref: int, seg: Segment, writable: bool):
+        self.ref = ref
+        self.seg = seg
+        self.writable = writable
+
+
 class Task:
     """A task: VM state (registers, memory, pc) and kernel state (handle tables, wait)."""
 
@@ -130,6 +152,9 @@ class Task:
         self.hpos: list[int | None] = [None, None]
         self.tm_bits = self.tm_period = 0
         self.tm_parked: int | None = None        # a periodic timer's last tick, not re-armed
+        # shared segments: what each segment slot maps (None: free) and its generation
+        self.segs: list[SegMap | None] = [None] * abi.SEG_SLOTS
+        self.seg_gen = [0] * abi.SEG_SLOTS
 
 
 class KernelError(RuntimeError):
@@ -312,6 +337,7 @@ class Kernel:
         self.trace = trace                       # None: not traced
         self.now = 0                             # the virtual clock, in ticks
         self.timers = Timers()
+        self.seg_words = 0                       # words of the segments alive (SEG_TOTAL_WORDS)
         self.clock = clock                       # the run's fuel used, the trace's time
         # a name's event field is the first string of that text (the same on every backend)
         self.name_index: dict[str, int] = {}
@@ -565,6 +591,7 @@ class Kernel:
             self.flush(t)
         for kind in (WAIT, TIMER):
             self.timers.remove(t, kind)
+        self.unmap_all(t)
         t.state = DEAD
         del self.tasks[t.id]
         t.mem = {}
@@ -1064,26 +1091,32 @@ class Kernel:
         self.timers.push(t, WAIT, deadline)
         return self.block(t, wait, handle)
 
-    def sys_notify(self, t: Task, h: int, bits: int):
-        """OR bits into the pending word of the task at the other end of h, never blocking
-        (kernel.md `notify`)."""
+    def handle_peer(self, t: Task, h: int) -> "Task | int":
+        """The task at the other end of h (notify's rule), or the error code: E_BADHANDLE,
+        E_INVAL for a MANY server end, E_CLOSED when no task is there."""
         ms = self.mslot_of(t, h)
         if ms is not None:
             if ms.conn.chan.conns.get(ms.conn.id) is not ms.conn:
-                return (E["E_CLOSED"],)
-            peer = ms.sender
-        else:
-            e = self.end_of(t, h)
-            if e is None:
-                return (E["E_BADHANDLE"],)
-            if e.kind == "server":
-                return (E["E_INVAL"],)
-            if e.chan.dead:
-                return (E["E_CLOSED"],)
-            end = e.chan.ends[0] if e.kind == "client" else e.chan.ends[1 - e.side]
-            if end is None:
-                return (E["E_CLOSED"],)
-            peer = end[0]
+                return E["E_CLOSED"]
+            return ms.sender
+        e = self.end_of(t, h)
+        if e is None:
+            return E["E_BADHANDLE"]
+        if e.kind == "server":
+            return E["E_INVAL"]
+        if e.chan.dead:
+            return E["E_CLOSED"]
+        end = e.chan.ends[0] if e.kind == "client" else e.chan.ends[1 - e.side]
+        if end is None:
+            return E["E_CLOSED"]
+        return end[0]
+
+    def sys_notify(self, t: Task, h: int, bits: int):
+        """OR bits into the pending word of the task at the other end of h, never blocking
+        (kernel.md `notify`)."""
+        peer = self.handle_peer(t, h)
+        if isinstance(peer, int):
+            return (peer,)
         self.record("notify", t, h, peer=peer, a=bits)
         self.signal(peer, bits)
         return (abi.OK,)
@@ -1160,4 +1193,86 @@ class Kernel:
         t.tm_bits, t.tm_period = bits, period
         if bits:
             self.timers.push(t, TIMER, first)
+        return (abi.OK,)
+
+    # -- shared segments (kernel.md "Shared segments") -------------------------------------
+    def seg_of(self, t: Task, ref: int) -> SegMap | None:
+        """The live slot of t that ref names, or None."""
+        sm = t.segs[ref & (abi.SEG_SLOTS - 1)]
+        return sm if sm is not None and sm.ref == ref else None
+
+    @staticmethod
+    def free_seg_slot(t: Task) -> int | None:
+        return next((i for i, sm in enumerate(t.segs) if sm is None), None)
+
+    @staticmethod
+    def map_seg(t: Task, slot: int, seg: Segment, writable: bool) -> int:
+        ref = abi.segref(slot, t.seg_gen[slot])
+        t.segs[slot] = SegMap(ref, seg, writable)
+        return ref
+
+    def unmap(self, t: Task, slot: int) -> None:
+        """t lets go of its slot (whose generation moves on, so its reference goes
+        stale); the segment goes when neither its creator nor its borrower holds it."""
+        seg = t.segs[slot].seg
+        t.segs[slot] = None
+        t.seg_gen[slot] = (t.seg_gen[slot] + 1) & abi.GEN_MASK
+        if seg.owner is t:
+            seg.owner = None
+        else:
+            seg.user = None
+        if seg.owner is None and seg.user is None:
+            self.seg_words -= seg.n
+
+    def unmap_all(self, t: Task) -> None:
+        for slot, sm in enumerate(t.segs):
+            if sm is not None:
+                self.unmap(t, slot)
+
+    def user_slot(self, seg: Segment) -> int:
+        return next(i for i, sm in enumerate(seg.user.segs) if sm is not None and sm.seg is seg)
+
+    def sys_segment(self, t: Task, n: int):
+        """A new segment of n zero words, read-write for its creator (kernel.md `segment`)."""
+        if not 0 <= n <= abi.SEG_MAX_WORDS:
+            return (E["E_INVAL"],)
+        slot = self.free_seg_slot(t)
+        if slot is None or self.seg_words + n > abi.SEG_TOTAL_WORDS:
+            return (E["E_NOSPACE"],)
+        self.seg_words += n
+        return (abi.OK, self.map_seg(t, slot, Segment(n, t), True))
+
+    def sys_grant(self, t: Task, h: int, ref: int, rights: int):
+        """Lend segment ref to the task at the other end of h (kernel.md `grant`)."""
+        peer = self.handle_peer(t, h)
+        if isinstance(peer, int):
+            return (peer,)
+        sm = self.seg_of(t, ref)
+        if sm is None or sm.seg.owner is not t or rights not in (abi.RO, abi.RW) or peer is t:
+            return (E["E_INVAL"],)
+        if sm.seg.user is not None:
+            return (E["E_BUSY"],)
+        slot = self.free_seg_slot(peer)
+        if slot is None:
+            return (E["E_NOSPACE"],)
+        sm.seg.user = peer
+        theirs = self.map_seg(peer, slot, sm.seg, rights == abi.RW)
+        self.record("grant", t, h, peer=peer, a=rights, b=sm.seg.n, words=(theirs, 0, 0, 0))
+        return (abi.OK, theirs)
+
+    def sys_revoke(self, t: Task, ref: int):
+        """Its creator ends the grant of segment ref; its borrower gives it back
+        (kernel.md `revoke`)."""
+        sm = self.seg_of(t, ref)
+        if sm is None:
+            return (E["E_INVAL"],)
+        seg = sm.seg
+        if seg.owner is t:
+            if seg.user is not None:
+                user = seg.user
+                self.record("revoke", t, ref, peer=user, a=0)
+                self.unmap(user, self.user_slot(seg))
+        else:
+            self.record("revoke", t, ref, peer=seg.owner or 0, a=1)
+            self.unmap(t, ref & (abi.SEG_SLOTS - 1))
         return (abi.OK,)

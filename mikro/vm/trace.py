@@ -32,6 +32,10 @@ _EVENTS = [
     ("timeout", "the deadline a of task's wait passed: b is 0 for recv_until (on handle), 1 for "
                 "sleep, 2 for wait_until (handle 0), 3 for call_until (on handle)"),
     ("timer",   "task's timer fired at tick a, ORing bits b into its pending word"),
+    ("grant",   "task lent its segment, of b words, with rights a (RO 1, RW 3) to peer, the task "
+                "at the other end of handle; w0: peer's reference to it"),
+    ("revoke",  "task ended the grant of its segment handle (a 0: its creator took it from peer) "
+                "or gave it back (a 1: peer is its creator, 0 when gone)"),
 ]
 
 KINDS: tuple[str, ...] = tuple(name for name, _ in _EVENTS)

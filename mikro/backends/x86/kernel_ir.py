@@ -73,6 +73,9 @@ LINE_MAX = 1 << 26
 HOST_SYSCALLS = ("channel", "recv", "reply")
 # the syscalls of long messages, which copy between two tasks' memories (buf_copy)
 BUF_SYSCALLS = ("sendbuf", "callbuf", "recvbuf", "replybuf")
+# the syscalls of shared segments: a program without them has no segment code in the kernel
+SEG_SYSCALLS = ("segment", "grant", "revoke")
+SEG_HEADER = 64      # bytes before a segment's words: its Seg record, and 64-byte alignment
 COPY_VEC, COPY_UNROLL = 8, 4   # buf_copy: words per vector move, vector moves per step
 
 
@@ -121,6 +124,7 @@ class KernelIR:
         self.syscalls = [sc for sc in abi.SYSCALLS if sc.name in used or sc.name in HOST_SYSCALLS]
         self.used = used
         self.timed = any(name in used for name in TIMED_SYSCALLS)
+        self.segs = any(name in used for name in SEG_SYSCALLS)
         self._libc()
         self._tables()
         self.f: dict[str, ir.Function] = {}
@@ -228,6 +232,7 @@ class KernelIR:
         self._slots()
         self._chain()
         self._close()
+        self._segments()
         self._task_end()
         self._fault()
         self._connect()
@@ -907,6 +912,8 @@ class KernelIR:
         b.loop_range(c64(abi.MH_SLOTS), drop)
         b.call(self.free, [b.bitcast(b.get(t, "mh"), I8P)])
         b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
+        if self.segs:
+            b.call(self.f["seg_unmap_all"], [k, t])
         if self.timed:
             for kind in (L.H_WAIT, L.H_TIMER):
                 self.unheap(b, k, t, kind)
@@ -2066,6 +2073,14 @@ class KernelIR:
 
     def _sys_notify(self, b, k, t, a):
         h, bits = a
+        pt = self.handle_peer(b, t, h)
+        self.rec(b, k, "notify", t, h, pt, a=bits)
+        self.signal(b, k, pt, bits)
+        self.ret(b, ACT_DONE)
+
+    def handle_peer(self, b: B, t, h):
+        """The task at the other end of h (notify's rule); E_BADHANDLE, E_INVAL for a MANY
+        server end, E_CLOSED when no task is there."""
         peer = b.var(None, self.T)
         with b.if_else(b.cmp(">=", h, abi.CH_SLOTS, signed=False)) as (mh, ch):
             with mh:
@@ -2086,9 +2101,7 @@ class KernelIR:
         pt = b.load(peer)
         with b.when(b.isnull(pt), likely=False):
             self.err(b, t, "E_CLOSED")
-        self.rec(b, k, "notify", t, h, pt, a=bits)
-        self.signal(b, k, pt, bits)
-        self.ret(b, ACT_DONE)
+        return pt
 
     def _wait(self, b, k, t, deadline):
         if "timer" in self.used:
@@ -2195,4 +2208,140 @@ class KernelIR:
             with b.when(b.cmp("<", r, 0), likely=False):
                 b.put(t, "tm_bits", 0)
                 self.err(b, t, "E_NOSPACE")
+        self.ret(b, ACT_DONE)
+
+    # -- shared segments (docs/kernel.md "Shared segments"; segir.py: their ald/ast/alen) --
+    # A segment is one calloc: its Seg record, then its words at SEG_HEADER bytes. A task's
+    # slot holds the reference naming it (key), the words' address, length and rights, so
+    # an access reads one slot of the running task; no syscall is on an access's path.
+    def _segments(self):
+        if not self.segs:
+            return
+        self._seg_free_slot()
+        fn, b = self._fn("seg_unmap", ir.VoidType(), [self.K, self.T, I64], "never")
+        k, t, i = fn.args
+        slot = b.gep(b.get(t, "segs"), [i])
+        seg = b.get(slot, "seg")
+        b.put(slot, "key", 0)
+        b.put(slot, "seg", b.null(self.lay.ptr("Seg")))
+        b.put(slot, "gen", b.and_(b.add(b.get(slot, "gen"), c64(1)), c64(abi.GEN_MASK)))
+        owner = b.cmp("==", b.ptrtoint(b.get(seg, "owner"), I64), b.ptrtoint(t, I64))
+        with b.if_else(owner) as (was_owner, was_user):
+            with was_owner:
+                b.put(seg, "owner", b.null(self.T))
+            with was_user:
+                b.put(seg, "user", b.null(self.T))
+        with b.when(b.and_(b.isnull(b.get(seg, "owner")), b.isnull(b.get(seg, "user")))):
+            b.put(k, "seg_words", b.sub(b.get(k, "seg_words"), b.get(seg, "len")))
+            b.call(self.free, [b.bitcast(seg, I8P)])
+        b.ret_void()
+        self._seg_unmap_all()
+
+    def _seg_free_slot(self):
+        """seg_free_slot(t): t's lowest free segment slot, its table made at first;
+        SEG_SLOTS when none is free (or the system refused the table)."""
+        fn, b = self._fn("seg_free_slot", I64, [self.T], "never")
+        (t,) = fn.args
+        with b.when(b.isnull(b.get(t, "segs"))):
+            table = b.call(self.calloc, [c64(1), c64(L.SEG_TABLE_BYTES)])
+            with b.when(b.isnull(table), likely=False):
+                b.ret(c64(abi.SEG_SLOTS))
+            b.put(t, "segs", b.bitcast(table, self.lay.ptr("SegSlot")))
+
+        def each(i):
+            with b.when(b.cmp("==", b.get(b.gep(b.get(t, "segs"), [i]), "key"), 0)):
+                b.ret(i)
+        b.loop_range(c64(abi.SEG_SLOTS), each)
+        b.ret(c64(abi.SEG_SLOTS))
+
+    def _seg_unmap_all(self):
+        """seg_unmap_all(k, t): an ending task lets go of every segment, and of its table."""
+        fn, b = self._fn("seg_unmap_all", ir.VoidType(), [self.K, self.T], "unoptimised")
+        k, t = fn.args
+        with b.when(b.isnull(b.get(t, "segs"))):
+            b.ret_void()
+
+        def unmap(i):
+            with b.when(b.cmp("!=", b.get(b.gep(b.get(t, "segs"), [i]), "key"), 0)):
+                b.call(self.f["seg_unmap"], [k, t, i])
+        b.loop_range(c64(abi.SEG_SLOTS), unmap)
+        b.call(self.free, [b.bitcast(b.get(t, "segs"), I8P)])
+        b.put(t, "segs", b.null(self.lay.ptr("SegSlot")))
+        b.ret_void()
+
+    def seg_map(self, b: B, t, i, seg, rw):
+        """Slot i of t names seg from now on; its reference."""
+        slot = b.gep(b.get(t, "segs"), [i])
+        ref = b.or_(b.or_(c64(abi.SEG_TAG), b.shl(b.get(slot, "gen"), c64(abi.SEG_GEN_SHIFT))), i)
+        b.put(slot, "key", ref)
+        b.put(slot, "base", b.get(seg, "data"))
+        b.put(slot, "len", b.get(seg, "len"))
+        b.put(slot, "rw", rw)
+        b.put(slot, "seg", seg)
+        return ref
+
+    def seg_live(self, b: B, t, ref):
+        """The slot of t that ref names (E_INVAL when it names none)."""
+        bad = b.or_(b.cmp("!=", b.lshr(ref, c64(62)), c64(1)), b.isnull(b.get(t, "segs")))
+        with b.when(bad, likely=False):
+            self.err(b, t, "E_INVAL")
+        slot = b.gep(b.get(t, "segs"), [b.and_(ref, c64(abi.SEG_SLOTS - 1))])
+        with b.when(b.cmp("!=", b.get(slot, "key"), ref), likely=False):
+            self.err(b, t, "E_INVAL")
+        return slot
+
+    def _sys_segment(self, b, k, t, a):
+        n = a[0]
+        with b.when(b.cmp(">", n, abi.SEG_MAX_WORDS, signed=False), likely=False):
+            self.err(b, t, "E_INVAL")
+        i = b.call(self.f["seg_free_slot"], [t])
+        total = b.add(b.get(k, "seg_words"), n)
+        full = b.or_(b.cmp("==", i, abi.SEG_SLOTS), b.cmp(">", total, abi.SEG_TOTAL_WORDS))
+        with b.when(full, likely=False):
+            self.err(b, t, "E_NOSPACE")
+        p = b.call(self.calloc, [c64(1), b.add(c64(SEG_HEADER), b.mul(n, c64(8)))])
+        with b.when(b.isnull(p), likely=False):
+            self.err(b, t, "E_NOSPACE")
+        seg = b.bitcast(p, self.lay.ptr("Seg"))
+        b.put(seg, "data", b.bitcast(b.gep(p, [c64(SEG_HEADER)]), I64P))
+        b.put(seg, "len", n)
+        b.put(seg, "owner", t)
+        b.put(k, "seg_words", total)
+        self.setres(b, self.seg_map(b, t, i, seg, c64(1)), 1)
+        self.ret(b, ACT_DONE)
+
+    def _sys_grant(self, b, k, t, a):
+        h, ref, rights = a
+        peer = self.handle_peer(b, t, h)
+        seg = b.get(self.seg_live(b, t, ref), "seg")
+        bad = b.or_(b.cmp("!=", b.ptrtoint(b.get(seg, "owner"), I64), b.ptrtoint(t, I64)),
+                    b.and_(b.cmp("!=", rights, abi.RO), b.cmp("!=", rights, abi.RW)))
+        bad = b.or_(bad, b.cmp("==", b.ptrtoint(peer, I64), b.ptrtoint(t, I64)))
+        with b.when(bad, likely=False):
+            self.err(b, t, "E_INVAL")
+        with b.when(b.not_(b.isnull(b.get(seg, "user"))), likely=False):
+            self.err(b, t, "E_BUSY")
+        i = b.call(self.f["seg_free_slot"], [peer])
+        with b.when(b.cmp("==", i, abi.SEG_SLOTS), likely=False):
+            self.err(b, t, "E_NOSPACE")
+        b.put(seg, "user", peer)
+        b.put(seg, "uslot", i)
+        theirs = self.seg_map(b, peer, i, seg, b.zext(b.cmp("==", rights, abi.RW), I64))
+        self.rec(b, k, "grant", t, h, peer, a=rights, bb=b.get(seg, "len"), words=(theirs,))
+        self.setres(b, theirs, 1)
+        self.ret(b, ACT_DONE)
+
+    def _sys_revoke(self, b, k, t, a):
+        ref = a[0]
+        seg = b.get(self.seg_live(b, t, ref), "seg")
+        owner = b.get(seg, "owner")
+        with b.if_else(b.cmp("==", b.ptrtoint(owner, I64), b.ptrtoint(t, I64))) as (lender, borrower):
+            with lender:
+                user = b.get(seg, "user")
+                with b.when(b.not_(b.isnull(user))):
+                    self.rec(b, k, "revoke", t, ref, user, a=0)
+                    b.call(self.f["seg_unmap"], [k, user, b.get(seg, "uslot")])
+            with borrower:
+                self.rec(b, k, "revoke", t, ref, owner, a=1)
+                b.call(self.f["seg_unmap"], [k, t, b.and_(ref, c64(abi.SEG_SLOTS - 1))])
         self.ret(b, ACT_DONE)

@@ -48,9 +48,10 @@ K_MASK, END_BIT, PTR_LOW = 3, 4, 15
 
 # Fault codes recorded by native code (the one table is mikro.vm.faults)
 (F_NONE, F_DIV0, F_MEM, F_BADARR, F_INDEX, F_NEGSIZE, F_OOM, F_STACK, F_BADRET, F_TRAP,
- F_SYS, F_HOST) = (faults.NONE, faults.DIV0, faults.MEM, faults.BADARR, faults.INDEX,
-                   faults.NEGSIZE, faults.OOM, faults.STACK, faults.BADRET, faults.TRAP,
-                   faults.SYS, faults.HOST)
+ F_SYS, F_HOST, F_SEGSTALE, F_SEGRO) = (
+    faults.NONE, faults.DIV0, faults.MEM, faults.BADARR, faults.INDEX, faults.NEGSIZE,
+    faults.OOM, faults.STACK, faults.BADRET, faults.TRAP, faults.SYS, faults.HOST,
+    faults.SEGSTALE, faults.SEGRO)
 
 HOST_TYPE = abi.HOST_TYPE
 
@@ -83,7 +84,19 @@ STRUCTS: dict[str, list[tuple]] = {
         # when it fired (where its entries are in the timer heap: Kernel.hpos)
         ("pending", I64, 1), ("tm_bits", I64, 1),
         ("tm_period", I64, 1), ("tm_parked", I64, 1), ("tm_last", I64, 1),
+        # shared segments: a table of SEG_SLOTS slots, allocated when the task first
+        # holds a segment, freed when it ends (segir.py reads it on ald/ast/alen)
+        ("segs", "SegSlot", 1),
     ],
+    # a segment slot: key is the reference naming it while in use (0 when free, which no
+    # reference is), base and len the segment's words, rw 1 when it may store, gen the
+    # generation of its next reference
+    "SegSlot": [("key", I64, 1), ("base", "i64*", 1), ("len", I64, 1), ("rw", I64, 1),
+                ("seg", "Seg", 1), ("gen", I64, 1)],
+    # a segment: its words, held by its creator (owner) and at most one borrower (user,
+    # in its slot uslot); freed when neither holds it
+    "Seg": [("data", "i64*", 1), ("len", I64, 1), ("owner", "Task", 1), ("user", "Task", 1),
+            ("uslot", I64, 1)],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
              ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),
              ("qhead", "Task", 1), ("qtail", "Task", 1),
@@ -126,10 +139,11 @@ STRUCTS: dict[str, list[tuple]] = {
         # + kind]: the index + 1 of the entry of that kind of the task in that slot
         ("now", I64, 1), ("heap", "i64*", 1), ("heap_len", I64, 1), ("heap_cap", I64, 1),
         ("heap_seq", I64, 1), ("hpos", "i64*", 1),
+        ("seg_words", I64, 1),          # words of the segments alive (abi.SEG_TOTAL_WORDS)
     ],
 }
 
-ORDER = ["ChSlot", "MhSlot", "Task", "Chan", "Conn", "Reg", "Prog", "Kernel"]
+ORDER = ["ChSlot", "MhSlot", "Task", "SegSlot", "Seg", "Chan", "Conn", "Reg", "Prog", "Kernel"]
 
 
 class Layout:
@@ -185,3 +199,4 @@ def _ctypes_structs() -> dict[str, type]:
 C = _ctypes_structs()
 CTask, CKernel, CConn = C["Task"], C["Kernel"], C["Conn"]
 MH_TABLE_BYTES = ctypes.sizeof(C["MhSlot"]) * abi.MH_SLOTS   # a MANY server's mhandle table
+SEG_TABLE_BYTES = ctypes.sizeof(C["SegSlot"]) * abi.SEG_SLOTS  # a segment holder's table
