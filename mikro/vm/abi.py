@@ -67,6 +67,8 @@ _SYSCALLS = [
     ("grant",      3, 1, False, "lend segment a1 with rights a2 (RO/RW) to the task at the other "
                                 "end of a0; a1 = that task's reference to it"),
     ("revoke",     1, 0, False, "end the grant of segment a0 (its creator), or give it back (its borrower)"),
+    ("pushbuf",    8, 0, True,  "push a5..a7 and a2[a3 .. a3+a4) to connection a1 of server "
+                                "channel a0, for its recvbuf; wait until taken"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))

@@ -16,7 +16,8 @@ from . import abi
 # syscalls whose first argument is a handle: a failure names it, `send(3) failed: ...`
 HANDLE_SYSCALLS = frozenset({"send", "call", "recv", "reply", "close", "data", "set_data",
                              "conn", "push", "sendbuf", "callbuf", "recvbuf", "replybuf",
-                             "notify", "recv_until", "call_until", "grant"})
+                             "notify", "recv_until", "call_until", "grant",
+                             "pushbuf"})
 
 _FIXED = {DIV0: "division by zero", BADARR: "bad array reference", OOM: "out of memory",
           STACK: "stack overflow", BADRET: "bad return address",

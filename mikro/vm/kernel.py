@@ -39,7 +39,8 @@ M64 = (1 << 64) - 1
 _NRES = {"recv": abi.SYS["recv"].nres, "send": 0, "call": abi.SYS["call"].nres,
          "reply": abi.SYS["call"].nres, "open": abi.SYS["open"].nres, "push": 0,
          "recvbuf": abi.SYS["recvbuf"].nres, "sendbuf": 0, "callbuf": abi.SYS["callbuf"].nres,
-         "replybuf": abi.SYS["callbuf"].nres, "wait": abi.SYS["wait"].nres, "sleep": 0}
+         "replybuf": abi.SYS["callbuf"].nres, "wait": abi.SYS["wait"].nres, "sleep": 0,
+         "pushbuf": 0}
 # the waits in which a ONE end's peer gets E_CLOSED when the end closes
 _ONE_WAITS = ("recv", "send", "call", "reply", "recvbuf", "sendbuf", "callbuf", "replybuf")
 
@@ -85,7 +86,7 @@ class Channel:
 
 
 class Connection:
-    __slots__ = ("id", "client", "slot", "chan", "word", "pusher")
+    __slots__ = ("id", "client", "slot", "chan", "word", "pusher", "bpusher")
 
     def __init__(self, cid: int, client: "Task", slot: int, chan: Channel):
         self.id = cid
@@ -94,6 +95,7 @@ class Connection:
         self.chan = chan
         self.word = 0
         self.pusher: Task | None = None          # the server waiting in push to it
+        self.bpusher: Task | None = None         # ... in pushbuf (recvbuf's)
 
 
 class Segment:
@@ -554,14 +556,15 @@ class Kernel:
             while c.bqueue:
                 self.wake(c.bqueue.popleft(), E["E_CLOSED"])
             for cn in list(c.conns.values()):          # in id order: ids only grow
-                if self.waits(cn.client, ("recv",), cn.slot):
+                if self.waits(cn.client, ("recv", "recvbuf"), cn.slot):
                     self.wake(cn.client, E["E_CLOSED"])
         else:
             cn = e.conn
             del c.conns[cn.id]
-            if cn.pusher is not None:
-                pusher, cn.pusher = cn.pusher, None
-                self.wake(pusher, E["E_CLOSED"])
+            for pusher in (cn.pusher, cn.bpusher):
+                if pusher is not None:
+                    self.wake(pusher, E["E_CLOSED"])
+            cn.pusher = cn.bpusher = None
         t.ch[s] = None
 
     # -- output ---------------------------------------------------------------------------
@@ -916,11 +919,13 @@ class Kernel:
             if v or at + i in dst.mem:
                 dst.mem[at + i] = v
 
-    def _deliver(self, s: Task, r: Task, handle: int, is_call: bool, cid: int) -> tuple[int, ...]:
-        """r, waiting in recvbuf (or taking s's message now), takes s's buffer message:
-        the copy, and r's results (handle, words, length)."""
-        words = tuple(s.regs[isa.A0 + abi.SYS["callbuf" if is_call else "sendbuf"].nargs
-                             - abi.BUF_WORDS:][:abi.BUF_WORDS])
+    def _deliver(self, s: Task, r: Task, handle: int, is_call: bool, cid: int,
+                 via: str | None = None) -> tuple[int, ...]:
+        """r, waiting in recvbuf (or taking s's message now), takes s's buffer message
+        (made with `via`: callbuf, sendbuf by default, or pushbuf): the copy, and r's
+        results (handle, words, length)."""
+        via = via or ("callbuf" if is_call else "sendbuf")
+        words = tuple(s.regs[isa.A0 + abi.SYS[via].nargs - abi.BUF_WORDS:][:abi.BUF_WORDS])
         self.record("recv", r, handle, peer=s, a=int(is_call), b=cid, words=words, n=s.blen)
         self.copy_buf(s, s.bsrc, s.blen, r, r.bdst, r.bcap)
         return (handle,) + words + (s.blen,)
@@ -970,12 +975,12 @@ class Kernel:
         e = self.end_of(t, h)
         if e is None:
             return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
-        if e.kind == "client":
-            return (E["E_INVAL"],)
         dst = self.buf_whole(t, rbuf)
         if dst is None:
             return (E["E_INVAL"],)
         c = e.chan
+        if e.kind == "client":
+            return self._recv_pushbuf(t, h, e.conn, dst)
         if e.kind == "server":
             if self.free_mh(t) is None:
                 return (E["E_NOSPACE"],)
@@ -1276,3 +1281,38 @@ class Kernel:
             self.record("revoke", t, ref, peer=seg.owner or 0, a=1)
             self.unmap(t, ref & (abi.SEG_SLOTS - 1))
         return (abi.OK,)
+
+    # -- pushbuf: a long message from a server to one of its connections --------------------
+    def sys_pushbuf(self, t: Task, h: int, cid: int, buf: int, off: int, n: int, *words: int):
+        """push with a buffer: three words and buf[off .. off+n) to connection cid, taken
+        by its client's recvbuf; wait until taken (kernel.md `pushbuf`)."""
+        e = self.end_of(t, h)
+        if e is None:
+            return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
+        if e.kind != "server":
+            return (E["E_INVAL"],)
+        src = self.buf_range(t, buf, off, n)
+        if src is None:
+            return (E["E_INVAL"],)
+        cn = e.chan.conns.get(cid)
+        if cn is None:
+            return (E["E_NOCONN"],)
+        t.bsrc, t.blen = src
+        self.record("push", t, h, peer=cn.client, a=cid, words=words, n=n)
+        if self.waits(cn.client, ("recvbuf",), cn.slot):
+            self.wake(cn.client, abi.OK, self._deliver(t, cn.client, cn.slot, False, 0, "pushbuf"))
+            return (abi.OK,)
+        cn.bpusher = t
+        return self.block(t, "pushbuf", h)
+
+    def _recv_pushbuf(self, t: Task, h: int, cn: Connection, dst: tuple[int, int]):
+        """recvbuf on a client connection: take its pending pushbuf, or wait for one."""
+        if cn.chan.dead:
+            return (E["E_CLOSED"],)
+        t.bdst, t.bcap = dst
+        if cn.bpusher is None:
+            return self.block(t, "recvbuf", h)
+        pusher, cn.bpusher = cn.bpusher, None
+        got = self._deliver(pusher, t, h, False, 0, "pushbuf")
+        self.wake(pusher, abi.OK)
+        return (abi.OK,) + got

@@ -56,7 +56,7 @@ NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 
                  L.ST_CALL_REPLY: 4, L.ST_OPEN: abi.SYS["open"].nres, L.ST_PUSH: 0,
                  L.ST_RECVB: abi.SYS["recvbuf"].nres, L.ST_SENDB: 0,
                  L.ST_CALLB_SEND: abi.SYS["callbuf"].nres, L.ST_CALLB_REPLY: abi.SYS["callbuf"].nres,
-                 L.ST_WAIT: abi.SYS["wait"].nres, L.ST_SLEEP: 0}
+                 L.ST_WAIT: abi.SYS["wait"].nres, L.ST_SLEEP: 0, L.ST_PUSHB: 0}
 # a table's bitmap of slots in use when every slot is taken (one word: at most 64 slots)
 assert abi.CH_SLOTS <= 64 and abi.MH_SLOTS <= 64
 CH_FULL, MH_FULL = c64((1 << abi.CH_SLOTS) - 1), c64((1 << abi.MH_SLOTS) - 1)
@@ -72,7 +72,7 @@ LINE_MAX = 1 << 26
 # the syscalls Python makes for a host task (run.Machine) through mk_sys
 HOST_SYSCALLS = ("channel", "recv", "reply")
 # the syscalls of long messages, which copy between two tasks' memories (buf_copy)
-BUF_SYSCALLS = ("sendbuf", "callbuf", "recvbuf", "replybuf")
+BUF_SYSCALLS = ("sendbuf", "callbuf", "recvbuf", "replybuf", "pushbuf")
 # the syscalls of shared segments: a program without them has no segment code in the kernel
 SEG_SYSCALLS = ("segment", "grant", "revoke")
 SEG_HEADER = 64      # bytes before a segment's words: its Seg record, and 64-byte alignment
@@ -881,7 +881,7 @@ class KernelIR:
                 cn = b.call(self.f["conn_find"], [c, b.add(i, c64(1))])
                 with b.when(b.not_(b.isnull(cn))):
                     cl = b.get(cn, "client")
-                    with b.when(self.waits(b, cl, (L.ST_RECV,), b.get(cn, "slot"))):
+                    with b.when(self.waits(b, cl, (L.ST_RECV, L.ST_RECVB), b.get(cn, "slot"))):
                         b.call(wake, [k, cl, c64(E["E_CLOSED"])])
             b.loop_range(b.select(b.cmp("==", b.get(c, "nlive"), 0), c64(0),
                                   b.get(c, "nconns")), each)
@@ -889,10 +889,11 @@ class KernelIR:
             cn = self.conn(b, slot)
             b.put(cn, "open", 0)
             b.call(self.f["conn_drop"], [c, cn])
-            pu = b.get(cn, "pusher")
-            with b.when(b.not_(b.isnull(pu))):
-                b.put(cn, "pusher", b.null(self.T))
-                b.call(wake, [k, pu, c64(E["E_CLOSED"])])
+            for field in ("pusher", "bpusher"):
+                pu = b.get(cn, field)
+                with b.when(b.not_(b.isnull(pu))):
+                    b.put(cn, field, b.null(self.T))
+                    b.call(wake, [k, pu, c64(E["E_CLOSED"])])
             b.call(self.f["conn_release"], [k, c, cn])
         b.call(self.f["ch_free"], [t, s])
         b.ret_void()
@@ -1436,20 +1437,28 @@ class KernelIR:
         self.setres(b, b.get(cn, "id"), 1)
         self.ret(b, ACT_DONE)
 
-    def _sys_push(self, b, k, t, a):
-        h, cid, words = a[0], a[1], a[2:6]
+    def server_chan(self, b: B, t, h):
+        """The channel of MANY server end h (E_BADHANDLE, E_INVAL for another handle)."""
         kind = b.call(self.f["hkind"], [t, h])
         with b.when(b.cmp("==", kind, 0), likely=False):
             self.err(b, t, "E_BADHANDLE")
         with b.when(b.cmp("!=", kind, L.K_SERVER), likely=False):
             self.err(b, t, "E_INVAL")
-        c = b.get(self.slot(b, t, h), "chan")
+        return b.get(self.slot(b, t, h), "chan")
+
+    def push_conn(self, b: B, t, c, cid):
+        """Open connection cid of server channel c (E_NOCONN)."""
         bad = b.or_(b.cmp("<", cid, 1), b.cmp(">", cid, b.get(c, "nconns")))
         with b.when(bad, likely=False):
             self.err(b, t, "E_NOCONN")
         cn = b.call(self.f["conn_find"], [c, cid])
         with b.when(b.isnull(cn), likely=False):
             self.err(b, t, "E_NOCONN")
+        return cn
+
+    def _sys_push(self, b, k, t, a):
+        h, cid, words = a[0], a[1], a[2:6]
+        cn = self.push_conn(b, t, self.server_chan(b, t, h), cid)
         cl = b.get(cn, "client")
         cs = b.get(cn, "slot")
         self.rec(b, k, "push", t, h, cl, a=cid, words=words)
@@ -1579,9 +1588,11 @@ class KernelIR:
                                         b.gep(b.get(src, "mem"), [addr]), cnt])
 
     @staticmethod
-    def _buf_first(is_call: bool) -> int:
-        """The register of a waiting buffer sender's first word."""
-        return A0 + abi.SYS["callbuf" if is_call else "sendbuf"].nargs - abi.BUF_WORDS
+    def _buf_first(is_call: bool, via: str | None = None) -> int:
+        """The register of a waiting buffer sender's first word (of a callbuf or sendbuf,
+        or of the syscall `via`)."""
+        via = via or ("callbuf" if is_call else "sendbuf")
+        return A0 + abi.SYS[via].nargs - abi.BUF_WORDS
 
     def _meet(self, b: B, k, s, r, hv, is_call, cid, words):
         """Receiver r takes sender s's buffer message (through handle hv): the event, the
@@ -1646,10 +1657,10 @@ class KernelIR:
     def _sys_recvbuf(self, b, k, t, a):
         h = a[0]
         slot, kind = self.chandle(b, t, h)
-        with b.when(b.cmp("==", kind, L.K_CLIENT), likely=False):
-            self.err(b, t, "E_INVAL")
         dst, cap = self._buf_whole(b, k, t, a[1])
         c = b.get(slot, "chan")
+        with b.when(b.cmp("==", kind, L.K_CLIENT), likely=False):
+            self._recv_pushbuf(b, k, t, h, self.conn(b, slot), dst, cap)
 
         def take(q, hv, cid):
             """t takes the message of q, waiting in sendbuf or callbuf."""
@@ -2345,3 +2356,43 @@ class KernelIR:
                 self.rec(b, k, "revoke", t, ref, owner, a=1)
                 b.call(self.f["seg_unmap"], [k, t, b.and_(ref, c64(abi.SEG_SLOTS - 1))])
         self.ret(b, ACT_DONE)
+
+    # -- pushbuf: a long message from a server to one of its connections (Conn.bpusher) ------
+    def _sys_pushbuf(self, b, k, t, a):
+        h, cid, buf, off, n = a[:5]
+        words = a[5:8]
+        c = self.server_chan(b, t, h)
+        src = self._buf_range(b, k, t, buf, off, n)
+        cn = self.push_conn(b, t, c, cid)
+        b.put(t, "bsrc", src)
+        b.put(t, "blen", n)
+        cl, cs = b.get(cn, "client"), b.get(cn, "slot")
+        self.rec(b, k, "push", t, h, cl, a=cid, words=words, n=n)
+        with b.when(self.waits(b, cl, (L.ST_RECVB,), cs)):
+            self._meet(b, k, t, cl, cs, 0, 0, words)
+            for i, v in enumerate([cs] + list(words) + [n]):
+                b.put(cl, "regs", v, A0 + 1 + i)
+            b.call(self.f["wake"], [k, cl, c64(0)])
+            self.ret(b, ACT_DONE)
+        b.put(cn, "bpusher", t)
+        b.put(t, "wait_conn", cn)
+        self._keep_words(b, t, words, self._buf_first(False, "pushbuf"))
+        self.block_on(b, t, L.ST_PUSHB, h)
+
+    def _recv_pushbuf(self, b, k, t, h, cn, dst, cap):
+        """recvbuf on a client connection: take its pending pushbuf, or wait for one."""
+        with b.when(b.cmp("!=", b.get(b.get(cn, "chan"), "dead"), 0), likely=False):
+            self.err(b, t, "E_CLOSED")
+        b.put(t, "bdst", dst)
+        b.put(t, "bcap", cap)
+        pu = b.get(cn, "bpusher")
+        with b.when(b.not_(b.isnull(pu))):
+            first = self._buf_first(False, "pushbuf")
+            words = [b.get(pu, "regs", first + i) for i in range(abi.BUF_WORDS)]
+            n = self._meet(b, k, pu, t, h, 0, 0, words)
+            for i, v in enumerate([h] + words + [n]):
+                self.setres(b, v, 1 + i)
+            b.put(cn, "bpusher", b.null(self.T))
+            b.call(self.f["wake"], [k, pu, c64(0)])
+            self.ret(b, ACT_DONE)
+        self.block_on(b, t, L.ST_RECVB, h)

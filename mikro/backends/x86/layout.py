@@ -36,6 +36,7 @@ READY, RUNNING, DEAD, ST_RECV, ST_SEND, ST_CALL_SEND, ST_CALL_REPLY, ST_OPEN, ST
 # the waits of long messages (recvbuf, sendbuf, callbuf before and after it is taken)
 ST_RECVB, ST_SENDB, ST_CALLB_SEND, ST_CALLB_REPLY = range(9, 13)
 ST_WAIT, ST_SLEEP = 13, 14          # waiting for notification bits, or for the clock
+ST_PUSHB = 15                       # a server waiting in pushbuf (Conn.bpusher)
 
 # a timer heap entry (kernel_ir._timers): four words, and the kinds of entry
 HEAP_FIELDS = ("deadline", "seq", "task", "pos")       # pos: 2 * task slot + kind
@@ -109,7 +110,8 @@ STRUCTS: dict[str, list[tuple]] = {
              ("bqhead", "Task", 1), ("bqtail", "Task", 1)],
     "Conn": [("id", I64, 1), ("client", "Task", 1), ("slot", I64, 1), ("word", I64, 1),
              ("chan", "Chan", 1), ("open", I64, 1), ("pusher", "Task", 1),
-             ("next_alloc", "i8*", 1), ("next_free", "Conn", 1)],
+             ("next_alloc", "i8*", 1), ("next_free", "Conn", 1),
+             ("bpusher", "Task", 1)],       # the server waiting in pushbuf to it
     "Reg": [("chan", "Chan", 1), ("whead", "Task", 1), ("wtail", "Task", 1)],
     # the program's tables, for the native interpreter (vmloop.py), whose code is the same
     # for every program; the compiled tiers have them built into their code instead
