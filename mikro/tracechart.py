@@ -100,7 +100,20 @@ def _handle(h: int) -> str:
     if abi.is_mhandle(h):
         slot, gen = abi.mhandle_parts(h)
         return f"m{slot}.{gen}"
+    if abi.SEG_TAG <= h < 2 * abi.SEG_TAG:
+        return f"seg{h & (abi.SEG_SLOTS - 1)}.{h >> abi.SEG_GEN_SHIFT & abi.GEN_MASK}"
     return str(h)
+
+
+def _rights(rights: int) -> str:
+    return {abi.RO: "RO", abi.RW: "RW"}.get(rights, f"rights {rights}")
+
+
+def _revoke(e: Event, peer: str) -> str:
+    """A revoke's effect: the creator took its segment back, or the borrower gave it back."""
+    if e.a == 0:
+        return f"{_handle(e.handle)} from {peer}"
+    return f"{_handle(e.handle)} given back" + (f" to {peer}" if peer else "")
 
 
 def _words(words: tuple[int, ...]) -> str:
@@ -219,6 +232,10 @@ def _describe(i: int, e: Event, names: dict[int, str], program: Program | None,
         return f"-> {peer}  bits {e.a}"
     if kind == "restart":
         return f"{names.get(e.a, e.a)} as {peer}"
+    if kind == "grant":
+        return f"{h} -> {peer}  {_rights(e.a)} {e.b} words as {_handle(e.words[0])}"
+    if kind == "revoke":
+        return _revoke(e, peer)
     return ""
 
 
@@ -330,6 +347,12 @@ def _step(i: int, e: Event, program: Program | None, flow: _Flow) -> Step | None
         return arrow(e.task, e.peer, "spawn", "restart")
     if kind == "select":
         return note(f"select: {'BITS' if e.a == BITS else e.a}")
+    if kind == "grant":
+        return arrow(e.task, e.peer, "signal", f"grant {_rights(e.a)} {e.b} words")
+    if kind == "revoke":
+        if e.peer:
+            return arrow(e.task, e.peer, "signal", "revoke" if e.a == 0 else "give back")
+        return note("give back")
     return note(kind)
 
 

@@ -3,7 +3,7 @@
 Used by the differential tests: every generated program must give the same RunResult on
 every backend. Programs cover the integer rules (edge values, every operator, division
 that may fault), control flow (nested ifs, bounded loops, break/continue, calls of
-generated functions, recursion with a bounded depth), arrays (in and out of range, and references forged from them) and
+generated functions, recursion with a bounded depth), arrays (in and out of range, and references forged from them), shared segments and
 IPC topologies (servers with a random transform and per-client state, clients calling
 and sending, pushes, closes).
 """
@@ -597,4 +597,68 @@ def wait_programs(draw) -> str:
     out += peer
     out += draw(st.permutations(["spawn hub()", "spawn peer()"]
                                 + [f"spawn client{c}({c + 1})" for c in range(nclients)]))
+    return "\n".join(out) + "\n"
+
+
+@st.composite
+def segment_programs(draw) -> str:
+    """Shared segments: an owner lends a segment of random size, read-only or read-write,
+    to a borrower that calls it step by step; between the calls each side stores and loads
+    (in and out of range), takes back or gives back the grant, lends again, indexes forged
+    references, tries what it may not; sometimes the owner pushes a buffer after a reply."""
+    out: list[str] = []
+    npairs = draw(st.integers(1, 2))
+    for p in range(npairs):
+        n = draw(st.integers(0, 6))
+        rights = draw(st.sampled_from(["RO", "RW", "RW", "2"]))
+        index = st.integers(-1, n)                     # n is out of range: a fault
+        value = st.sampled_from([0, 1, -1, 42, MAX])
+        forged = st.sampled_from([-1, 1, 16, 32, 1 << 62, -(1 << 62)])
+        owner = [f"task owner{p} {{", f'    let c = channel("g{p}", MANY)',
+                 f"    let s = segment({n})", "    let a = array(4)",
+                 "    let m, _ = recv(c)", f"    let e, r = try grant(m, s, {rights})",
+                 '    print("grant", e)']
+        borrower = [f"task borrower{p} {{", f'    let c = open("g{p}")',
+                    "    let into = array(3)", "    let e, b = try call(c)"]
+        owner.append("    reply(m, r)")
+        for i in range(draw(st.integers(1, 5))):
+            owner.append(f"    let m{i}, _ = recv(c)")
+            act = draw(st.integers(0, 6))
+            if act == 0:
+                owner.append(f"    s[{draw(index)}] = {draw(value)}")
+            elif act == 1:
+                owner.append(f'    print("o", s[{draw(index)}], len(s))')
+            elif act == 2:
+                owner += ["    revoke(s)", f"    let g{i}, r{i} = try grant(m{i}, s, {rights})",
+                          f'    print("again", g{i})', f"    r = r{i}"]
+            elif act == 3:
+                owner.append('    print("revoke", try revoke(s), try revoke(a))')
+            elif act == 4:
+                owner.append(f'    print("forged", (s + ({draw(forged)}))[0])')
+            pushes = act == 5
+            owner.append(f"    reply(m{i}, r)")
+            if pushes:
+                owner.append(f'    print("push", try pushbuf(c, conn(m{i}), a, 0, '
+                             f'{draw(st.integers(0, 4))}, {i}))')
+            borrower += [f"    let e{i}, b{i} = try call(c)", f"    b = b{i}"]
+            if pushes:
+                borrower += [f"    let f{i}, _, w{i}, _, _, n{i} = try recvbuf(c, into)",
+                             f'    print("pushed", f{i}, w{i}, n{i}, into[0])']
+            bact = draw(st.integers(0, 5))
+            if bact == 0:
+                borrower.append(f"    b[{draw(index)}] = {draw(value)}")
+            elif bact == 1:
+                borrower.append(f'    print("b", b[{draw(index)}], len(b))')
+            elif bact == 2:
+                borrower.append('    print("give back", try revoke(b))')
+            elif bact == 3:
+                borrower.append(f'    let x{i}, y{i} = try grant(c, b, RW)')
+                borrower.append(f'    print("lend", x{i}, y{i})')
+            elif bact == 4:
+                borrower.append(f'    print("forged", (b + ({draw(forged)}))[0])')
+        owner += ['    print("owner done", s[0])' if n else '    print("owner done")', "}"]
+        borrower += ['    print("borrower done")', "}"]
+        out += owner + borrower
+    out += draw(st.permutations([f"spawn owner{p}()" for p in range(npairs)]
+                                + [f"spawn borrower{p}()" for p in range(npairs)]))
     return "\n".join(out) + "\n"

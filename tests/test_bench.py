@@ -174,7 +174,8 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
                     "rt.mikro.select1", "rt.mikro.select64", "rt.mikro.recvtype",
                     "explore.x86", "explore.interp",
                     *(f"long.{k}.{size}" for k in ("mikro", "pipe", "socketpair", "memcpy")
-                      for size in ("4k", "64k"))}
+                      for size in ("4k", "64k")),
+                    *(f"bulk.{k}" for k in ("long", "segment", "pipe", "memcpy"))}
     for row in data["rows"]:
         measured(row)
     assert {c["key"] for c in data["curves"]} == {"curve.tasks", "curve.connections",
@@ -186,7 +187,7 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
         if c["key"] not in ("curve.open", "curve.open_at", "curve.compile"):   # not timed against point 0
             assert all(p["relative"] > 0 for p in c["points"]), c["key"]
             assert c["points"][0]["relative"] == 1.0
-    assert len(data["targets"]) == 17
+    assert len(data["targets"]) == 18
     for t in data["targets"]:
         assert t["met"] in (True, False) or t["why"], t["label"]
 

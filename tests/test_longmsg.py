@@ -13,8 +13,9 @@ from test_x86_diff import same
 E = {name: code for name, (code, _) in abi.ERRORS.items()}
 
 
-def check(src: str, want: str, status: str = "clean", traced: bool = True, **kw):
-    program = compile_source(src, "lm.mk")
+def check(src: str, want: str, status: str = "clean", traced: bool = True, name: str = "lm.mk",
+          **kw):
+    program = compile_source(src, name)
     got = same(program, traced=traced, **kw)
     assert got.status == status, got.report(program)
     assert got.output == want
@@ -233,7 +234,7 @@ task main {
     print("forged", try sendbuf(c, f + 2, 40000, 1), try callbuf(c, 0, 0, 0, f + 2))
     print("negative length word", try recvbuf(o, f + 1))
     print("rbuf", try callbuf(c, a, 0, 1, -1), try recvbuf(ch, 99999999))
-    print("handles", try sendbuf(ch, a, 0, 1), try recvbuf(c, a), try sendbuf(63, a, 0, 1),
+    print("handles", try sendbuf(ch, a, 0, 1), try pushbuf(c, 1, a, 0, 1), try sendbuf(63, a, 0, 1),
           try replybuf(c, a, 0, 1), try replybuf(200, a, 0, 1))
 }
 spawn main()
@@ -440,3 +441,82 @@ task main {
 spawn echo()
 spawn main()
 """, "wrong 0\n", traced=False)
+
+
+PUSHBUF = """
+task server {
+    let ch = channel("feed", MANY)
+    let m, _ = recv(ch)
+    let id = conn(m)
+    reply(m)
+    let data = array(10)
+    let i = 0
+    while i < 10 { data[i] = i * 3; i += 1 }
+    pushbuf(ch, id, data, 2, 5, 7, 8)           # the client is not there yet: wait
+    pushbuf(ch, id, data, 0, 10, 1)             # 10 words, 4 fit
+    push(ch, id, 99)                            # plain: only its recv takes it
+    let seg = segment(2)
+    let e1 = try pushbuf(ch, id, data, 5, 6)    # past the array's end
+    let e2 = try pushbuf(ch, id, data, 0, -1)
+    let e3 = try pushbuf(ch, id, data, 0, 9223372036854775807)
+    let e4 = try pushbuf(ch, id, seg, 0, 1)     # a segment is no buffer
+    let e5 = try pushbuf(ch, 9, data, 0, 1)
+    let e6 = try pushbuf(m, id, data, 0, 1)     # m was answered: no longer a handle
+    print("server", e1, e2, e3, e4, e5, e6)
+    let m2, _ = recv(ch)
+    pushbuf(ch, id, data, 0, 1)                 # the client closes first: E_CLOSED
+}
+task client {
+    let c = open("feed")
+    call(c)
+    let r = array(4)
+    yield()
+    let h, a, b, x, n = recvbuf(c, r)
+    print("client", h, a, b, x, n, r[0], r[3])
+    let h2, a2, _, _, n2 = recvbuf(c, r)
+    print("client", a2, n2, r[0], r[3])
+    let e, _, _, _, _, _ = try recvbuf(c, segment(1))
+    let _, w = recv(c)
+    print("push", w, e)
+    send(c)
+    close(c)
+}
+spawn server()
+spawn client()
+"""
+
+
+def test_pushbuf_carries_a_buffer_to_a_clients_recvbuf():
+    inval = E["E_INVAL"]
+    program, got = check(PUSHBUF, f"client 0 7 8 0 5 6 15\nclient 1 10 0 9\npush 99 {inval}\n"
+                                  f"server {inval} {inval} {inval} {inval} {E['E_NOCONN']} "
+                                  f"{E['E_BADHANDLE']}\n", status="fault")
+    assert "pushbuf(0) failed: E_CLOSED" in got.report(program)
+    trace = interp.run(program, RunOptions(trace=True)).trace
+    pushes = [(e.kind, e.words[0], e.n) for e in trace if e.kind == "push" or
+              (e.kind == "recv" and e.task == 2)]
+    assert pushes == [("push", 7, 5), ("recv", 7, 5), ("push", 1, 10), ("recv", 1, 10),
+                      ("push", 99, 0), ("recv", 99, 0), ("push", 0, 1)]
+
+
+PUSHBUF_CLOSE = """
+task server {
+    let ch = channel("feed", MANY)
+    let m, _ = recv(ch)
+    reply(m)
+    close(ch)                                   # the client waiting in recvbuf: E_CLOSED
+}
+task client {
+    let c = open("feed")
+    call(c)
+    let e, _, _, _, _, _ = try recvbuf(c, 0)
+    let f, _, _, _, _, _ = try recvbuf(c, 0)
+    print(e, f)
+}
+spawn server()
+spawn client()
+"""
+
+
+def test_a_client_in_recvbuf_gets_closed_when_its_server_closes():
+    check(PUSHBUF_CLOSE, f"{E['E_CLOSED']} {E['E_CLOSED']}\n")

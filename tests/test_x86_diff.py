@@ -359,6 +359,15 @@ def test_generated_wait_programs(data):
         same(program, traced=True, start=GENERATED_START, seed=seed, fuel=200_000)
 
 
+@settings(max_examples=examples(6), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.data())
+def test_generated_segment_programs(data):
+    program = _compiled(data.draw(_progen().segment_programs()))
+    for seed in (0, 5):
+        same(program, traced=True, start=GENERATED_START, seed=seed, fuel=200_000)
+
+
 RET_LOOP = '''
     .task main
     .task other

@@ -103,6 +103,7 @@ class Sizes:
     timers: list[int]         # deadlines pending, the points of the timer curve
     schedules_x86: int        # schedules per batch of the exploration rate (bench/costs.py)
     schedules_interp: int
+    bulk_mib: int             # MiB moved in 1 MiB pieces by the bulk-data figures
 
 
 QUICK = Sizes(batches=3, curve_batches=3, indirect=2_000_000, native=4_000, python=2_000,
@@ -111,7 +112,8 @@ QUICK = Sizes(batches=3, curve_batches=3, indirect=2_000_000, native=4_000, pyth
               clients=[1, 100], spawn=100_000, code=100, startup=3,
               compile_curve=[10, 100, 1_000], soak_compiles=40, soak_print=1.0,
               soak_opens=100_000, long_x86=20_000, long_native=800, memcpy=50_000,
-              timers=[10, 1_000, 100_000], schedules_x86=1_000, schedules_interp=100)
+              timers=[10, 1_000, 100_000], schedules_x86=1_000, schedules_interp=100,
+              bulk_mib=8)
 FULL = Sizes(batches=7, curve_batches=5, indirect=10_000_000, native=20_000, python=10_000,
              rt_x86=2_000_000, rt_interp=5_000, curve_ops=2_000_000,
              tasks=[2, 10, 100, 1_000, 10_000, 100_000, 300_000, 1_000_000],
@@ -122,7 +124,7 @@ FULL = Sizes(batches=7, curve_batches=5, indirect=10_000_000, native=20_000, pyt
              compile_curve=[10, 100, 1_000, 10_000], soak_compiles=1_000,
              soak_print=10.0, soak_opens=10_000_000, long_x86=200_000, long_native=8_000,
              memcpy=500_000, timers=[10, 100, 1_000, 10_000, 100_000], schedules_x86=10_000,
-             schedules_interp=500)
+             schedules_interp=500, bulk_mib=64)
 
 
 @dataclass

@@ -133,6 +133,49 @@ def long_roundtrip(n: int, words: int, warm: int = 0) -> str:
     return LONG_ECHO + f"\nspawn lecho({words})\nspawn lclient({n}, {warm}, {words})\n"
 
 
+SEG_ECHO = """
+task secho(w) {
+    let ch = channel("secho", ONE)
+    let m, s = recv(ch)                 # the client's segment, lent read-write
+    reply(m)
+    let r = array(w)
+    loop {
+        let e, h, x = try recv(ch)      # the client's words are in s
+        if e != 0 { break }             # the client is done
+        let i = 0
+        while i < w { s[i] = r[i]; i += 1 }
+        r[0] = s[0]
+        reply(h, x)                     # and the answer's words are in s
+    }
+}
+
+task sclient(n, w) {
+    let s = segment(w)
+    let c = open("secho")
+    call(c, grant(c, s, RW))
+    let a = array(w)
+    print("go")
+    let i = 0
+    while i < n {
+        a[0] = i
+        let j = 0
+        while j < w { s[j] = a[j]; j += 1 }
+        call(c, i)
+        i += 1
+    }
+    print(n)
+}
+"""
+
+
+def segment_roundtrip(n: int, words: int) -> str:
+    """The long round trip through a shared segment: the client copies `words` words from
+    its array into a segment it lent the server and calls; the server copies as many from
+    its own array into the segment and replies, n times; it prints go, then n. Each way moves the words once, as
+    a long message does (the kernel's copy there, the task's loop here)."""
+    return SEG_ECHO + f"\nspawn secho({words})\nspawn sclient({n}, {words})\n"
+
+
 def roundtrip_tasks(n: int, tasks: int, warm: int = 0) -> str:
     """The round trip with `tasks` tasks alive in all: the extra ones idle on a separate
     server ("hub"), so the echo server still has one connection."""

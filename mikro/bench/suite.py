@@ -10,7 +10,7 @@ from .curves import WARM
 from .mikrorun import runner
 from .model import Ctx
 from .programs import (long_roundtrip, notify_roundtrip, restart_cycle, roundtrip,
-                       select_roundtrip, typed_roundtrip)
+                       segment_roundtrip, select_roundtrip, typed_roundtrip)
 
 RT = "round trip"
 PY = "python alternatives"
@@ -109,6 +109,45 @@ def _steady(ctx: Ctx, source: str, name: str, n: int,
     return out
 
 
+BULK = "bulk data"
+BULK_PIECE = 1 << 20         # bytes each way of a round trip
+BULK_MEM = 1 << 19           # words of task memory: two 1 MiB arrays and the stack
+
+
+def _gbps(per_op: list[tuple[float, float]], nbytes: int) -> list[float]:
+    """GB/s of the wall time of each batch, from ns per operation moving nbytes."""
+    return [nbytes / wall for wall, _ in per_op]
+
+
+def _bulk_mikro(program, name: str, n: int, batches: int) -> list[float]:
+    """GB/s of n round trips moving BULK_PIECE each way, over the whole run (its start and
+    end are a millisecond or less against the tens a run of 64 MiB takes)."""
+    r = runner(program(n, BULK_PIECE // 8), name, "x86", f"go\n{n}\n", BULK_MEM)
+    r.run()                                       # warm up
+    return [2 * BULK_PIECE * n / (r.timed().wall * 1e9) for _ in range(batches)]
+
+
+def _bulk(ctx: Ctx):
+    """64 MiB (8 in the quick mode) moved in 1 MiB pieces, in GB/s: round trips by long
+    messages and through a shared segment, against the same round trips through a pipe
+    pair and memcpy."""
+    n = (ctx.sizes.bulk_mib << 20) // (2 * BULK_PIECE)
+    batches = ctx.sizes.batches
+    size = f"{ctx.sizes.bulk_mib} MiB"
+    ctx.row("bulk.long", BULK, "mikro callbuf/replybuf, 1 MiB each way (x86)", "GB/s",
+            lambda: _bulk_mikro(long_roundtrip, "bulklong", n, batches),
+            note=f"{size}; whole run")
+    ctx.row("bulk.segment", BULK, "mikro shared segment, 1 MiB each way (x86)", "GB/s",
+            lambda: _bulk_mikro(segment_roundtrip, "bulkseg", n, batches),
+            note=f"{size}; copied in by the tasks")
+    ctx.row("bulk.pipe", BULK, "pipe pair, 1 MiB each way", "GB/s",
+            lambda: _gbps(native.bulk_pipe(BULK_PIECE, n, batches), 2 * BULK_PIECE),
+            note=f"{size}; 2 processes, 1 core")
+    ctx.row("bulk.memcpy", BULK, "memcpy of 1 MiB pieces", "GB/s",
+            lambda: _gbps(native.memcpy_copy(BULK_PIECE, 2 * n, batches), BULK_PIECE),
+            note=f"{size}; the limit of a copy")
+
+
 def _notify(ctx: Ctx):
     n = ctx.sizes.rt_x86
     ctx.row("rt.mikro.notify", RT, "mikro notify + wait, both ways (x86), steady", "ns",
@@ -171,6 +210,7 @@ BENCHES: list[Bench] = [
     Bench("posixmq", _process_pair("rt.posixmq", "POSIX msg queues", native.posix_queue),
           "mq_send/mq_receive on two queues"),
     Bench("long", _long, "long messages of 4 and 64 KiB vs pipes, sockets and memcpy"),
+    Bench("bulk", _bulk, "64 MiB in 1 MiB pieces: long messages, a shared segment, a pipe, memcpy"),
     Bench("asyncio", _python("py.asyncio", "asyncio.Queue", pyalt.asyncio_queue, "2 coroutines"),
           "asyncio.Queue between coroutines"),
     Bench("threads", _python("py.threads", "queue.Queue", pyalt.thread_queue, "2 threads"),

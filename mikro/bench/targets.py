@@ -96,6 +96,11 @@ def evaluate(rows: list[Row], curves: list[Curve], spawn_size: int) -> list[Targ
                           None if bound is None else lm, why or why2 or why3,
                           lambda v, bound=bound: v <= bound,
                           "{:.0f} ns" + ("" if bound is None else f" (bound {bound:.0f} ns)")))
+    seg, why = _median(R, "bulk.segment")
+    cp, why2 = _median(R, "bulk.memcpy")
+    share = seg / cp if seg and cp else None
+    out.append(_judge("shared segment >= 50% of memcpy bandwidth", share, why or why2,
+                      lambda v: v >= 0.5, "{:.0%}"))
     # both steady, between go and the end: the same harness on both
     nt, why = _median(R, "rt.mikro.notify")
     steady, why_rt = _median(R, "rt.mikro.x86.steady")

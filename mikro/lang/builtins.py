@@ -17,10 +17,12 @@ SYSCALL_ARITY: dict[str, tuple[int, int]] = {
     "reply_move": (2, 1 + abi.MSG_WORDS), "pair": (0, 0),
     "monitor": (2, 2), "restart": (1, 1), "status": (1, 1),
     "select": (1, 1), "deadline": (1, 1), "recv_type": (2, 2),
+    "segment": (1, 1), "grant": (3, 3), "revoke": (1, 1), "pushbuf": (5, 5 + abi.BUF_WORDS),
 }
 # Where the message words start, for the syscalls that carry a message.
 MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2, "sendbuf": 4, "callbuf": 5,
-              "replybuf": 4, "call_until": 2, "send_move": 1, "call_move": 1, "reply_move": 1}
+              "replybuf": 4, "call_until": 2, "send_move": 1, "call_move": 1, "reply_move": 1,
+              "pushbuf": 5}
 # The argument that must be a string literal (the channel name).
 STRING_ARG = {"channel": 0, "open": 0}
 # A name that is not a string literal is an array holding a name built at run time: the

@@ -81,6 +81,14 @@ _SYSCALLS = [
     ("select",     1, 1, True,  "wait until a member of the handle array a0 is ready; a1 = that member"),
     ("deadline",   1, 1, False, "set the deadline of the task's waits to a0 (NEVER: none); a1 = the previous one"),
     ("recv_type",  2, 5, True,  "recv on server end a0 of a message whose type (word 3) matches a1"),
+    # shared segments (docs/kernel.md, "Shared segments"): arrays outside task memory that
+    # two tasks index at once; the creator grants one to the task at the other end of a handle
+    ("segment",    1, 1, False, "a new shared segment of a0 words, zeroed; a1 = its reference"),
+    ("grant",      3, 1, False, "lend segment a1 with rights a2 (RO/RW) to the task at the other "
+                                "end of a0; a1 = that task's reference to it"),
+    ("revoke",     1, 0, False, "end the grant of segment a0 (its creator), or give it back (its borrower)"),
+    ("pushbuf",    8, 0, True,  "push a5..a7 and a2[a3 .. a3+a4) to connection a1 of server "
+                                "channel a0, for its recvbuf; wait until taken"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))
@@ -92,7 +100,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "E_CLOSED":    (-2, "the other end is gone, or the message was dropped unanswered"),
     "E_NOSPACE":   (-3, "the handle table (or the task table) is full"),
     "E_EXISTS":    (-4, "a channel of that name exists already"),
-    "E_BUSY":      (-5, "a ONE channel has its opener already"),
+    "E_BUSY":      (-5, "a ONE channel has its opener already, or a segment its borrower"),
     "E_INVAL":     (-6, "the operation does not apply to this handle or argument"),
     "E_NOCONN":    (-7, "no connection with that id on this server channel"),
     "E_TIMEOUT":   (-8, "the deadline passed before the wait ended"),
@@ -113,7 +121,12 @@ BITS = -1
 NEVER = -1
 
 # Predefined constants of the language
+# Segment rights of a grant: read only, or read and write
+RO = 1
+RW = 3
+
 CONSTANTS: dict[str, int] = {"ONE": ONE, "MANY": MANY, "BITS": BITS, "NEVER": NEVER,
+                             "RO": RO, "RW": RW,
                              **{name: code for name, (code, _) in ERRORS.items()},
                              "T_ALIVE": T_ALIVE, "T_EXITED": T_EXITED, "T_FAULTED": T_FAULTED}
 
@@ -151,6 +164,13 @@ TID_GEN_MAX = (1 << 31) - 1             # restarts of one task at most: ids stay
 FUEL_SYSCALLS = ("spawn", "restart")
 SELECT_MAX = CH_SLOTS + 1  # members of a select's set: every chandle and BITS
 TYPE_WORD = MSG_WORDS - 1  # the word of a message that recv_type matches (its type)
+# Shared segments: a reference is SEG_TAG | gen << SEG_GEN_SHIFT | slot, above any array
+# of task memory (at most 2^32 words), so ald/ast/alen tell the two apart by range alone
+SEG_SLOTS = 16           # segment slots per task: the segments it made and those lent to it
+SEG_TAG = 1 << 62
+SEG_GEN_SHIFT = 4
+SEG_MAX_WORDS = 1 << 24  # words of one segment (128 MiB)
+SEG_TOTAL_WORDS = 1 << 27  # words of all segments alive in a run (1 GiB)
 
 
 # The seeded scheduler's generator, splitmix64: the step and the two mixing multipliers
@@ -197,6 +217,11 @@ def is_chandle(h: int) -> bool:
 
 def is_mhandle(h: int) -> bool:
     return MH_TAG <= h < (GEN_MASK + 1) << GEN_SHIFT and h & MH_TAG != 0
+
+
+def segref(slot: int, gen: int) -> int:
+    """The reference naming segment slot `slot` in its generation `gen`."""
+    return SEG_TAG | (gen & GEN_MASK) << SEG_GEN_SHIFT | slot
 
 
 # Run statuses and the exit codes of `mikro run` (ORDER STATUS)

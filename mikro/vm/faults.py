@@ -10,17 +10,21 @@ from __future__ import annotations
 from . import abi
 
 # (ORDER FAULT) the native kernel records these numbers: NONE is "no fault"
-(NONE, DIV0, MEM, BADARR, INDEX, NEGSIZE, OOM, STACK, BADRET, TRAP, SYS, HOST) = range(12)
+(NONE, DIV0, MEM, BADARR, INDEX, NEGSIZE, OOM, STACK, BADRET, TRAP, SYS, HOST,
+ SEGSTALE, SEGRO) = range(14)
 
 # syscalls whose first argument is a handle (or a task id): a failure names it,
 # `send(3) failed: ...`
 HANDLE_SYSCALLS = frozenset({"send", "call", "recv", "reply", "close", "data", "set_data",
                              "conn", "push", "sendbuf", "callbuf", "recvbuf", "replybuf",
                              "notify", "recv_until", "call_until", "send_move", "call_move",
-                             "reply_move", "monitor", "restart", "status", "recv_type"})
+                             "reply_move", "monitor", "restart", "status", "recv_type", "grant",
+                             "pushbuf"})
 
 _FIXED = {DIV0: "division by zero", BADARR: "bad array reference", OOM: "out of memory",
-          STACK: "stack overflow", BADRET: "bad return address"}
+          STACK: "stack overflow", BADRET: "bad return address",
+          SEGSTALE: "stale segment reference (revoked, given back or never made)",
+          SEGRO: "store through a read-only segment grant"}
 
 
 def syscall_failure(name: str, handle: int, status: int) -> str:

@@ -14,8 +14,8 @@ import time
 
 from . import abi, isa
 from .isa import A0, FP, LR, SP
-from .faults import (BADARR, BADRET, DIV0, INDEX, MEM, NEGSIZE, OOM, STACK, TRAP, reason,
-                     syscall_failure)
+from .faults import (BADARR, BADRET, DIV0, INDEX, MEM, NEGSIZE, OOM, SEGRO, SEGSTALE, STACK,
+                     TRAP, reason, syscall_failure)
 from .kernel import BLOCK, BLOCKED, END, SWITCH, WAIT, Kernel, KernelClosed, Task
 from .options import RunOptions
 from .result import Fault, RunResult, Waiter, Where, idle
@@ -389,12 +389,33 @@ def op_alloc(vm, t, i):
     t.pc += 1
 
 
-def _element(vm, t, i) -> int | None:
-    """The address of array R[b] at index R[c], or None after a fault."""
-    r, idx = t.regs[i.b], t.regs[i.c]
-    if not 0 <= r - 1 < vm.mem_words:
+def _segment(vm, t, r: int):
+    """The live segment slot t's reference r names (r outside task memory), or None after
+    a fault: `bad array reference` when r is no segment reference at all."""
+    if not abi.SEG_TAG <= r < 2 * abi.SEG_TAG:
         vm.fault(t, reason(BADARR))
         return None
+    sm = vm.kernel.seg_of(t, r)
+    if sm is None:
+        vm.fault(t, reason(SEGSTALE))
+    return sm
+
+
+def _element(vm, t, i, store: bool = False):
+    """(words, key) of element R[c] of array R[b] (task memory, or a segment's words), or
+    None after a fault."""
+    r, idx = t.regs[i.b], t.regs[i.c]
+    if not 0 <= r - 1 < vm.mem_words:
+        sm = _segment(vm, t, r)
+        if sm is None:
+            return None
+        if idx < 0 or idx >= sm.seg.n:
+            vm.fault(t, reason(INDEX, idx, sm.seg.n))
+            return None
+        if store and not sm.writable:
+            vm.fault(t, reason(SEGRO))
+            return None
+        return sm.seg.words, idx
     n = t.mem.get(r - 1, 0)
     if idx < 0 or idx >= n:
         vm.fault(t, reason(INDEX, idx, n))
@@ -402,30 +423,34 @@ def _element(vm, t, i) -> int | None:
     if not 0 <= r + idx < vm.mem_words:
         vm.fault(t, reason(BADARR))
         return None
-    return r + idx
+    return t.mem, r + idx
 
 
 def op_ald(vm, t, i):
-    addr = _element(vm, t, i)
-    if addr is None:
+    at = _element(vm, t, i)
+    if at is None:
         return True
-    t.regs[i.a] = t.mem.get(addr, 0)
+    t.regs[i.a] = at[0].get(at[1], 0)
     t.pc += 1
 
 
 def op_ast(vm, t, i):
-    addr = _element(vm, t, i)
-    if addr is None:
+    at = _element(vm, t, i, store=True)
+    if at is None:
         return True
-    t.mem[addr] = t.regs[i.a]
+    at[0][at[1]] = t.regs[i.a]
     t.pc += 1
 
 
 def op_alen(vm, t, i):
     r = t.regs[i.b]
     if not 0 <= r - 1 < vm.mem_words:
-        return vm.fault(t, reason(BADARR))
-    t.regs[i.a] = t.mem.get(r - 1, 0)
+        sm = _segment(vm, t, r)
+        if sm is None:
+            return True
+        t.regs[i.a] = sm.seg.n
+    else:
+        t.regs[i.a] = t.mem.get(r - 1, 0)
     t.pc += 1
 
 

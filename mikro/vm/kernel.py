@@ -42,7 +42,8 @@ _NRES = {"recv": abi.SYS["recv"].nres, "send": 0, "call": abi.SYS["call"].nres,
          "recvbuf": abi.SYS["recvbuf"].nres, "sendbuf": 0, "callbuf": abi.SYS["callbuf"].nres,
          "replybuf": abi.SYS["callbuf"].nres, "wait": abi.SYS["wait"].nres, "sleep": 0,
          "send_move": 0, "call_move": abi.SYS["call_move"].nres,
-         "select": abi.SYS["select"].nres, "recvt": abi.SYS["recv_type"].nres}
+         "select": abi.SYS["select"].nres, "recvt": abi.SYS["recv_type"].nres,
+         "pushbuf": 0}
 # the waits of a sender whose message carries a chandle (in its a1), before it is taken
 MOVE_WAITS = ("send_move", "call_move")
 # the waits in which a ONE end's peer gets E_CLOSED when the end closes
@@ -91,7 +92,7 @@ class Channel:
 
 
 class Connection:
-    __slots__ = ("id", "client", "slot", "chan", "word", "pusher")
+    __slots__ = ("id", "client", "slot", "chan", "word", "pusher", "bpusher")
 
     def __init__(self, cid: int, client: "Task", slot: int, chan: Channel):
         self.id = cid
@@ -100,6 +101,29 @@ class Connection:
         self.chan = chan
         self.word = 0
         self.pusher: Task | None = None          # the server waiting in push to it
+        self.bpusher: Task | None = None         # ... in pushbuf (recvbuf's)
+
+
+class Segment:
+    """A shared segment: words outside every task's memory (sparse: absent words are 0),
+    held by its creator and by at most one borrower at a time; gone when neither holds it."""
+    __slots__ = ("words", "n", "owner", "user")
+
+    def __init__(self, n: int, owner: "Task"):
+        self.words: dict[int, int] = {}
+        self.n = n
+        self.owner: Task | None = owner
+        self.user: Task | None = None            # the task it is lent to
+
+
+class SegMap:
+    """A segment slot in use: the reference naming it, the segment, whether it may store."""
+    __slots__ = ("ref", "seg", "writable")
+
+    def __init__(self, ref: int, seg: Segment, writable: bool):
+        self.ref = ref
+        self.seg = seg
+        self.writable = writable
 
 
 class Task:
@@ -152,6 +176,9 @@ class Task:
         self.rtype = 0
         self.open_name = b""
         self.push_conn: Connection | None = None
+        # shared segments: what each segment slot maps (None: free) and its generation
+        self.segs: list[SegMap | None] = [None] * abi.SEG_SLOTS
+        self.seg_gen = [0] * abi.SEG_SLOTS
 
 
 class KernelError(RuntimeError):
@@ -351,6 +378,7 @@ class Kernel:
         self.trace = trace                       # None: not traced
         self.now = 0                             # the virtual clock, in ticks
         self.timers = Timers()
+        self.seg_words = 0                       # words of the segments alive (SEG_TOTAL_WORDS)
         self.clock = clock                       # the run's fuel used, the trace's time
         # a name's event field is the first string of that text (the same on every backend)
         self.name_index: dict[bytes, int] = {}
@@ -573,16 +601,17 @@ class Kernel:
             while c.bqueue:
                 self.wake(c.bqueue.popleft(), E["E_CLOSED"])
             for cn in list(c.conns.values()):          # in id order: ids only grow
-                if self.waits(cn.client, ("recv",), cn.slot):
+                if self.waits(cn.client, ("recv", "recvbuf"), cn.slot):
                     self.wake(cn.client, E["E_CLOSED"])
                 else:
                     self.poke(cn.client, cn.slot)
         else:
             cn = e.conn
             del c.conns[cn.id]
-            if cn.pusher is not None:
-                pusher, cn.pusher = cn.pusher, None
-                self.wake(pusher, E["E_CLOSED"])
+            for pusher in (cn.pusher, cn.bpusher):
+                if pusher is not None:
+                    self.wake(pusher, E["E_CLOSED"])
+            cn.pusher = cn.bpusher = None
         t.ch[s] = None
 
     # -- output ---------------------------------------------------------------------------
@@ -612,6 +641,7 @@ class Kernel:
             self.flush(t)
         for kind in (WAIT, TIMER):
             self.timers.remove(t, kind)
+        self.unmap_all(t)
         t.state = DEAD
         del self.tasks[t.id]
         t.mem = {}
@@ -973,11 +1003,13 @@ class Kernel:
             if v or at + i in dst.mem:
                 dst.mem[at + i] = v
 
-    def _deliver(self, s: Task, r: Task, handle: int, is_call: bool, cid: int) -> tuple[int, ...]:
-        """r, waiting in recvbuf (or taking s's message now), takes s's buffer message:
-        the copy, and r's results (handle, words, length)."""
-        words = tuple(s.regs[isa.A0 + abi.SYS["callbuf" if is_call else "sendbuf"].nargs
-                             - abi.BUF_WORDS:][:abi.BUF_WORDS])
+    def _deliver(self, s: Task, r: Task, handle: int, is_call: bool, cid: int,
+                 via: str | None = None) -> tuple[int, ...]:
+        """r, waiting in recvbuf (or taking s's message now), takes s's buffer message
+        (made with `via`: callbuf, sendbuf by default, or pushbuf): the copy, and r's
+        results (handle, words, length)."""
+        via = via or ("callbuf" if is_call else "sendbuf")
+        words = tuple(s.regs[isa.A0 + abi.SYS[via].nargs - abi.BUF_WORDS:][:abi.BUF_WORDS])
         self.record("recv", r, handle, peer=s, a=int(is_call), b=cid, words=words, n=s.blen)
         self.copy_buf(s, s.bsrc, s.blen, r, r.bdst, r.bcap)
         return (handle,) + words + (s.blen,)
@@ -1027,12 +1059,12 @@ class Kernel:
         e = self.end_of(t, h)
         if e is None:
             return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
-        if e.kind == "client":
-            return (E["E_INVAL"],)
         dst = self.buf_whole(t, rbuf)
         if dst is None:
             return (E["E_INVAL"],)
         c = e.chan
+        if e.kind == "client":
+            return self._recv_pushbuf(t, h, e.conn, dst)
         if e.kind == "server":
             if self.free_mh(t) is None:
                 return (E["E_NOSPACE"],)
@@ -1150,26 +1182,32 @@ class Kernel:
         self.timers.push(t, WAIT, deadline)
         return self.block(t, wait, handle)
 
-    def sys_notify(self, t: Task, h: int, bits: int):
-        """OR bits into the pending word of the task at the other end of h, never blocking
-        (kernel.md `notify`)."""
+    def handle_peer(self, t: Task, h: int) -> "Task | int":
+        """The task at the other end of h (notify's rule), or the error code: E_BADHANDLE,
+        E_INVAL for a MANY server end, E_CLOSED when no task is there."""
         ms = self.mslot_of(t, h)
         if ms is not None:
             if ms.conn.chan.conns.get(ms.conn.id) is not ms.conn:
-                return (E["E_CLOSED"],)
-            peer = ms.conn.client                # who holds the connection now
-        else:
-            e = self.end_of(t, h)
-            if e is None:
-                return (E["E_BADHANDLE"],)
-            if e.kind == "server":
-                return (E["E_INVAL"],)
-            if e.chan.dead:
-                return (E["E_CLOSED"],)
-            end = e.chan.ends[0] if e.kind == "client" else e.chan.ends[1 - e.side]
-            if end is None:
-                return (E["E_CLOSED"],)
-            peer = end[0]
+                return E["E_CLOSED"]
+            return ms.conn.client                # who holds the connection now
+        e = self.end_of(t, h)
+        if e is None:
+            return E["E_BADHANDLE"]
+        if e.kind == "server":
+            return E["E_INVAL"]
+        if e.chan.dead:
+            return E["E_CLOSED"]
+        end = e.chan.ends[0] if e.kind == "client" else e.chan.ends[1 - e.side]
+        if end is None:
+            return E["E_CLOSED"]
+        return end[0]
+
+    def sys_notify(self, t: Task, h: int, bits: int):
+        """OR bits into the pending word of the task at the other end of h, never blocking
+        (kernel.md `notify`)."""
+        peer = self.handle_peer(t, h)
+        if isinstance(peer, int):
+            return (peer,)
         self.record("notify", t, h, peer=peer, a=bits)
         self.signal(peer, bits)
         return (abi.OK,)
@@ -1639,3 +1677,120 @@ class Kernel:
         c.queue.remove(q)
         c.queue.appendleft(q)
         return self.sys_recv(t, h)
+
+    # -- shared segments (kernel.md "Shared segments") -------------------------------------
+    def seg_of(self, t: Task, ref: int) -> SegMap | None:
+        """The live slot of t that ref names, or None."""
+        sm = t.segs[ref & (abi.SEG_SLOTS - 1)]
+        return sm if sm is not None and sm.ref == ref else None
+
+    @staticmethod
+    def free_seg_slot(t: Task) -> int | None:
+        return next((i for i, sm in enumerate(t.segs) if sm is None), None)
+
+    @staticmethod
+    def map_seg(t: Task, slot: int, seg: Segment, writable: bool) -> int:
+        ref = abi.segref(slot, t.seg_gen[slot])
+        t.segs[slot] = SegMap(ref, seg, writable)
+        return ref
+
+    def unmap(self, t: Task, slot: int) -> None:
+        """t lets go of its slot (whose generation moves on, so its reference goes
+        stale); the segment goes when neither its creator nor its borrower holds it."""
+        seg = t.segs[slot].seg
+        t.segs[slot] = None
+        t.seg_gen[slot] = (t.seg_gen[slot] + 1) & abi.GEN_MASK
+        if seg.owner is t:
+            seg.owner = None
+        else:
+            seg.user = None
+        if seg.owner is None and seg.user is None:
+            self.seg_words -= seg.n
+
+    def unmap_all(self, t: Task) -> None:
+        for slot, sm in enumerate(t.segs):
+            if sm is not None:
+                self.unmap(t, slot)
+
+    def user_slot(self, seg: Segment) -> int:
+        return next(i for i, sm in enumerate(seg.user.segs) if sm is not None and sm.seg is seg)
+
+    def sys_segment(self, t: Task, n: int):
+        """A new segment of n zero words, read-write for its creator (kernel.md `segment`)."""
+        if not 0 <= n <= abi.SEG_MAX_WORDS:
+            return (E["E_INVAL"],)
+        slot = self.free_seg_slot(t)
+        if slot is None or self.seg_words + n > abi.SEG_TOTAL_WORDS:
+            return (E["E_NOSPACE"],)
+        self.seg_words += n
+        return (abi.OK, self.map_seg(t, slot, Segment(n, t), True))
+
+    def sys_grant(self, t: Task, h: int, ref: int, rights: int):
+        """Lend segment ref to the task at the other end of h (kernel.md `grant`)."""
+        peer = self.handle_peer(t, h)
+        if isinstance(peer, int):
+            return (peer,)
+        sm = self.seg_of(t, ref)
+        if sm is None or sm.seg.owner is not t or rights not in (abi.RO, abi.RW) or peer is t:
+            return (E["E_INVAL"],)
+        if sm.seg.user is not None:
+            return (E["E_BUSY"],)
+        slot = self.free_seg_slot(peer)
+        if slot is None:
+            return (E["E_NOSPACE"],)
+        sm.seg.user = peer
+        theirs = self.map_seg(peer, slot, sm.seg, rights == abi.RW)
+        self.record("grant", t, h, peer=peer, a=rights, b=sm.seg.n, words=(theirs, 0, 0, 0))
+        return (abi.OK, theirs)
+
+    def sys_revoke(self, t: Task, ref: int):
+        """Its creator ends the grant of segment ref; its borrower gives it back
+        (kernel.md `revoke`)."""
+        sm = self.seg_of(t, ref)
+        if sm is None:
+            return (E["E_INVAL"],)
+        seg = sm.seg
+        if seg.owner is t:
+            if seg.user is not None:
+                user = seg.user
+                self.record("revoke", t, ref, peer=user, a=0)
+                self.unmap(user, self.user_slot(seg))
+        else:
+            self.record("revoke", t, ref, peer=seg.owner or 0, a=1)
+            self.unmap(t, ref & (abi.SEG_SLOTS - 1))
+        return (abi.OK,)
+
+    # -- pushbuf: a long message from a server to one of its connections --------------------
+    def sys_pushbuf(self, t: Task, h: int, cid: int, buf: int, off: int, n: int, *words: int):
+        """push with a buffer: three words and buf[off .. off+n) to connection cid, taken
+        by its client's recvbuf; wait until taken (kernel.md `pushbuf`)."""
+        e = self.end_of(t, h)
+        if e is None:
+            return (E["E_INVAL"] if self.mslot_of(t, h) else E["E_BADHANDLE"],)
+        if e.kind != "server":
+            return (E["E_INVAL"],)
+        src = self.buf_range(t, buf, off, n)
+        if src is None:
+            return (E["E_INVAL"],)
+        cn = e.chan.conns.get(cid)
+        if cn is None:
+            return (E["E_NOCONN"],)
+        t.bsrc, t.blen = src
+        self.record("push", t, h, peer=cn.client, a=cid, words=words, n=n)
+        if self.waits(cn.client, ("recvbuf",), cn.slot):
+            self.wake(cn.client, abi.OK, self._deliver(t, cn.client, cn.slot, False, 0, "pushbuf"))
+            return (abi.OK,)
+        cn.bpusher = t
+        return self.block(t, "pushbuf", h)
+
+    def _recv_pushbuf(self, t: Task, h: int, cn: Connection, dst: tuple[int, int]):
+        """recvbuf on a client connection: take its pending pushbuf, or wait for one."""
+        if cn.chan.dead:
+            return (E["E_CLOSED"],)
+        t.bdst, t.bcap = dst
+        if cn.bpusher is None:
+            return self.block(t, "recvbuf", h)
+        pusher, cn.bpusher = cn.bpusher, None
+        got = self._deliver(pusher, t, h, False, 0, "pushbuf")
+        self.wake(pusher, abi.OK)
+        return (abi.OK,) + got

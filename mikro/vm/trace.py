@@ -44,6 +44,10 @@ _EVENTS = [
     ("down",    "task ended and ORed bits a into the pending word of peer, its supervisor"),
     ("restart", "task, the supervisor, started ended task a again as peer (its new id)"),
     ("select",  "task's select gave member a (a chandle, or BITS for its pending word)"),
+    ("grant",   "task lent its segment, of b words, with rights a (RO 1, RW 3) to peer, the task "
+                "at the other end of handle; w0: peer's reference to it"),
+    ("revoke",  "task ended the grant of its segment handle (a 0: its creator took it from peer) "
+                "or gave it back (a 1: peer is its creator, 0 when gone)"),
 ]
 
 # the waits a deadline ends, by a timeout event's b (recv_type's counts as recv's)

@@ -57,7 +57,7 @@ NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 
                  L.ST_CALL_REPLY: 4, L.ST_OPEN: abi.SYS["open"].nres, L.ST_PUSH: 0,
                  L.ST_RECVB: abi.SYS["recvbuf"].nres, L.ST_SENDB: 0,
                  L.ST_CALLB_SEND: abi.SYS["callbuf"].nres, L.ST_CALLB_REPLY: abi.SYS["callbuf"].nres,
-                 L.ST_WAIT: abi.SYS["wait"].nres, L.ST_SLEEP: 0,
+                 L.ST_WAIT: abi.SYS["wait"].nres, L.ST_SLEEP: 0, L.ST_PUSHB: 0,
                  L.ST_SENDM: 0, L.ST_CALLM_SEND: abi.SYS["call_move"].nres,
                  L.ST_SELECT: abi.SYS["select"].nres, L.ST_RECVT: abi.SYS["recv_type"].nres}
 # a table's bitmap of slots in use when every slot is taken (one word: at most 64 slots)
@@ -81,7 +81,10 @@ LINE_MAX = 1 << 26
 # the syscalls Python makes for a host task (run.Machine) through mk_sys
 HOST_SYSCALLS = ("channel", "recv", "reply")
 # the syscalls of long messages, which copy between two tasks' memories (buf_copy)
-BUF_SYSCALLS = ("sendbuf", "callbuf", "recvbuf", "replybuf")
+BUF_SYSCALLS = ("sendbuf", "callbuf", "recvbuf", "replybuf", "pushbuf")
+# the syscalls of shared segments: a program without them has no segment code in the kernel
+SEG_SYSCALLS = ("segment", "grant", "revoke")
+SEG_HEADER = 64      # bytes before a segment's words: its Seg record, and 64-byte alignment
 COPY_VEC, COPY_UNROLL = 8, 4   # buf_copy: words per vector move, vector moves per step
 
 
@@ -132,6 +135,7 @@ class KernelIR(HandlesIR):
         self.syscalls = [sc for sc in abi.SYSCALLS if sc.name in used or sc.name in HOST_SYSCALLS]
         self.used = used
         self.timed = any(name in used for name in TIMED_SYSCALLS)
+        self.segs = any(name in used for name in SEG_SYSCALLS)
         self._libc()
         self._tables()
         self.f: dict[str, ir.Function] = {}
@@ -246,6 +250,7 @@ class KernelIR(HandlesIR):
         self._chain()
         self._close()
         self._supervision()
+        self._segments()
         self._task_end()
         self._fault()
         self._connect()
@@ -902,7 +907,7 @@ class KernelIR(HandlesIR):
                 cn = b.call(self.f["conn_find"], [c, b.add(i, c64(1))])
                 with b.when(b.not_(b.isnull(cn))):
                     cl = b.get(cn, "client")
-                    with b.when(self.waits(b, cl, (L.ST_RECV,), b.get(cn, "slot"))):
+                    with b.when(self.waits(b, cl, (L.ST_RECV, L.ST_RECVB), b.get(cn, "slot"))):
                         b.call(wake, [k, cl, c64(E["E_CLOSED"])])
                     self.poke(b, k, cl, b.get(cn, "slot"))
             b.loop_range(b.select(b.cmp("==", b.get(c, "nlive"), 0), c64(0),
@@ -911,10 +916,11 @@ class KernelIR(HandlesIR):
             cn = self.conn(b, slot)
             b.put(cn, "open", 0)
             b.call(self.f["conn_drop"], [c, cn])
-            pu = b.get(cn, "pusher")
-            with b.when(b.not_(b.isnull(pu))):
-                b.put(cn, "pusher", b.null(self.T))
-                b.call(wake, [k, pu, c64(E["E_CLOSED"])])
+            for field in ("pusher", "bpusher"):
+                pu = b.get(cn, field)
+                with b.when(b.not_(b.isnull(pu))):
+                    b.put(cn, field, b.null(self.T))
+                    b.call(wake, [k, pu, c64(E["E_CLOSED"])])
             b.call(self.f["conn_release"], [k, c, cn])
         b.call(self.f["ch_free"], [t, s])
         b.ret_void()
@@ -934,6 +940,8 @@ class KernelIR(HandlesIR):
         b.loop_range(c64(abi.MH_SLOTS), drop)
         b.call(self.free, [b.bitcast(b.get(t, "mh"), I8P)])
         b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
+        if self.segs:
+            b.call(self.f["seg_unmap_all"], [k, t])
         if self.timed:
             for kind in (L.H_WAIT, L.H_TIMER):
                 self.unheap(b, k, t, kind)
@@ -1538,20 +1546,28 @@ class KernelIR(HandlesIR):
         self.setres(b, b.get(cn, "id"), 1)
         self.ret(b, ACT_DONE)
 
-    def _sys_push(self, b, k, t, a):
-        h, cid, words = a[0], a[1], a[2:6]
+    def server_chan(self, b: B, t, h):
+        """The channel of MANY server end h (E_BADHANDLE, E_INVAL for another handle)."""
         kind = b.call(self.f["hkind"], [t, h])
         with b.when(b.cmp("==", kind, 0), likely=False):
             self.err(b, t, "E_BADHANDLE")
         with b.when(b.cmp("!=", kind, L.K_SERVER), likely=False):
             self.err(b, t, "E_INVAL")
-        c = b.get(self.slot(b, t, h), "chan")
+        return b.get(self.slot(b, t, h), "chan")
+
+    def push_conn(self, b: B, t, c, cid):
+        """Open connection cid of server channel c (E_NOCONN)."""
         bad = b.or_(b.cmp("<", cid, 1), b.cmp(">", cid, b.get(c, "nconns")))
         with b.when(bad, likely=False):
             self.err(b, t, "E_NOCONN")
         cn = b.call(self.f["conn_find"], [c, cid])
         with b.when(b.isnull(cn), likely=False):
             self.err(b, t, "E_NOCONN")
+        return cn
+
+    def _sys_push(self, b, k, t, a):
+        h, cid, words = a[0], a[1], a[2:6]
+        cn = self.push_conn(b, t, self.server_chan(b, t, h), cid)
         cl = b.get(cn, "client")
         cs = b.get(cn, "slot")
         self.rec(b, k, "push", t, h, cl, a=cid, words=words)
@@ -1682,9 +1698,11 @@ class KernelIR(HandlesIR):
                                         b.gep(b.get(src, "mem"), [addr]), cnt])
 
     @staticmethod
-    def _buf_first(is_call: bool) -> int:
-        """The register of a waiting buffer sender's first word."""
-        return A0 + abi.SYS["callbuf" if is_call else "sendbuf"].nargs - abi.BUF_WORDS
+    def _buf_first(is_call: bool, via: str | None = None) -> int:
+        """The register of a waiting buffer sender's first word (of a callbuf or sendbuf,
+        or of the syscall `via`)."""
+        via = via or ("callbuf" if is_call else "sendbuf")
+        return A0 + abi.SYS[via].nargs - abi.BUF_WORDS
 
     def _meet(self, b: B, k, s, r, hv, is_call, cid, words):
         """Receiver r takes sender s's buffer message (through handle hv): the event, the
@@ -1749,10 +1767,10 @@ class KernelIR(HandlesIR):
     def _sys_recvbuf(self, b, k, t, a):
         h = a[0]
         slot, kind = self.chandle(b, t, h)
-        with b.when(b.cmp("==", kind, L.K_CLIENT), likely=False):
-            self.err(b, t, "E_INVAL")
         dst, cap = self._buf_whole(b, k, t, a[1])
         c = b.get(slot, "chan")
+        with b.when(b.cmp("==", kind, L.K_CLIENT), likely=False):
+            self._recv_pushbuf(b, k, t, h, self.conn(b, slot), dst, cap)
 
         def take(q, hv, cid):
             """t takes the message of q, waiting in sendbuf or callbuf."""
@@ -2182,6 +2200,14 @@ class KernelIR(HandlesIR):
 
     def _sys_notify(self, b, k, t, a):
         h, bits = a
+        pt = self.handle_peer(b, t, h)
+        self.rec(b, k, "notify", t, h, pt, a=bits)
+        self.signal(b, k, pt, bits)
+        self.ret(b, ACT_DONE)
+
+    def handle_peer(self, b: B, t, h):
+        """The task at the other end of h (notify's rule); E_BADHANDLE, E_INVAL for a MANY
+        server end, E_CLOSED when no task is there."""
         peer = b.var(None, self.T)
         with b.if_else(b.cmp(">=", h, abi.CH_SLOTS, signed=False)) as (mh, ch):
             with mh:
@@ -2202,9 +2228,7 @@ class KernelIR(HandlesIR):
         pt = b.load(peer)
         with b.when(b.isnull(pt), likely=False):
             self.err(b, t, "E_CLOSED")
-        self.rec(b, k, "notify", t, h, pt, a=bits)
-        self.signal(b, k, pt, bits)
-        self.ret(b, ACT_DONE)
+        return pt
 
     def _wait(self, b, k, t, deadline):
         if "timer" in self.used:
@@ -2689,3 +2713,179 @@ class KernelIR(HandlesIR):
         with b.when(b.isnull(b.get(c, "qtail"))):
             b.put(c, "qtail", q)
         b.ret(b.call(self.f["sys_recv"], [k, t, self.out, h]))
+
+    # -- shared segments (docs/kernel.md "Shared segments"; segir.py: their ald/ast/alen) --
+    # A segment is one calloc: its Seg record, then its words at SEG_HEADER bytes. A task's
+    # slot holds the reference naming it (key), the words' address, length and rights, so
+    # an access reads one slot of the running task; no syscall is on an access's path.
+    def _segments(self):
+        if not self.segs:
+            return
+        self._seg_free_slot()
+        fn, b = self._fn("seg_unmap", ir.VoidType(), [self.K, self.T, I64], "never")
+        k, t, i = fn.args
+        slot = b.gep(b.get(t, "segs"), [i])
+        seg = b.get(slot, "seg")
+        b.put(slot, "key", 0)
+        b.put(slot, "seg", b.null(self.lay.ptr("Seg")))
+        b.put(slot, "gen", b.and_(b.add(b.get(slot, "gen"), c64(1)), c64(abi.GEN_MASK)))
+        owner = b.cmp("==", b.ptrtoint(b.get(seg, "owner"), I64), b.ptrtoint(t, I64))
+        with b.if_else(owner) as (was_owner, was_user):
+            with was_owner:
+                b.put(seg, "owner", b.null(self.T))
+            with was_user:
+                b.put(seg, "user", b.null(self.T))
+        with b.when(b.and_(b.isnull(b.get(seg, "owner")), b.isnull(b.get(seg, "user")))):
+            b.put(k, "seg_words", b.sub(b.get(k, "seg_words"), b.get(seg, "len")))
+            b.call(self.free, [b.bitcast(seg, I8P)])
+        b.ret_void()
+        self._seg_unmap_all()
+
+    def _seg_free_slot(self):
+        """seg_free_slot(t): t's lowest free segment slot, its table made at first;
+        SEG_SLOTS when none is free (or the system refused the table)."""
+        fn, b = self._fn("seg_free_slot", I64, [self.T], "never")
+        (t,) = fn.args
+        with b.when(b.isnull(b.get(t, "segs"))):
+            table = b.call(self.calloc, [c64(1), c64(L.SEG_TABLE_BYTES)])
+            with b.when(b.isnull(table), likely=False):
+                b.ret(c64(abi.SEG_SLOTS))
+            b.put(t, "segs", b.bitcast(table, self.lay.ptr("SegSlot")))
+
+        def each(i):
+            with b.when(b.cmp("==", b.get(b.gep(b.get(t, "segs"), [i]), "key"), 0)):
+                b.ret(i)
+        b.loop_range(c64(abi.SEG_SLOTS), each)
+        b.ret(c64(abi.SEG_SLOTS))
+
+    def _seg_unmap_all(self):
+        """seg_unmap_all(k, t): an ending task lets go of every segment, and of its table."""
+        fn, b = self._fn("seg_unmap_all", ir.VoidType(), [self.K, self.T], "unoptimised")
+        k, t = fn.args
+        with b.when(b.isnull(b.get(t, "segs"))):
+            b.ret_void()
+
+        def unmap(i):
+            with b.when(b.cmp("!=", b.get(b.gep(b.get(t, "segs"), [i]), "key"), 0)):
+                b.call(self.f["seg_unmap"], [k, t, i])
+        b.loop_range(c64(abi.SEG_SLOTS), unmap)
+        b.call(self.free, [b.bitcast(b.get(t, "segs"), I8P)])
+        b.put(t, "segs", b.null(self.lay.ptr("SegSlot")))
+        b.ret_void()
+
+    def seg_map(self, b: B, t, i, seg, rw):
+        """Slot i of t names seg from now on; its reference."""
+        slot = b.gep(b.get(t, "segs"), [i])
+        ref = b.or_(b.or_(c64(abi.SEG_TAG), b.shl(b.get(slot, "gen"), c64(abi.SEG_GEN_SHIFT))), i)
+        b.put(slot, "key", ref)
+        b.put(slot, "base", b.get(seg, "data"))
+        b.put(slot, "len", b.get(seg, "len"))
+        b.put(slot, "rw", rw)
+        b.put(slot, "seg", seg)
+        return ref
+
+    def seg_live(self, b: B, t, ref):
+        """The slot of t that ref names (E_INVAL when it names none)."""
+        bad = b.or_(b.cmp("!=", b.lshr(ref, c64(62)), c64(1)), b.isnull(b.get(t, "segs")))
+        with b.when(bad, likely=False):
+            self.err(b, t, "E_INVAL")
+        slot = b.gep(b.get(t, "segs"), [b.and_(ref, c64(abi.SEG_SLOTS - 1))])
+        with b.when(b.cmp("!=", b.get(slot, "key"), ref), likely=False):
+            self.err(b, t, "E_INVAL")
+        return slot
+
+    def _sys_segment(self, b, k, t, a):
+        n = a[0]
+        with b.when(b.cmp(">", n, abi.SEG_MAX_WORDS, signed=False), likely=False):
+            self.err(b, t, "E_INVAL")
+        i = b.call(self.f["seg_free_slot"], [t])
+        total = b.add(b.get(k, "seg_words"), n)
+        full = b.or_(b.cmp("==", i, abi.SEG_SLOTS), b.cmp(">", total, abi.SEG_TOTAL_WORDS))
+        with b.when(full, likely=False):
+            self.err(b, t, "E_NOSPACE")
+        p = b.call(self.calloc, [c64(1), b.add(c64(SEG_HEADER), b.mul(n, c64(8)))])
+        with b.when(b.isnull(p), likely=False):
+            self.err(b, t, "E_NOSPACE")
+        seg = b.bitcast(p, self.lay.ptr("Seg"))
+        b.put(seg, "data", b.bitcast(b.gep(p, [c64(SEG_HEADER)]), I64P))
+        b.put(seg, "len", n)
+        b.put(seg, "owner", t)
+        b.put(k, "seg_words", total)
+        self.setres(b, self.seg_map(b, t, i, seg, c64(1)), 1)
+        self.ret(b, ACT_DONE)
+
+    def _sys_grant(self, b, k, t, a):
+        h, ref, rights = a
+        peer = self.handle_peer(b, t, h)
+        seg = b.get(self.seg_live(b, t, ref), "seg")
+        bad = b.or_(b.cmp("!=", b.ptrtoint(b.get(seg, "owner"), I64), b.ptrtoint(t, I64)),
+                    b.and_(b.cmp("!=", rights, abi.RO), b.cmp("!=", rights, abi.RW)))
+        bad = b.or_(bad, b.cmp("==", b.ptrtoint(peer, I64), b.ptrtoint(t, I64)))
+        with b.when(bad, likely=False):
+            self.err(b, t, "E_INVAL")
+        with b.when(b.not_(b.isnull(b.get(seg, "user"))), likely=False):
+            self.err(b, t, "E_BUSY")
+        i = b.call(self.f["seg_free_slot"], [peer])
+        with b.when(b.cmp("==", i, abi.SEG_SLOTS), likely=False):
+            self.err(b, t, "E_NOSPACE")
+        b.put(seg, "user", peer)
+        b.put(seg, "uslot", i)
+        theirs = self.seg_map(b, peer, i, seg, b.zext(b.cmp("==", rights, abi.RW), I64))
+        self.rec(b, k, "grant", t, h, peer, a=rights, bb=b.get(seg, "len"), words=(theirs,))
+        self.setres(b, theirs, 1)
+        self.ret(b, ACT_DONE)
+
+    def _sys_revoke(self, b, k, t, a):
+        ref = a[0]
+        seg = b.get(self.seg_live(b, t, ref), "seg")
+        owner = b.get(seg, "owner")
+        with b.if_else(b.cmp("==", b.ptrtoint(owner, I64), b.ptrtoint(t, I64))) as (lender, borrower):
+            with lender:
+                user = b.get(seg, "user")
+                with b.when(b.not_(b.isnull(user))):
+                    self.rec(b, k, "revoke", t, ref, user, a=0)
+                    b.call(self.f["seg_unmap"], [k, user, b.get(seg, "uslot")])
+            with borrower:
+                self.rec(b, k, "revoke", t, ref, owner, a=1)
+                b.call(self.f["seg_unmap"], [k, t, b.and_(ref, c64(abi.SEG_SLOTS - 1))])
+        self.ret(b, ACT_DONE)
+
+    # -- pushbuf: a long message from a server to one of its connections (Conn.bpusher) ------
+    def _sys_pushbuf(self, b, k, t, a):
+        h, cid, buf, off, n = a[:5]
+        words = a[5:8]
+        c = self.server_chan(b, t, h)
+        src = self._buf_range(b, k, t, buf, off, n)
+        cn = self.push_conn(b, t, c, cid)
+        b.put(t, "bsrc", src)
+        b.put(t, "blen", n)
+        cl, cs = b.get(cn, "client"), b.get(cn, "slot")
+        self.rec(b, k, "push", t, h, cl, a=cid, words=words, n=n)
+        with b.when(self.waits(b, cl, (L.ST_RECVB,), cs)):
+            self._meet(b, k, t, cl, cs, 0, 0, words)
+            for i, v in enumerate([cs] + list(words) + [n]):
+                b.put(cl, "regs", v, A0 + 1 + i)
+            b.call(self.f["wake"], [k, cl, c64(0)])
+            self.ret(b, ACT_DONE)
+        b.put(cn, "bpusher", t)
+        b.put(t, "wait_conn", cn)
+        self._keep_words(b, t, words, self._buf_first(False, "pushbuf"))
+        self.block_on(b, t, L.ST_PUSHB, h)
+
+    def _recv_pushbuf(self, b, k, t, h, cn, dst, cap):
+        """recvbuf on a client connection: take its pending pushbuf, or wait for one."""
+        with b.when(b.cmp("!=", b.get(b.get(cn, "chan"), "dead"), 0), likely=False):
+            self.err(b, t, "E_CLOSED")
+        b.put(t, "bdst", dst)
+        b.put(t, "bcap", cap)
+        pu = b.get(cn, "bpusher")
+        with b.when(b.not_(b.isnull(pu))):
+            first = self._buf_first(False, "pushbuf")
+            words = [b.get(pu, "regs", first + i) for i in range(abi.BUF_WORDS)]
+            n = self._meet(b, k, pu, t, h, 0, 0, words)
+            for i, v in enumerate([h] + words + [n]):
+                self.setres(b, v, 1 + i)
+            b.put(cn, "bpusher", b.null(self.T))
+            b.call(self.f["wake"], [k, pu, c64(0)])
+            self.ret(b, ACT_DONE)
+        self.block_on(b, t, L.ST_RECVB, h)

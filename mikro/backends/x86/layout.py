@@ -41,6 +41,7 @@ ST_WAIT, ST_SLEEP = 13, 14          # waiting for notification bits, or for the 
 ST_SENDM, ST_CALLM_SEND = 15, 16
 NAME_WORDS = abi.NAME_MAX // 8      # a name built at run time, packed (abi.pack_name)
 ST_SELECT, ST_RECVT = 17, 18        # waiting in select, or in recv_type for a type
+ST_PUSHB = 19                       # a server waiting in pushbuf (Conn.bpusher)
 
 # a timer heap entry (kernel_ir._timers): four words, and the kinds of entry
 HEAP_FIELDS = ("deadline", "seq", "task", "pos")       # pos: 2 * task slot + kind
@@ -53,9 +54,10 @@ K_MASK, END_BIT, PTR_LOW = 3, 4, 15
 
 # Fault codes recorded by native code (the one table is mikro.vm.faults)
 (F_NONE, F_DIV0, F_MEM, F_BADARR, F_INDEX, F_NEGSIZE, F_OOM, F_STACK, F_BADRET, F_TRAP,
- F_SYS, F_HOST) = (faults.NONE, faults.DIV0, faults.MEM, faults.BADARR, faults.INDEX,
-                   faults.NEGSIZE, faults.OOM, faults.STACK, faults.BADRET, faults.TRAP,
-                   faults.SYS, faults.HOST)
+ F_SYS, F_HOST, F_SEGSTALE, F_SEGRO) = (
+    faults.NONE, faults.DIV0, faults.MEM, faults.BADARR, faults.INDEX, faults.NEGSIZE,
+    faults.OOM, faults.STACK, faults.BADRET, faults.TRAP, faults.SYS, faults.HOST,
+    faults.SEGSTALE, faults.SEGRO)
 
 HOST_TYPE = abi.HOST_TYPE
 
@@ -104,7 +106,19 @@ STRUCTS: dict[str, list[tuple]] = {
         # last found them not ready (a superset of those ready now: select tests only these)
         ("dl", I64, 1), ("dl_set", I64, 1), ("sel_mask", I64, 1), ("sel_bits", I64, 1),
         ("sel_next", I64, 1), ("rtype", I64, 1), ("sel_hint", I64, 1),
+        # shared segments: a table of SEG_SLOTS slots, allocated when the task first
+        # holds a segment, freed when it ends (segir.py reads it on ald/ast/alen)
+        ("segs", "SegSlot", 1),
     ],
+    # a segment slot: key is the reference naming it while in use (0 when free, which no
+    # reference is), base and len the segment's words, rw 1 when it may store, gen the
+    # generation of its next reference
+    "SegSlot": [("key", I64, 1), ("base", "i64*", 1), ("len", I64, 1), ("rw", I64, 1),
+                ("seg", "Seg", 1), ("gen", I64, 1)],
+    # a segment: its words, held by its creator (owner) and at most one borrower (user,
+    # in its slot uslot); freed when neither holds it
+    "Seg": [("data", "i64*", 1), ("len", I64, 1), ("owner", "Task", 1), ("user", "Task", 1),
+            ("uslot", I64, 1)],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
              ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),
              ("qhead", "Task", 1), ("qtail", "Task", 1),
@@ -120,7 +134,8 @@ STRUCTS: dict[str, list[tuple]] = {
              ("entry", "Name", 1)],
     "Conn": [("id", I64, 1), ("client", "Task", 1), ("slot", I64, 1), ("word", I64, 1),
              ("chan", "Chan", 1), ("open", I64, 1), ("pusher", "Task", 1),
-             ("next_alloc", "i8*", 1), ("next_free", "Conn", 1)],
+             ("next_alloc", "i8*", 1), ("next_free", "Conn", 1),
+             ("bpusher", "Task", 1)],       # the server waiting in pushbuf to it
     "Reg": [("chan", "Chan", 1), ("whead", "Task", 1), ("wtail", "Task", 1)],
     # a name built at run time that no string of the program is (kernel_ir._names): a
     # registry entry (the fields of Reg first) in a treap ordered by the packed name, with
@@ -168,10 +183,12 @@ STRUCTS: dict[str, list[tuple]] = {
         # against max_alive as live tasks do
         ("idmap", "i64*", 1), ("idmap_cap", I64, 1), ("held", I64, 1),
         ("rlog", "i8*", 1), ("rlog_len", I64, 1), ("rlog_cap", I64, 1),
+        ("seg_words", I64, 1),          # words of the segments alive (abi.SEG_TOTAL_WORDS)
     ],
 }
 
-ORDER = ["ChSlot", "MhSlot", "Task", "Chan", "Conn", "Reg", "Name", "Prog", "Kernel"]
+ORDER = ["ChSlot", "MhSlot", "Task", "SegSlot", "Seg", "Chan", "Conn", "Reg", "Name", "Prog",
+         "Kernel"]
 
 
 class Layout:
@@ -227,3 +244,4 @@ def _ctypes_structs() -> dict[str, Any]:      # ctypes.Structure subclasses
 C = _ctypes_structs()
 CTask, CKernel, CConn = C["Task"], C["Kernel"], C["Conn"]
 MH_TABLE_BYTES = ctypes.sizeof(C["MhSlot"]) * abi.MH_SLOTS   # a MANY server's mhandle table
+SEG_TABLE_BYTES = ctypes.sizeof(C["SegSlot"]) * abi.SEG_SLOTS  # a segment holder's table

@@ -24,6 +24,7 @@ from ...vm import abi, isa
 from . import layout as L
 from .irb import (B, I8P, I64, I32, alloc_too_big, below_heap, c64, compare, divrem,
                   shift)
+from .segir import array_element, array_length
 from .kernel_ir import (ACT_BLOCK, ACT_END, ACT_ERR, ACT_HANDOFF, ACT_YIELD, HANDOFF_OUT,
                         CALL_SYSCALLS, HANDOFF_TO, SPLITMIX_GAMMA, KernelIR,
                         handoff_words)
@@ -621,25 +622,27 @@ class Lowering:
         b.put(t, "heap_top", b.add(b.add(ht, c64(1)), n))
         self.next(pc)
 
-    def _array(self, pc, i):
+    def _array(self, pc, i, store=False):
         """(pointer to element R[b][R[c]]) with the checks of docs/vm.md."""
         b = self.b
-        r, idx = self.R(i.b), self.R(i.c)
-        n = self._load(self._addr(pc, b.sub(r, c64(1)), L.F_BADARR, c64(0)))
-        self._check(b.or_(b.cmp("<", idx, 0), b.cmp(">=", idx, n)), pc, L.F_INDEX, idx, n)
-        return self._addr(pc, b.add(r, idx), L.F_BADARR, c64(0))
+        return array_element(b, b.load(self.tv), b.load(self.memv), self.mw, self.R(i.b),
+                             self.R(i.c), store, self._checker(pc), self._load)
+
+    def _checker(self, pc):
+        return lambda cond, code, *ops: self._check(cond, pc, code, *ops)
 
     def _lower_ald(self, pc, i):
         self.W(i.a, self._load(self._array(pc, i)))
         self.next(pc)
 
     def _lower_ast(self, pc, i):
-        self._store(self.R(i.a), self._array(pc, i))
+        self._store(self.R(i.a), self._array(pc, i, store=True))
         self.next(pc)
 
     def _lower_alen(self, pc, i):
-        p = self._addr(pc, self.b.sub(self.R(i.b), c64(1)), L.F_BADARR, c64(0))
-        self.W(i.a, self._load(p))
+        b = self.b
+        self.W(i.a, array_length(b, b.load(self.tv), b.load(self.memv), self.mw, self.R(i.b),
+                                 self._checker(pc), self._load))
         self.next(pc)
 
     def _lower_jmp(self, pc, i):

@@ -37,7 +37,8 @@ RING_START = 64              # entries of the ready queue's ring at first (kerne
 WAIT_STATE = {L.ST_RECV: "recv", L.ST_SEND: "send", L.ST_CALL_SEND: "call",
               L.ST_CALL_REPLY: "call", L.ST_OPEN: "open", L.ST_PUSH: "push",
               L.ST_RECVB: "recvbuf", L.ST_SENDB: "sendbuf", L.ST_CALLB_SEND: "callbuf",
-              L.ST_CALLB_REPLY: "callbuf", L.ST_WAIT: "wait", L.ST_SLEEP: "sleep",
+              L.ST_CALLB_REPLY: "callbuf", L.ST_PUSHB: "pushbuf",
+              L.ST_WAIT: "wait", L.ST_SLEEP: "sleep",
               L.ST_SENDM: "send_move", L.ST_CALLM_SEND: "call_move",
               L.ST_SELECT: "select", L.ST_RECVT: "recv",
               L.READY: "ready", L.RUNNING: "ready"}

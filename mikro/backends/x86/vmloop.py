@@ -21,6 +21,7 @@ from ...vm import abi, isa
 from . import layout as L
 from .irb import (B, I8, I8P, I32, I64, alloc_too_big, below_heap, c64, compare, divrem,
                   shift)
+from .segir import array_element, array_length
 from .kernel_ir import (ACT_BLOCK, ACT_END, ACT_ERR, ACT_HANDOFF, ACT_YIELD, HANDOFF_OUT,
                         KernelIR, handoff_words)
 from .lower import RUN_BADKEY, RUN_BUDGET, RUN_HOST, RUN_IDLE, RUN_PAUSE
@@ -338,24 +339,23 @@ class Loop:
         b.put(self.t(), "heap_top", b.add(b.add(ht, c64(1)), n))
         self.next()
 
-    def _array(self):
+    def _array(self, store=False):
         b = self.b
-        r, idx = self.R(self.rb), self.R(self.rc)
-        n = b.load(self._addr(b.sub(r, c64(1)), L.F_BADARR, c64(0)))
-        self._check(b.or_(b.cmp("<", idx, 0), b.cmp(">=", idx, n)), L.F_INDEX, idx, n)
-        return self._addr(b.add(r, idx), L.F_BADARR, c64(0))
+        return array_element(b, self.t(), b.get(self.t(), "mem"), self.mw, self.R(self.rb),
+                             self.R(self.rc), store, self._check, b.load)
 
     def _op_ald(self, op):
         self.W(self.ra, self.b.load(self._array()))
         self.next()
 
     def _op_ast(self, op):
-        self.b.store(self.R(self.ra), self._array())
+        self.b.store(self.R(self.ra), self._array(store=True))
         self.next()
 
     def _op_alen(self, op):
-        p = self._addr(self.b.sub(self.R(self.rb), c64(1)), L.F_BADARR, c64(0))
-        self.W(self.ra, self.b.load(p))
+        b = self.b
+        self.W(self.ra, array_length(b, self.t(), b.get(self.t(), "mem"), self.mw,
+                                     self.R(self.rb), self._check, b.load))
         self.next()
 
     def _op_jmp(self, op):
