@@ -61,6 +61,8 @@ _SYSCALLS = [
     ("now",        0, 1, False, "a1 = the virtual clock, in ticks"),
     ("timer",      3, 0, False, "OR bits a0 into the own pending word at a1, then every a2 ticks (0: once); a0 = 0 stops it"),
     ("call_until", 6, 4, True,  "call on a0 with a2..a5, but with E_TIMEOUT at deadline a1; a1..a4 = reply"),
+    # controlled nondeterminism (docs/kernel.md, "Schedules"): a value the scheduler decides
+    ("choose",     1, 1, False, "a1 = a value from 0 to a0 - 1, decided as a scheduling choice"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))
@@ -115,6 +117,8 @@ TIME_MAX = (1 << 63) - 1  # the last tick of the virtual clock: deadlines are 0.
 
 # The seeded scheduler's generator, splitmix64: the step and the two mixing multipliers
 SPLITMIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
+# a run's schedule records at most this many decisions (docs/kernel.md, "Schedules")
+DECISIONS_MAX = 1 << 16
 HOST_TYPE = -1           # the task type of a host task (its code is a Python handler)
 
 

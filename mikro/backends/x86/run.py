@@ -14,6 +14,7 @@ from ...vm.faults import syscall_failure
 from ...vm.kernel import HostMessage, KernelClosed, host_reply
 from ...vm.options import RunOptions
 from ...vm.result import Fault, Output, RunResult, Waiter, Where, idle
+from ...vm.schedule import CHOOSE, PICK, TAIL_CODE, Decision, Plan, misfit
 from ...vm.trace import FIELDS as TRACE_FIELDS
 from ...vm.trace import KIND, Event
 from . import layout as L
@@ -254,6 +255,8 @@ class Machine:
         k.rq_mask = min(ring, RING_START) - 1
         seed = opts.seed & (2**64 - 1)
         k.seed = k.rng = seed - 2**64 if seed >= 2**63 else seed
+        if opts.plan is not None:
+            self._plan(opts.plan)
         self.reg = (L.C["Reg"] * max(self.cp.nnames, 1))()
         k.reg = ctypes.addressof(self.reg)
         k.prog = cp.tables.address
@@ -279,6 +282,29 @@ class Machine:
                 if self.k.alive >= self.k.max_alive:
                     break
                 self._new_task(b.task, b.args)
+
+    def _plan(self, plan: Plan) -> None:
+        """Native memory for a planned run: its values, priorities, change points and the
+        log (reserved, so only the pages its decisions use are touched)."""
+        k = self.k
+        k.seed = k.rng = 0                       # the plan decides, not the seed
+        k.xmode = TAIL_CODE[plan.tail]
+        seed = plan.seed & (2**64 - 1)
+        k.xrng = seed - 2**64 if seed >= 2**63 else seed
+        self.plan_arrays = [_array("q", a or [0]) for a in
+                            (plan.decisions, plan.priorities, plan.changes)]
+        (k.xdec, k.xprio, k.xchanges) = (a.buffer_info()[0] for a in self.plan_arrays)
+        k.xdlen, k.xnprio, k.xnchanges = (len(plan.decisions), len(plan.priorities),
+                                          len(plan.changes))
+        k.xlog = self._map(abi.DECISIONS_MAX * 8 * len(L.PLAN_LOG))
+        self.plan = plan
+
+    def _decisions(self) -> list[Decision]:
+        k = self.k
+        n = min(k.xmade, abi.DECISIONS_MAX) if k.xmode else 0
+        words = (ctypes.c_int64 * (n * len(L.PLAN_LOG))).from_address(k.xlog) if n else ()
+        return [Decision(PICK if w[0] > 0 else CHOOSE, abs(w[0]), w[1], w[2], w[3])
+                for w in zip(*[iter(words)] * len(L.PLAN_LOG))]
 
     def _map(self, size: int) -> int:
         addr = _reserve(size)
@@ -460,6 +486,7 @@ class Machine:
                 k.fuel = chunk
                 k.budget = BUDGET
                 k.trace_base = self.used + chunk
+                k.xevents = len(self.trace) if self.trace is not None else 0
                 t0 = time.perf_counter()
                 rc = self.cp._run(ctypes.addressof(k))
                 dt = time.perf_counter() - t0
@@ -600,6 +627,9 @@ class Machine:
         res.faults = [f for _, f in sorted(faults, key=lambda x: x[0])]
         res.output = self.output.text() + (self.pending + "\n" if self.pending else "")
         res.output_dropped = self.output.dropped
+        if k.xmode:
+            res.decisions, res.decisions_made = self._decisions(), k.xmade
+            res.misfit = misfit(self.plan, res.decisions, k.xbad, k.xmade) or ""
         if status is not None:
             res.status = status
         elif stuck:
