@@ -114,7 +114,7 @@ def explore(program: Program, schedules: int = 100, *, backend: str = DEFAULT_BA
             passes: Callable[[RunResult], bool] = _clean,
             setup: Callable[[Kernel], None] | None = None, jobs: int = 1,
             strategy: str = "seeds", depth: int = 3, bound: int | None = None,
-            shrink: bool = True, **options) -> Exploration:
+            shrink: bool = True, schedule: str | None = None, **options) -> Exploration:
     """Run seeds first_seed, first_seed+1, ... until one fails `passes` (default: the run
     is clean) or `schedules` runs have passed. `setup(kernel)` is called on each run's
     Kernel before it starts (to add host tasks or spawn tasks); other keyword arguments go
@@ -125,14 +125,17 @@ def explore(program: Program, schedules: int = 100, *, backend: str = DEFAULT_BA
 
     `strategy` (mikro.strategies.STRATEGIES): "seeds" (the seeds above), or a planned one:
     "random", "pct" (of `depth`), "preempt" (at most `bound` preemptions, or level after
-    level), "exhaustive" (with partial-order reduction) or "portfolio". A planned one
+    level), "exhaustive" (with partial-order reduction) or "portfolio"; or the one run of
+    `schedule` (a schedule string; ScheduleError when it does not fit). A planned one
     reports the failing run's schedule, shrunk unless `shrink` is False (docs/testing.md);
     each run has `fuel` (PLANNED_FUEL when None) unless a time_limit is given."""
     check("schedules", schedules)
     check("seed", first_seed)
     check("jobs", jobs)
+    if schedule is not None:
+        strategy = "schedule"
     if strategy != "seeds":
-        src = strategies.source(strategy, first_seed, depth, bound)     # checks them
+        src = strategies.source(strategy, first_seed, depth, bound, schedule)  # checks them
         if fuel is None and options.get("time_limit") is None:
             fuel = PLANNED_FUEL
         if jobs > 1:
@@ -284,7 +287,7 @@ def _explore_planned(program, schedules, src, strategy, backend, fuel, passes, s
             found = result.schedule
             out = Exploration(runs, None, result, statuses, 0, result, strategy, found, found,
                               src.covered())
-            if shrink:
+            if shrink and strategy != "schedule":
                 _shrink(out, runner)
             return out
     complete = bool(getattr(src, "complete", False))

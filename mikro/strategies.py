@@ -18,7 +18,7 @@ from itertools import cycle
 from typing import Iterator
 
 from .vm.result import RunResult
-from .vm.schedule import CHOOSE, Plan
+from .vm.schedule import CHOOSE, Plan, ScheduleError, plan_of, to_string
 
 STRATEGIES = ("seeds", "random", "pct", "preempt", "exhaustive", "portfolio")
 PRIORITIES = 64          # pct: task ids beyond share these priorities (t % 64)
@@ -37,6 +37,27 @@ class Source:
 
     def covered(self) -> str:
         raise NotImplementedError
+
+
+class Replay(Source):
+    """One schedule, given as a string: `mikro test --schedule S`."""
+    name = "schedule"
+
+    def __init__(self, schedule: str):
+        self.plan, self.runs = plan_of(schedule), 0
+
+    def next(self) -> Plan | None:
+        if self.runs:
+            return None
+        self.runs = 1
+        return self.plan
+
+    def seen(self, plan: Plan, result: RunResult) -> None:
+        if result.misfit:
+            raise ScheduleError(result.misfit)
+
+    def covered(self) -> str:
+        return f"the schedule {to_string(self.plan.decisions)}"
 
 
 class RandomWalk(Source):
@@ -58,7 +79,7 @@ class PCT(Source):
     change points among the decisions the longest run so far made."""
 
     def __init__(self, depth: int = 3, first_seed: int = 0):
-        if not 1 <= depth <= 64:
+        if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 64:
             raise ValueError(f"the pct depth must be from 1 to 64 (got {depth!r})")
         self.depth, self.first_seed, self.runs, self.longest = depth, first_seed, 0, 8
         self.name = f"pct (depth {depth})"
@@ -226,8 +247,14 @@ def fingerprints(result: RunResult) -> list[int]:
 
 
 def source(strategy: str, first_seed: int = 0, depth: int = 3,
-           bound: int | None = None) -> Source:
-    """The source of plans of a strategy named in STRATEGIES (but seeds)."""
+           bound: int | None = None, schedule: str | None = None) -> Source:
+    """The source of plans of a strategy named in STRATEGIES (but seeds), or of the one
+    `schedule` (a string) when it is given."""
+    if schedule is not None:
+        return Replay(schedule)
+    if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)
+                              or bound < 0):
+        raise ValueError(f"the preemption bound must be an integer of at least 0 (got {bound!r})")
     if strategy == "random":
         return RandomWalk(first_seed)
     if strategy == "pct":
