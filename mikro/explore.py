@@ -31,6 +31,7 @@ BLOCK = 200
 # a schedule under which the program never ends is that run's outcome (limit), not a hang
 PLANNED_FUEL = 10_000_000
 SHRINK_RUNS = 400        # runs the shrinking of one failure may make
+SHRINK_LEVELS = 2        # it first searches every schedule with this many preemptions
 
 
 class ExploreError(Exception):
@@ -296,8 +297,9 @@ def _explore_planned(program, schedules, src, strategy, backend, fuel, passes, s
 
 
 def _shrink(found: Exploration, runner: _Runner) -> None:
-    """Make the failing schedule smaller: zero its non-default decisions in chunks, then
-    one at a time (fewest preemptions), keeping each change after which the run still
+    """Make the failing schedule smaller: search the schedules with fewer non-default
+    decisions (up to SHRINK_LEVELS) for the same failure, then bisect for the shortest failing prefix, then zero them in chunks, then one at a
+    time (fewest preemptions), keeping each change after which the run still
     fails with the same status; what is left past the last non-default decision is the
     default, so the prefix is as short as the decisions kept."""
     result = found.result
@@ -305,6 +307,21 @@ def _shrink(found: Exploration, runner: _Runner) -> None:
     values = _trimmed(result)
     status = result.status
     runs = 0
+    # the fewest non-default decisions first: a bounded search below the failure's count
+    found_small, runs = _search_below(values, status, runner)
+    if found_small is not None:
+        values, result = _trimmed(found_small), found_small
+    # the shortest prefix that fails (the rest the default), by bisection
+    low, high = 0, len(values)
+    while low < high and runs < SHRINK_RUNS:
+        mid = (low + high) // 2
+        runs += 1
+        r, ok = runner.run(Plan(tuple(values[:mid])), "a shrinking run")
+        if not ok and r.status == status:
+            values, result = _trimmed(r), r
+            high = min(mid, len(values))
+        else:
+            low = mid + 1
     chunk = max(1, sum(1 for v in values if v) // 2)
     while runs < SHRINK_RUNS:
         nonzero = [i for i, v in enumerate(values) if v]
@@ -327,6 +344,27 @@ def _shrink(found: Exploration, runner: _Runner) -> None:
     found.result, found.last = result, result
     found.schedule = result.schedule
     found.shrink_runs = runs
+
+
+def _search_below(values, status, runner):
+    """A run failing with `status` whose schedule has fewer non-default decisions than
+    `values`, from every schedule with at most SHRINK_LEVELS of them (level by level,
+    within half the shrinking's runs): (that run or None, runs made)."""
+    limit = min(SHRINK_LEVELS, sum(1 for v in values if v) - 1)
+    if limit < 0:
+        return None, 0
+    search = strategies.Bounded(limit=limit)
+    runs = 0
+    while runs < SHRINK_RUNS // 2:
+        plan = search.next()
+        if plan is None:
+            break
+        runs += 1
+        r, ok = runner.run(plan, "a shrinking run")
+        search.seen(plan, r)
+        if not ok and r.status == status:
+            return r, runs
+    return None, runs
 
 
 def _trimmed(result: RunResult) -> list[int]:

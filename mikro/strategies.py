@@ -229,8 +229,9 @@ class Portfolio(Source):
 def fingerprints(result: RunResult) -> list[int]:
     """The state before each decision of a traced run, as a hash of what every task has
     seen: the events that name it (as the task or the peer, times left out) in their
-    order, and its choose values. Steps of different tasks on unrelated handles commute,
-    and the two orders give the same fingerprint."""
+    order, the turns it was picked for at a decision and its choose values. Steps of
+    different tasks on unrelated handles commute, and the two orders give the same
+    fingerprint."""
     seen: dict[int, int] = {}
     out, trace, at = [], result.trace, 0
     for d in result.decisions:
@@ -241,8 +242,8 @@ def fingerprints(result: RunResult) -> list[int]:
                 seen[tid] = hash((seen.get(tid, 0), step))
             at += 1
         out.append(hash(frozenset(seen.items())))
-        if d.kind == CHOOSE:
-            seen[d.task] = hash((seen.get(d.task, 0), "choose", d.value))
+        # a turn counts, events or not: a task that only yields moves on all the same
+        seen[d.task] = hash((seen.get(d.task, 0), d.kind, d.value if d.kind == CHOOSE else 0))
     return out
 
 
