@@ -152,6 +152,7 @@ class Bounded(Source):
             for j in range(start, len(options)):
                 key = (fps[j], values[j])
                 if key in self.visited and j > start:
+                    self.pruned += sum(n - 1 for n in options[j + 1:])
                     options = options[:j]       # explored from there already
                     break
                 self.visited.add(key)
@@ -162,7 +163,8 @@ class Bounded(Source):
         if self.complete:
             what = "every schedule"
             if self.por:
-                what += f" up to commuting steps ({self.pruned} orders left out)"
+                what += (f" up to commuting steps ({self.pruned} branch"
+                         f"{'es' if self.pruned != 1 else ''} left out)")
             return f"{what}: {runs} run{'s' if runs != 1 else ''}"
         if not self.done_levels:
             return f"{self.level_runs} of the schedules with no preemption"
