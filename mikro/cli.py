@@ -317,7 +317,7 @@ def trace(file: Path = FileArg,
     trace-event JSON of the whole run (NAME.trace.json: open it in Perfetto or
     chrome://tracing)."""
     from . import tracechart
-    from .explore import interleaving
+    from .explore import decision_marks, interleaving
     program = _load(file)
     with api.Kernel(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
                     trace=True, schedule=schedule) as k:
@@ -331,7 +331,9 @@ def trace(file: Path = FileArg,
     if not no_chart:
         try:
             out.mkdir(parents=True, exist_ok=True)
-            for suffix, text in ((".mmd", tracechart.mermaid(result.trace, program, limit=chart)),
+            marks = decision_marks(result, tracechart.task_names(result.trace, program))
+            for suffix, text in ((".mmd", tracechart.mermaid(result.trace, program, limit=chart,
+                                                             marks=marks)),
                                  (".svg", tracechart.svg(result.trace, program, limit=chart)),
                                  (".trace.json", tracechart.chrome(result.trace, program))):
                 path = out / (file.stem + suffix)

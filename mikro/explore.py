@@ -374,22 +374,29 @@ def _trimmed(result: RunResult) -> list[int]:
     return values
 
 
+def decision_marks(result: RunResult, names: dict[int, str]) -> list[tuple[int, int, str]]:
+    """(event index, task, text) for each preemption and choose of a traced planned run:
+    where the interleaving and the chart mark them."""
+    marks = []
+    for i, d in enumerate(result.decisions):
+        who = names.get(d.task, f"#{d.task}")
+        if d.switch:
+            marks.append((d.event, d.task, f"preemption (decision {i}): {who} runs, "
+                                           f"not the head of the queue"))
+        elif d.kind == "choose":
+            marks.append((d.event, d.task, f"choose (decision {i}): {who} gets {d.value} "
+                                           f"of 0..{d.options - 1}"))
+    return marks
+
+
 def interleaving(program: Program, result: RunResult) -> str:
     """A traced planned run's events, one a line (tracechart.format_trace), with a line
     before each preemption (a pick that did not take the queue's head) and choose."""
     from .tracechart import format_trace, task_names
-    names = task_names(result.trace, program)
     lines = format_trace(result.trace, program).splitlines() if result.trace else []
     marks: dict[int, list[str]] = {}
-    for i, d in enumerate(result.decisions):
-        who = names.get(d.task, f"#{d.task}")
-        if d.switch:
-            text = f"-- preemption (decision {i}): {who} runs, not the head of the queue"
-        elif d.kind == "choose":
-            text = f"-- choose (decision {i}): {who} gets {d.value} of 0..{d.options - 1}"
-        else:
-            continue
-        marks.setdefault(d.event, []).append(text)
+    for at, _, text in decision_marks(result, task_names(result.trace, program)):
+        marks.setdefault(at, []).append("-- " + text)
     out = []
     for at in range(len(lines) + 1):
         out += marks.get(at, [])

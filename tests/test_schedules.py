@@ -378,3 +378,12 @@ def test_the_portfolio_finds_bugs_of_every_kind_within_2000_schedules(source):
     assert not found.ok, found.summary()
     again = mikro.run(program, backend="x86", schedule=found.schedule)
     assert again.status == found.result.status
+
+
+def test_trace_with_a_schedule_marks_its_preemptions_in_the_listing_and_chart(tmp_path):
+    r = cli("trace", "--backend", "interp", "--schedule", "@0:1", "-o", str(tmp_path),
+            "examples/race.mk")
+    assert r.exit_code == EXIT_CODES["fault"]
+    assert "-- preemption (decision 0): configurator#2 runs" in r.stdout
+    chart = (tmp_path / "race.mmd").read_text()
+    assert "Note over T2: preemption (decision 0)#58; configurator#35;2 runs" in chart
