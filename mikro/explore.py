@@ -22,7 +22,7 @@ from .api import DEFAULT_BACKEND, Kernel, Prepared
 from .vm.image import Program
 from .vm.options import check
 from .vm.result import RunResult
-from .vm.schedule import Plan
+from .vm.schedule import LOG_WORDS, Plan
 
 # seeds per block a worker runs: big enough that sending a block costs little beside its
 # runs, small enough that the runs past a failure are few
@@ -368,7 +368,7 @@ def _search_below(values, status, runner):
 
 
 def _trimmed(result: RunResult) -> list[int]:
-    values = [d.value for d in result.decisions]
+    values = list(result.decision_log[1::LOG_WORDS])
     while values and values[-1] == 0:
         values.pop()
     return values

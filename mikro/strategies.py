@@ -18,7 +18,7 @@ from itertools import cycle
 from typing import Iterator
 
 from .vm.result import RunResult
-from .vm.schedule import CHOOSE, Plan, ScheduleError, plan_of, to_string
+from .vm.schedule import CHOOSE, LOG_WORDS, Plan, ScheduleError, plan_of, to_string
 
 STRATEGIES = ("seeds", "random", "pct", "preempt", "exhaustive", "portfolio")
 PRIORITIES = 64          # pct: task ids beyond share these priorities (t % 64)
@@ -143,11 +143,12 @@ class Bounded(Source):
                     yield values + (0,) * (j - len(values)) + (v,)
 
     def seen(self, plan: Plan, result: RunResult) -> None:
-        options = [d.options for d in result.decisions[:BRANCH_MAX]]
+        log = result.decision_log
+        options = [abs(n) for n in log[:BRANCH_MAX * LOG_WORDS:LOG_WORDS]]
         fps = None
         if self.por:
             fps = fingerprints(result)
-            values = [d.value for d in result.decisions]
+            values = log[1::LOG_WORDS]
             start = max(len(plan.decisions) - 1, 0)
             for j in range(start, len(options)):
                 key = (fps[j], values[j])

@@ -170,7 +170,8 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
                     "compile.mixed.baseline", "compile.straight.optimised", "startup.cached",
                     "soak.compile.start", "soak.compile.end", "soak.print.start", "soak.print.end",
                     "soak.open.start", "soak.open.end", "rt.mikro.notify",
-                    "explore.x86", "explore.interp",
+                    "explore.x86", "explore.interp", "explore.x86.random", "explore.x86.pct",
+                    "explore.x86.preempt",
                     *(f"long.{k}.{size}" for k in ("mikro", "pipe", "socketpair", "memcpy")
                       for size in ("4k", "64k"))}
     for row in data["rows"]:

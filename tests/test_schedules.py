@@ -40,7 +40,7 @@ def cli(*args: str):
 
 
 def facts(r):
-    return (r.status, r.output, r.trace, r.decisions, r.decisions_made, r.misfit,
+    return (r.status, r.output, r.trace, r.decision_log, r.decisions_made, r.misfit,
             r.faults, r.waiting)
 
 

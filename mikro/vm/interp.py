@@ -156,8 +156,8 @@ class Machine:
             where = self.where(t, t.pc) if t.host is None else Where(-1)
             res.waiting.append(Waiter(t.id, t.name, state, handle, where, deadline))
         res.output, res.output_dropped = k.output.text(), k.output.dropped
-        res.decisions, res.decisions_made = list(k.decisions), k.made
-        res.misfit = misfit(k.plan, k.decisions, k.misfit, k.made) or ""
+        res.decision_log, res.decisions_made = tuple(k.log), k.made
+        res.misfit = misfit(k.plan, k.log, k.misfit, k.made) or ""
         if self.status is None:
             res.status = "running"
         elif self.status in ("limit", "interrupted"):

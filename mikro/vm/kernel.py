@@ -25,7 +25,7 @@ from collections import deque
 from . import abi, isa
 from .faults import syscall_failure
 from .result import Fault, Output, Where
-from .schedule import CHOOSE, PICK, Decision, Plan, splitmix64
+from .schedule import CHOOSE, PICK, Plan, splitmix64
 from .trace import Event
 
 BLOCK, SWITCH, END = "block", "switch", "end"      # what a syscall did with its caller
@@ -319,7 +319,8 @@ class Kernel:
         for i, s in enumerate(program.strings):
             self.name_index.setdefault(s, i)
         self.plan = plan                         # None: the seed schedules (pick)
-        self.decisions: list[Decision] = []      # every decision of a planned run (capped)
+        self.log: list[int] = []                 # every decision of a planned run (capped),
+                                                 # schedule.LOG_WORDS words each
         self.made = 0                            # decisions made
         self.misfit = 0                          # 1 + the first decision the plan misfit
         self.xrng = plan.seed & M64 if plan else 0
@@ -445,7 +446,7 @@ class Kernel:
             v = 0
         if i < abi.DECISIONS_MAX:
             event = len(self.trace) if self.trace is not None else 0
-            self.decisions.append(Decision(kind, n, v, task_of(v), event))
+            self.log += (n if kind == PICK else -n, v, task_of(v), event)
         return v
 
     def pct_pick(self, i: int) -> int:

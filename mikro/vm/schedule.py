@@ -60,6 +60,15 @@ class Decision:
         return self.kind == PICK and self.value != 0
 
 
+LOG_WORDS = 4    # a decision in a run's log: its ways (negated for choose), value, task, event
+
+
+def decisions_of(log) -> list[Decision]:
+    """The Decisions of a run's flat log (LOG_WORDS words each)."""
+    return [Decision(PICK if log[i] > 0 else CHOOSE, abs(log[i]), log[i + 1], log[i + 2],
+                     log[i + 3]) for i in range(0, len(log), LOG_WORDS)]
+
+
 def to_string(values) -> str:
     """The schedule string of decision values (those after the last non-zero are 0)."""
     return "@" + ",".join(f"{i}:{v}" for i, v in enumerate(values) if v)
@@ -102,15 +111,16 @@ def plan_of(schedule) -> Plan | None:
     return Plan(parse(schedule))
 
 
-def misfit(plan: Plan | None, log: list[Decision], bad: int, made: int) -> str | None:
-    """Why a run's plan did not fit its program, or None. bad: 1 + the index of the first
+def misfit(plan: Plan | None, log, bad: int, made: int) -> str | None:
+    """Why a run's plan did not fit its program, or None. log: the run's flat decision
+    log; bad: 1 + the index of the first
     decision whose planned value was too large (0: none); made: the decisions the run
     made (a planned value past them was never used)."""
     if plan is None or plan.tail != "fifo":
         return None
     if bad:
         i = bad - 1         # < DECISIONS_MAX, so the log holds it
-        n = log[i].options
+        n = abs(log[i * LOG_WORDS])
         return (f"the schedule does not fit the program: decision {i} is "
                 f"{plan.decisions[i]}, but it could go {n} ways there (0..{n - 1})")
     used = max((i for i, v in enumerate(plan.decisions) if v), default=-1)

@@ -58,7 +58,7 @@ CHAIN_MAX = abi.CHAIN_MAX
 # one record per ended task in Kernel.log; fault chains go to Kernel.chains
 # a decision in Kernel.xlog: the ways it could go (negated for choose), its value, the
 # task it ran (or that chose) and the trace events before it
-PLAN_LOG = ("options", "value", "task", "event")
+PLAN_LOG = ("options", "value", "task", "event")     # as mikro.vm.schedule.LOG_WORDS
 LOG_FIELDS = ("id", "type", "end_kind", "exit_code", "fault_code", "fault_a", "fault_b",
               "fault_c", "fault_pc", "chain_off", "chain_len", "end_seq")
 

@@ -14,7 +14,7 @@ from ...vm.faults import syscall_failure
 from ...vm.kernel import HostMessage, KernelClosed, host_reply
 from ...vm.options import RunOptions
 from ...vm.result import Fault, Output, RunResult, Waiter, Where, idle
-from ...vm.schedule import CHOOSE, PICK, TAIL_CODE, Decision, Plan, misfit
+from ...vm.schedule import TAIL_CODE, Plan, misfit
 from ...vm.trace import FIELDS as TRACE_FIELDS
 from ...vm.trace import KIND, Event
 from . import layout as L
@@ -299,12 +299,11 @@ class Machine:
         k.xlog = self._map(abi.DECISIONS_MAX * 8 * len(L.PLAN_LOG))
         self.plan = plan
 
-    def _decisions(self) -> list[Decision]:
-        k = self.k
-        n = min(k.xmade, abi.DECISIONS_MAX) if k.xmode else 0
-        words = (ctypes.c_int64 * (n * len(L.PLAN_LOG))).from_address(k.xlog) if n else ()
-        return [Decision(PICK if w[0] > 0 else CHOOSE, abs(w[0]), w[1], w[2], w[3])
-                for w in zip(*[iter(words)] * len(L.PLAN_LOG))]
+    def _decision_log(self) -> tuple[int, ...]:
+        n = min(self.k.xmade, abi.DECISIONS_MAX) * len(L.PLAN_LOG)
+        log = array.array("q")
+        log.frombytes(ctypes.string_at(self.k.xlog, 8 * n))
+        return tuple(log)
 
     def _map(self, size: int) -> int:
         addr = _reserve(size)
@@ -628,8 +627,8 @@ class Machine:
         res.output = self.output.text() + (self.pending + "\n" if self.pending else "")
         res.output_dropped = self.output.dropped
         if k.xmode:
-            res.decisions, res.decisions_made = self._decisions(), k.xmade
-            res.misfit = misfit(self.plan, res.decisions, k.xbad, k.xmade) or ""
+            res.decision_log, res.decisions_made = self._decision_log(), k.xmade
+            res.misfit = misfit(self.plan, res.decision_log, k.xbad, k.xmade) or ""
         if status is not None:
             res.status = status
         elif stuck:
