@@ -387,3 +387,39 @@ def test_trace_with_a_schedule_marks_its_preemptions_in_the_listing_and_chart(tm
     assert "-- preemption (decision 0): configurator#2 runs" in r.stdout
     chart = (tmp_path / "race.mmd").read_text()
     assert "Note over T2: preemption (decision 0)#58; configurator#35;2 runs" in chart
+
+
+@pytest.mark.parametrize("bad", [dict(decisions=(-1,)), dict(decisions=(1 << 63,)),
+                                 dict(decisions=(True,)), dict(tail="lifo"),
+                                 dict(tail="pct"), dict(seed=1 << 64),
+                                 dict(tail="pct", priorities=(1,), changes=(-2,))])
+def test_a_plan_with_values_no_kernel_could_take_is_refused(bad):
+    with pytest.raises(ValueError):
+        Plan(**bad)
+
+
+@pytest.mark.parametrize("args, why", [
+    (["--schedules", "0"], "must be an integer of at least 1 (got 0)"),
+    (["--depth", "0"], "must be from 1 to 64 (got 0)"),
+    (["--bound", "-1"], "must be at least 0 (got -1)"),
+    (["--strategy", "bfs"], "unknown strategy 'bfs'"),
+    (["--schedule", "@1"], "'1' is not INDEX:VALUE"),
+])
+def test_mikro_test_refuses_bad_settings_before_it_runs(args, why):
+    r = cli("test", *args, "examples/race.mk")
+    assert r.exit_code == EXIT_CODES["usage"]
+    assert why in " ".join(r.stderr.replace("│", " ").split())
+
+
+def test_a_test_block_replays_its_shrunk_schedule(tmp_path):
+    f = tmp_path / "late_test.mk"
+    f.write_text(open("examples/latereply.mk").read().replace("spawn client()\n", "") +
+                 'test "the balance adds up" {\n    spawn client()\n}\n')
+    r = cli("test", "--backend", "interp", str(f))
+    assert r.exit_code == EXIT_CODES["test_failed"], r.stdout
+    line = next(x for x in r.stdout.splitlines() if x.startswith("replay with: mikro "))
+    args = shlex.split(line.removeprefix("replay with: mikro "))
+    assert "--schedule" in args
+    for backend in BACKENDS:
+        again = cli(*(args[:2] + [backend] + args[3:]))
+        assert again.exit_code == EXIT_CODES["test_failed"] and "0 passed, 1 failed" in again.stdout

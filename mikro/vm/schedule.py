@@ -44,6 +44,13 @@ class Plan:
             raise ValueError("a pct plan needs priorities")
         if len(self.decisions) > abi.DECISIONS_MAX:
             raise ScheduleError(f"a schedule holds at most {abi.DECISIONS_MAX} decisions")
+        for what, values, low in (("decision values", self.decisions, 0),
+                                  ("priorities", self.priorities, -(1 << 63)),
+                                  ("change points", self.changes, 0)):
+            if not all(type(v) is int and low <= v < 1 << 63 for v in values):
+                raise ValueError(f"a plan's {what} are integers from {low} to 2^63-1")
+        if type(self.seed) is not int or not -(1 << 63) <= self.seed < 1 << 64:
+            raise ValueError(f"a plan's seed is a 64-bit integer (got {self.seed!r})")
 
 
 @dataclass(frozen=True)
