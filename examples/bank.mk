@@ -1,7 +1,7 @@
 # bank.mk: two depositors update one balance with a GET then a SET call. Under the default
 # schedule the first finishes before the second starts, but some interleavings let both read
-# the old balance: a lost update. `mikro test --schedules 50 examples/bank.mk` finds one and
-# prints the seed that replays it.
+# the old balance: a lost update. `mikro test examples/bank.mk` finds one (two preemptions)
+# and prints the schedule that replays it.
 const GET = 1
 const SET = 2
 

@@ -2,9 +2,9 @@
 #
 # The worker must be configured before it takes jobs. The configurator and the client are
 # separate tasks and nothing orders their first calls: the FIFO schedule happens to run
-# the configurator first, so `mikro run` is clean, but `mikro test --schedules 100
-# examples/race.mk` finds an interleaving where the job comes first, and prints the seed
-# that replays it. The fix: let the client open the worker only once the configurator
+# the configurator first, so `mikro run` is clean, but `mikro test examples/race.mk`
+# finds an interleaving where the job comes first (one preemption), and prints the
+# schedule that replays it. The fix: let the client open the worker only once the configurator
 # says it is done (or have the worker wait for its configuration before serving jobs).
 const CONFIG = 1
 const JOB = 2

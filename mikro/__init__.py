@@ -13,8 +13,9 @@ from .api import (BACKENDS, DEFAULT_BACKEND, HostMessage, Kernel, KernelClosed, 
                   KernelError, LoadError, compile, compile_file, compile_source, load, run)
 from .explore import Exploration, explore  # noqa: F401
 from .vm.result import Fault, RunResult, Waiter, Where  # noqa: F401
+from .vm.schedule import Plan, ScheduleError  # noqa: F401
 from .vm.trace import Event  # noqa: F401
 
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "Event", "Exploration", "Fault", "HostMessage",
-           "Kernel", "KernelClosed", "KernelError", "LoadError", "RunResult", "Waiter", "Where",
+           "Kernel", "KernelClosed", "KernelError", "LoadError", "Plan", "RunResult", "ScheduleError", "Waiter", "Where",
            "compile", "compile_file", "compile_source", "explore", "load", "run"]

@@ -21,6 +21,7 @@ from .vm.image import ImageError, Program
 from .vm.kernel import HostMessage, KernelClosed, KernelError, host_word  # noqa: F401
 from .vm.options import OUTPUT_KEPT, RunOptions
 from .vm.result import RunResult
+from .vm.schedule import Plan, ScheduleError, plan_of
 
 BACKENDS = ("x86", "interp")
 DEFAULT_BACKEND = "x86"
@@ -80,12 +81,17 @@ def run(program: Program, *, backend: str = DEFAULT_BACKEND, seed: int = 0,
         fuel: int | None = None, time_limit: float | None = None,
         mem_words: int | None = None, on_output: Callable[[str], None] | None = None,
         output_limit: int | None = OUTPUT_KEPT, cache: bool = True,
-        trace: bool = False) -> RunResult:
-    """Run a program to its end on a backend ("x86" or "interp")."""
+        trace: bool = False, schedule: "str | Plan | None" = None) -> RunResult:
+    """Run a program to its end on a backend ("x86" or "interp"). `schedule` (a string
+    `@...` that a failing exploration printed, docs/testing.md) replays that schedule;
+    ScheduleError when it is malformed or does not fit the program."""
     with Kernel(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
                 mem_words=mem_words, on_output=on_output, output_limit=output_limit,
-                cache=cache, trace=trace) as k:
-        return k.run()
+                cache=cache, trace=trace, schedule=schedule) as k:
+        result = k.run()
+    if result.misfit:
+        raise ScheduleError(result.misfit)
+    return result
 
 
 class Prepared:
@@ -131,7 +137,9 @@ class Kernel:
     handler gets a HostMessage (words, sender, conn, data, set_data) and returns the reply:
     None, an int or up to four ints; if it raises, its host task faults and the run goes on.
     The result keeps the last `output_limit` characters of output (None: all of it);
-    `on_output` sees every line.
+    `on_output` sees every line. `schedule` (a schedule string or a Plan) makes the run a
+    planned one: its result holds its decisions (`decisions`, `schedule`), and `misfit`
+    says why the schedule did not fit the run, if it did not.
 
     Its lifecycle, the same on both backends: after close() (or the `with` block) every
     use raises KernelClosed; a host handler or on_output may call close(), which ends the
@@ -147,6 +155,7 @@ class Kernel:
                  trace: bool = False, boot: bool = True,
                  on_output: Callable[[str], None] | None = None,
                  output_limit: int | None = OUTPUT_KEPT, cache: bool = True,
+                 schedule: "str | Plan | None" = None,
                  _prepared: "Prepared | None" = None):
         self._machine: Any = None     # interp.Machine or x86 run.Machine: one interface
         self._closed_why = ""
@@ -155,7 +164,7 @@ class Kernel:
         if on_output is not None:
             on_output = self._callback(on_output)
         options = RunOptions(seed=seed, fuel=fuel, time_limit=time_limit, on_output=on_output,
-                             output_limit=output_limit, trace=trace)
+                             output_limit=output_limit, trace=trace, plan=plan_of(schedule))
         if mem_words is not None:
             options.mem_words = mem_words
         if max_tasks is not None:

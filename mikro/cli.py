@@ -48,6 +48,23 @@ def _at_least(low: int):
     return callback
 
 
+def _strategy_ok(value: str) -> str:
+    from .strategies import STRATEGIES
+    if value not in STRATEGIES:
+        raise typer.BadParameter(f"unknown strategy {value!r} (expected one of "
+                                 f"{', '.join(STRATEGIES)})")
+    return value
+
+
+def _between(low: int, high: Optional[int]):
+    def callback(value: Optional[int]) -> Optional[int]:
+        if value is not None and (value < low or (high is not None and value > high)):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise typer.BadParameter(f"must be {span} (got {value})")
+        return value
+    return callback
+
+
 FileArg = typer.Argument(..., help="A .mk source file (or a .mko image where it says so).")
 # options that several commands take, declared once
 BackendOpt = typer.Option(api.DEFAULT_BACKEND, "--backend", "-b", callback=_backend_ok,
@@ -58,6 +75,28 @@ FuelOpt = typer.Option(None, callback=_checked("fuel"),
                        help="Stop after this many fuel units (loop back-edges and calls).")
 TimeLimitOpt = typer.Option(None, "--time-limit", callback=_checked("time_limit"),
                             help="Stop after this many seconds.")
+
+
+def _schedule_ok(value: Optional[str]) -> Optional[str]:
+    if value is not None:
+        from .vm.schedule import ScheduleError, parse
+        try:
+            parse(value)
+        except ScheduleError as e:
+            raise typer.BadParameter(str(e))
+    return value
+
+
+ScheduleOpt = typer.Option(None, "--schedule", callback=_schedule_ok,
+                           help="Replay this schedule (`@...`, as a failing `mikro test` "
+                                "prints it) instead of a seed.")
+
+
+def _misfit_exits(result) -> None:
+    """A schedule that did not fit the program's run: say why, exit with the usage code."""
+    if result.misfit:
+        sys.stderr.write(f"error: {result.misfit}\n")
+        raise typer.Exit(EXIT_CODES["usage"])
 
 
 def _version(value: bool) -> None:
@@ -104,6 +143,7 @@ def run(file: Path = FileArg,
             help="Integers for the boot `spawn main(...)`, in place of the arguments it lists."),
         backend: str = BackendOpt,
         seed: int = SeedOpt,
+        schedule: Optional[str] = ScheduleOpt,
         fuel: Optional[int] = FuelOpt,
         time_limit: Optional[float] = TimeLimitOpt,
         mem: Optional[int] = typer.Option(None, callback=_checked("mem_words"),
@@ -120,13 +160,14 @@ def run(file: Path = FileArg,
 
     with api.Kernel(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
                     mem_words=mem, on_output=echo, cache=not no_cache,
-                    boot=main_args is None) as k:
+                    boot=main_args is None, schedule=schedule) as k:
         if main_args is not None:               # the boot list, with main's arguments replaced
             for b in program.boot:
                 name = program.tasks[b.task].name
                 k.spawn(name, *(main_args if name == "main" else b.args))
         result = k.run()
     sys.stdout.flush()
+    _misfit_exits(result)
     sys.stderr.write(result.report(program))
     if stats:
         sys.stderr.write(f"status: {result.status}; tasks spawned: {result.tasks_spawned}; "
@@ -168,7 +209,18 @@ def test(files: list[Path] = typer.Argument(
          schedules: int = typer.Option(100, callback=_checked("schedules"),
                                        help="How many interleavings to try per program or test."),
          first_seed: int = typer.Option(0, "--first-seed", callback=_checked("seed"),
-                                        help="The first seed (0 is FIFO)."),
+                                        help="The first seed (0 is FIFO) of seeds, random "
+                                             "and pct."),
+         strategy: str = typer.Option("portfolio", "--strategy", "-s", callback=_strategy_ok,
+                                      help="portfolio (the default: a mix that needs no "
+                                           "choice), seeds, random, pct, preempt or "
+                                           "exhaustive (docs/testing.md)."),
+         depth: int = typer.Option(3, callback=_between(1, 64),
+                                   help="pct: the bug depth it aims at."),
+         bound: Optional[int] = typer.Option(None, callback=_between(0, None),
+                                             help="preempt: at most this many preemptions "
+                                                  "(default: level after level)."),
+         schedule: Optional[str] = ScheduleOpt,
          backend: str = BackendOpt,
          fuel: Optional[int] = typer.Option(None, callback=_checked("fuel"),
                                             help="Fuel limit of each run."),
@@ -179,13 +231,16 @@ def test(files: list[Path] = typer.Argument(
 
     A `test "NAME" { ... }` block runs beside the boot list; it passes when its task ends
     normally (returns, or exits 0), the run ends clean and it printed its `# expect:`
-    lines. A file without test blocks must run clean. A failure prints the command that
-    replays it alone; the last line is `N passed, N failed`; the exit code is 0 only when
-    all passed."""
+    lines. A file without test blocks must run clean. A failure prints its schedule,
+    shrunk, and the command that replays it alone; the last line is `N passed, N failed`;
+    the exit code is 0 only when all passed."""
     from .explore import explore
     from .testing import collect, explain, run_test
+    from .vm.schedule import ScheduleError
     passed = failed = 0
     limits = f" --fuel {fuel}" if fuel is not None else ""
+    how = dict(strategy=strategy, schedule=schedule)
+    explore_opts = dict(depth=depth, bound=bound) if schedule is None else {}
 
     def selected(name: str) -> bool:
         return keyword is None or keyword.lower() in name.lower()
@@ -198,40 +253,43 @@ def test(files: list[Path] = typer.Argument(
             if not tests:
                 sys.stderr.write(f"error: {f} has no test named {only!r}\n")
                 raise typer.Exit(EXIT_CODES["usage"])
-        if tests:
-            for t in tests:
-                if not selected(t.name):
-                    continue
-                outcome = run_test(program, t, backend=backend, schedules=schedules,
-                                   first_seed=first_seed, fuel=fuel, jobs=jobs)
-                if outcome.ok:
-                    passed += 1
-                    sys.stdout.write(f'ok    {f}:{t.line} test "{t.name}"\n')
-                    continue
-                failed += 1
-                sys.stdout.write(f'FAIL  {f}:{t.line} test "{t.name}"\n')
-                sys.stdout.write(explain(program, outcome, backend))
-                sys.stdout.write(f"replay with: mikro test --backend {backend} --schedules 1 "
-                                 f"--first-seed {outcome.seed}{limits} "
-                                 f"{shlex.quote(f'{f}::{t.name}')}\n")
-            continue
-        if not selected(f):
-            continue
-        found = explore(program, schedules, backend=backend, first_seed=first_seed, fuel=fuel,
-                        jobs=jobs)
+        try:
+            if tests:
+                for t in tests:
+                    if not selected(t.name):
+                        continue
+                    outcome = run_test(program, t, backend=backend, schedules=schedules,
+                                       first_seed=first_seed, fuel=fuel, jobs=jobs, **how)
+                    if outcome.ok:
+                        passed += 1
+                        sys.stdout.write(f'ok    {f}:{t.line} test "{t.name}"\n')
+                        continue
+                    failed += 1
+                    sys.stdout.write(f'FAIL  {f}:{t.line} test "{t.name}"\n')
+                    sys.stdout.write(explain(program, outcome, backend))
+                    found = outcome.exploration
+                    if found is not None and found.strategy != "seeds":
+                        sys.stdout.write(f"explored {found.summary()}\n")
+                        replay = f"--schedule {outcome.result.schedule}"
+                    else:
+                        replay = (f"--strategy seeds --schedules 1 "
+                                  f"--first-seed {outcome.seed}")
+                    sys.stdout.write(f"replay with: mikro test --backend {backend} "
+                                     f"{replay}{limits} {shlex.quote(f'{f}::{t.name}')}\n")
+                continue
+            if not selected(f):
+                continue
+            found = explore(program, schedules, backend=backend, first_seed=first_seed,
+                            fuel=fuel, jobs=jobs, **how, **explore_opts)
+        except ScheduleError as e:
+            sys.stderr.write(f"error: {f}: {e}\n")
+            raise typer.Exit(EXIT_CODES["usage"])
         if found.ok:
             passed += 1
             sys.stdout.write(f"ok    {f}: {found.summary()}, all clean\n")
             continue
         failed += 1
-        seed, result = found.failing_seed, found.result
-        sys.stdout.write(f"FAIL  {f}: schedule {found.schedules} of {schedules} fails "
-                         f"(seed {seed}, {result.status})\n")
-        sys.stdout.write(result.output)
-        sys.stdout.write(result.report(program))
-        sys.stdout.write(f"explored {found.summary()}\n")
-        sys.stdout.write(f"replay with: mikro run --backend {backend} --seed {seed}{limits} "
-                         f"{shlex.quote(f)}\n")
+        sys.stdout.write(_failure(program, f, found, schedules, backend, limits))
     sys.stdout.write(f"{passed} passed, {failed} failed\n")
     if not passed + failed:
         sys.stderr.write(f"error: no test name holds {keyword!r}\n")
@@ -243,6 +301,7 @@ def test(files: list[Path] = typer.Argument(
 def trace(file: Path = FileArg,
           backend: str = BackendOpt,
           seed: int = SeedOpt,
+          schedule: Optional[str] = ScheduleOpt,
           fuel: Optional[int] = FuelOpt,
           time_limit: Optional[float] = TimeLimitOpt,
           limit: int = typer.Option(1000, callback=_at_least(0),
@@ -258,17 +317,23 @@ def trace(file: Path = FileArg,
     trace-event JSON of the whole run (NAME.trace.json: open it in Perfetto or
     chrome://tracing)."""
     from . import tracechart
+    from .explore import decision_marks, interleaving
     program = _load(file)
-    result = api.run(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
-                     trace=True)
-    listing = tracechart.format_trace(result.trace, program, limit=limit)
+    with api.Kernel(program, backend=backend, seed=seed, fuel=fuel, time_limit=time_limit,
+                    trace=True, schedule=schedule) as k:
+        result = k.run()
+    _misfit_exits(result)
+    listing = tracechart.format_trace(result.trace, program, limit=limit) if schedule is None \
+        else "\n".join(interleaving(program, result).splitlines()[:limit])
     sys.stdout.write(listing + "\n" if listing and not listing.endswith("\n") else listing)
     sys.stderr.write(result.output)
     sys.stderr.write(result.report(program))
     if not no_chart:
         try:
             out.mkdir(parents=True, exist_ok=True)
-            for suffix, text in ((".mmd", tracechart.mermaid(result.trace, program, limit=chart)),
+            marks = decision_marks(result, tracechart.task_names(result.trace, program))
+            for suffix, text in ((".mmd", tracechart.mermaid(result.trace, program, limit=chart,
+                                                             marks=marks)),
                                  (".svg", tracechart.svg(result.trace, program, limit=chart)),
                                  (".trace.json", tracechart.chrome(result.trace, program))):
                 path = out / (file.stem + suffix)
@@ -355,6 +420,56 @@ def cache(clear: bool = typer.Option(False, "--clear", help="Remove every entry.
     sys.stdout.write(f"cache: {i.path or '-'}{f' (not used: {i.problem})' if i.problem else ''}\n"
                      f"entries: {i.entries}, {size} of at most {i.limit / 2**20:g} MiB "
                      f"(${caches.MAX_ENV})\n")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
+
+
+PLANNED_FUEL = 10_000_000     # mikro.explore.PLANNED_FUEL, without importing explore
+
+
+def _failure(program, f: str, found, schedules: int, backend: str, limits: str) -> str:
+    """What `mikro test` prints for a program that failed under some schedule."""
+    result = found.result
+    out = []
+    if found.strategy == "seeds":
+        out.append(f"FAIL  {f}: schedule {found.schedules} of {schedules} fails "
+                   f"(seed {found.failing_seed}, {result.status})\n")
+        replay = f"--seed {found.failing_seed}"
+    else:
+        out.append(f"FAIL  {f}: schedule {found.schedules} of {schedules} fails "
+                   f"({found.strategy}, {result.status})\n")
+        replay = f"--schedule {found.schedule}"
+    if result.status == "limit" and not limits:
+        limits = f" --fuel {PLANNED_FUEL}"        # the limit that ended the failing run
+    out += [result.output, result.report(program), f"explored {found.summary()}\n"]
+    if found.strategy != "seeds":
+        out.append(_shrunk(program, found, backend))
+    out.append(f"replay with: mikro run --backend {backend} {replay}{limits} "
+               f"{shlex.quote(f)}\n")
+    return "".join(out)
+
+
+def _shrunk(program, found, backend: str) -> str:
+    """The failing schedule, how it was shrunk, and its interleaving with the preemptions
+    marked (a traced replay)."""
+    from .explore import interleaving
+    from .vm.schedule import parse
+    result = found.result
+    switches = sum(1 for d in result.decisions if d.switch)
+    text = (f"schedule {found.schedule}: {switches} preemption{'s' if switches != 1 else ''}"
+            f", {_count(sum(1 for v in parse(found.schedule) if v), 'decision')} set"
+            f" (shrunk from {found.found_schedule} in {_count(found.shrink_runs, 'run')})\n")
+    # the same run: one that a limit ended stops at the same point
+    fuel = result.fuel_used + (0 if result.status == "limit" else 1)
+    with api.Kernel(program, backend=backend, trace=True, schedule=found.schedule,
+                    fuel=fuel) as k:
+        replay = k.run()
+    lines = interleaving(program, replay).splitlines()
+    shown = lines[-40:]
+    text += f"interleaving ({'last 40 lines of ' if len(lines) > 40 else ''}the replay):\n"
+    return text + "".join(f"  {line}\n" for line in shown)
 
 
 def main() -> None:

@@ -52,6 +52,7 @@ class Outcome:
     problems: list[str]             # what did not match; empty when the test passed
     seed: int = 0
     task: int = 0                   # the id of the test's task in the run
+    exploration: Exploration | None = None   # how the schedules were explored
 
     @property
     def ok(self) -> bool:
@@ -109,9 +110,11 @@ def _unfinished(result: RunResult, program: Program, task: int) -> list[str]:
 
 def run_test(program: Program, test: MkTest, *, backend: str = api.DEFAULT_BACKEND,
              schedules: int = 1, first_seed: int = 0, fuel: int | None = None,
-             time_limit: float | None = 60.0, jobs: int = 1) -> Outcome:
-    """Run one test under `schedules` seeds from first_seed (on `jobs` processes); the
-    first failing run, or the last passing one."""
+             time_limit: float | None = 60.0, jobs: int = 1, strategy: str = "seeds",
+             schedule: str | None = None) -> Outcome:
+    """Run one test under `schedules` schedules of `strategy` (seeds from first_seed, on
+    `jobs` processes, or a planned strategy of mikro.explore), or the one `schedule`; the
+    first failing run (its schedule shrunk), or the last passing one."""
     if test.status not in STATUSES:
         result = api.run(program, backend=backend, fuel=0)
         return Outcome(test, result, [f"unknown `# expect-status: {test.status}` "
@@ -119,10 +122,11 @@ def run_test(program: Program, test: MkTest, *, backend: str = api.DEFAULT_BACKE
     ids = _test_task(program, test, backend)
     found: Exploration = explore(program, schedules, backend=backend, first_seed=first_seed,
                                  fuel=fuel, passes=_Passes(test, program, ids),
-                                 time_limit=time_limit, setup=_Spawn(test.task), jobs=jobs)
+                                 time_limit=time_limit, setup=_Spawn(test.task), jobs=jobs,
+                                 strategy=strategy, schedule=schedule)
     seed = found.failing_seed if found.failing_seed is not None else first_seed + schedules - 1
     assert found.last is not None                 # schedules >= 1: some run was made
-    return Outcome(test, found.last, check(test, found.last, program, ids), seed, ids)
+    return Outcome(test, found.last, check(test, found.last, program, ids), seed, ids, found)
 
 
 def _test_task(program: Program, test: MkTest, backend: str) -> int:
@@ -155,7 +159,10 @@ def explain(program: Program, outcome: Outcome, backend: str, trace_tail: int = 
     """A failed test, for a person: where it is, what differed, the report and the last
     IPC events of the failing run (replayed with tracing on)."""
     t, r = outcome.test, outcome.result
-    out = [f'test "{t.name}" failed on {backend} (seed {outcome.seed}) at {t.path}:{t.line}']
+    found = outcome.exploration
+    planned = found is not None and found.strategy != "seeds"
+    which = f"schedule {r.schedule}" if planned else f"seed {outcome.seed}"
+    out = [f'test "{t.name}" failed on {backend} ({which}) at {t.path}:{t.line}']
     out += ["  " + p for p in outcome.problems]
     report = r.report(program)
     if report:
@@ -166,13 +173,15 @@ def explain(program: Program, outcome: Outcome, backend: str, trace_tail: int = 
         out += ["  " + line for line in t.expect] or ["  (nothing)"]
         out.append("output:")
         out += ["  " + line for line in r.output.splitlines()] or ["  (nothing)"]
-    with api.Kernel(program, backend=backend, seed=outcome.seed, trace=True,
-                    time_limit=60.0) as k:
+    how = {"schedule": r.schedule} if planned else {"seed": outcome.seed}
+    with api.Kernel(program, backend=backend, trace=True, time_limit=60.0, **how) as k:
         k.spawn(t.task)
         replay = k.run()
     if replay.trace:
+        from .explore import interleaving
         from .tracechart import format_trace
-        lines = format_trace(replay.trace, program).splitlines()[-trace_tail:]
+        text = interleaving(program, replay) if planned else format_trace(replay.trace, program)
+        lines = text.splitlines()[-trace_tail:]
         out.append(f"last {len(lines)} of {len(replay.trace)} IPC events:")
         out += ["  " + line for line in lines]
     return "\n".join(out) + "\n"

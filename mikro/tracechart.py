@@ -416,10 +416,13 @@ def mermaid_text(text: str) -> str:
     return "".join(c if c.isalnum() or c in _MERMAID_SAFE else f"#{ord(c)};" for c in text)
 
 
-def mermaid(events: list[Event], program: Program | None, limit: int = 200) -> str:
+def mermaid(events: list[Event], program: Program | None, limit: int = 200,
+            marks: list[tuple[int, int, str]] = ()) -> str:
     """A Mermaid sequenceDiagram of the first `limit` events: participants `T<id>` named
     after the tasks, in order of appearance; arrows and notes as the module docstring says;
-    a fault note on a red background; a last note counting the events left out."""
+    a fault note on a red background; a last note counting the events left out. `marks`
+    (event index, task, text): a note over that task before that event (a planned run's
+    preemptions, mikro.explore.decision_marks)."""
     names = task_names(events, program)
     steps, left_out = chart_steps(events, program, limit)
     order = _participants(steps)
@@ -427,12 +430,21 @@ def mermaid(events: list[Event], program: Program | None, limit: int = 200) -> s
         order = [events[0].task]
     lines = ["sequenceDiagram"]
     lines += [f"    participant T{t} as {mermaid_text(names[t])}" for t in order]
+    pending = sorted(m for m in marks if m[1] in order)
     for s in steps:
+        while pending and pending[0][0] <= s.index:
+            _, task, text = pending.pop(0)
+            lines.append(f"    rect {MARK_RGB}")
+            lines.append(f"    Note over T{task}: {mermaid_text(text)}")
+            lines.append("    end")
         lines += _mermaid_step(s)
     if left_out:
         over = f"T{order[0]}" if len(order) == 1 else f"T{order[0]},T{order[-1]}"
         lines.append(f"    Note over {over}: {mermaid_text(_left_out(left_out))}")
     return "\n".join(lines) + "\n"
+
+
+MARK_RGB = "rgb(255, 236, 179)"     # the background of a preemption's note
 
 
 def _mermaid_step(s: Step) -> list[str]:

@@ -178,7 +178,7 @@ def ipc_programs(draw) -> str:
         target = draw(st.integers(0, nservers - 1))
         body = [f"task client{c}(id) {{", f'    let c = open("s{target}")']
         for i in range(draw(st.integers(1, 6))):
-            action = draw(st.integers(0, 6))
+            action = draw(st.integers(0, 7))
             x = draw(st.sampled_from([0, 1, 7, 9, 100, -5, MAX]))
             if action <= 2:
                 body.append(f"    let r{i}, d{i}, k{i} = call(c, {x}, id)")
@@ -192,8 +192,12 @@ def ipc_programs(draw) -> str:
                 body.append("    send(c, -2, id)")
                 body.append(f"    let h{i}, w{i}, s{i} = recv(c)")
                 body.append(f'    print("pushed", id, w{i}, s{i}, h{i} == c)')
-            else:
+            elif action == 6:
                 body.append("    yield()")
+            else:       # a value the schedule decides; choose(0) and below fail (try)
+                n = draw(st.sampled_from([1, 2, 3, 0, -1]))
+                body.append(f"    let q{i}, v{i} = try choose({n})")
+                body.append(f'    print("chose", id, q{i}, v{i})')
         if draw(st.booleans()):
             body.append("    close(c)")
         body.append('    print("client", id, "done")')

@@ -173,6 +173,7 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
                     "sup.mikro.restart", "sup.mikro.spawn",
                     "rt.mikro.select1", "rt.mikro.select64", "rt.mikro.recvtype",
                     "explore.x86", "explore.interp",
+                    "explore.x86.random", "explore.x86.pct", "explore.x86.preempt",
                     *(f"long.{k}.{size}" for k in ("mikro", "pipe", "socketpair", "memcpy")
                       for size in ("4k", "64k")),
                     *(f"bulk.{k}" for k in ("long", "segment", "pipe", "memcpy"))}

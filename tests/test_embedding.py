@@ -196,7 +196,7 @@ spawn main()
 def test_cli_test_explores_a_program_without_test_blocks():
     result = CliRunner().invoke(app, ["test", "--schedules", "100", str(ROOT / "examples" / "race.mk")])
     assert result.exit_code == EXIT_CODES["test_failed"]
-    assert "schedule" in result.stdout and "replay with: mikro run --backend x86 --seed" in result.stdout
+    assert "replay with: mikro run --backend x86 --schedule @" in result.stdout
     assert result.stdout.endswith("\n0 passed, 1 failed\n")
 
 

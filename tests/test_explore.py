@@ -130,8 +130,8 @@ def test_jobs_beyond_the_cores_zero_or_negative_are_refused():
 
 
 def test_mikro_test_with_jobs_prints_what_one_job_prints():
-    one, two = cli("test", "--schedules", "500", RACE), \
-        cli("test", "--schedules", "500", "--jobs", "2", RACE)
+    one, two = cli("test", "--strategy", "seeds", "--schedules", "500", RACE), \
+        cli("test", "--strategy", "seeds", "--schedules", "500", "--jobs", "2", RACE)
     assert one.exit_code == two.exit_code == EXIT_CODES["test_failed"]
     assert one.stdout == two.stdout
     assert "explored 4 schedules (seeds 0..3): 2 distinct outcomes (3 clean, 1 deadlock)" \
@@ -145,7 +145,7 @@ def _replay(stdout: str) -> list[str]:
 
 @pytest.mark.parametrize("found_on", ["x86", "interp"])
 def test_the_printed_replay_command_fails_the_same_way_on_both_backends(found_on):
-    r = cli("test", "--backend", found_on, "--schedules", "100", RACE)
+    r = cli("test", "--strategy", "seeds", "--backend", found_on, "--schedules", "100", RACE)
     assert r.exit_code == EXIT_CODES["test_failed"]
     args = _replay(r.stdout)
     assert args[:3] == ["run", "--backend", found_on]
@@ -161,7 +161,7 @@ def test_the_replay_command_of_a_failing_test_block_fails_on_both_backends(tmp_p
         '    print("job:", call(w, JOB, 4))  # expect: job: 40\n}\n'
     f = tmp_path / "race_test.mk"
     f.write_text(source)
-    r = cli("test", "--schedules", "200", "--jobs", "2", str(f))
+    r = cli("test", "--strategy", "seeds", "--schedules", "200", "--jobs", "2", str(f))
     assert r.exit_code == EXIT_CODES["test_failed"], r.stdout
     args = _replay(r.stdout)
     assert args[:3] == ["test", "--backend", "x86"] and "--schedules" in args

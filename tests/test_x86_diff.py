@@ -16,6 +16,7 @@ from mikro.lang import compile_source
 from mikro.vm import abi, interp, isa
 from mikro.vm.image import Boot, Pos, Program, TaskType
 from mikro.vm.options import RunOptions
+from mikro.vm.schedule import LOG_WORDS, Plan, plan_of
 from fuzz import DEEP, examples
 from mikro.vm.asm import assemble as asm
 
@@ -67,7 +68,8 @@ def tiered_up(program: Program, start: str = "baseline", **kw):
 GENERATED_START = "baseline" if DEEP else "interpreter"
 
 FIELDS = ("status", "output", "faults", "waiting", "exits", "limit", "fuel_used",
-          "tasks_spawned", "switches", "trace", "restarts")
+          "tasks_spawned", "switches", "trace", "restarts", "decision_log", "decisions_made",
+          "misfit")
 
 
 def same(program: Program, traced: bool = False, start: str = "baseline", **kw):
@@ -82,12 +84,16 @@ def same(program: Program, traced: bool = False, start: str = "baseline", **kw):
         assert getattr(got, field) == getattr(want, field), field
     if traced:
         events = x86.run(program, RunOptions(trace=True, **kw))
-        assert events.trace and dataclasses.replace(events, trace=[]) == got
+        # the same run, but that decisions also say how many events came before them
+        untraced = tuple(0 if i % LOG_WORDS == 3 else w for i, w in enumerate(events.decision_log))
+        assert events.trace and \
+            dataclasses.replace(events, trace=[], decision_log=untraced) == got
         assert paused(program, trace=True, **kw) == events
         assert tiered_up(program, start, trace=True, **kw) == events
         assert x86.compile(program, traced=True, tier="interpreter").run(
             RunOptions(trace=True, **kw)) == events
-        assert events.trace == interp.run(program, RunOptions(trace=True, **kw)).trace
+        reference = interp.run(program, RunOptions(trace=True, **kw))
+        assert (events.trace, events.decision_log) == (reference.trace, reference.decision_log)
     return got
 
 
@@ -366,6 +372,28 @@ def test_generated_segment_programs(data):
     program = _compiled(data.draw(_progen().segment_programs()))
     for seed in (0, 5):
         same(program, traced=True, start=GENERATED_START, seed=seed, fuel=200_000)
+
+
+@settings(max_examples=examples(2), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.data())
+def test_generated_planned_runs(data):
+    """Both kernels take the same decisions under every kind of plan, and a run's
+    schedule string replays it (choose among them)."""
+    program = _compiled(data.draw(_progen().ipc_programs()))
+    seed = data.draw(st.integers(1, 1 << 32))
+    walk = same(program, traced=True, start=GENERATED_START, fuel=200_000,
+                plan=Plan(tail="random", seed=seed))
+    replay = same(program, start=GENERATED_START, fuel=200_000, plan=plan_of(walk.schedule))
+    assert (replay.output, replay.decisions) == (walk.output, walk.decisions)
+    prios = tuple(data.draw(st.permutations(range(3, 9))))
+    changes = tuple(sorted(data.draw(st.lists(st.integers(0, 30), max_size=2))))
+    same(program, start=GENERATED_START, fuel=200_000,
+         plan=Plan(tail="pct", seed=seed, priorities=prios, changes=changes))
+    shifted = tuple(data.draw(st.lists(st.integers(0, 3), max_size=12)))
+    got = x86.run(program, RunOptions(fuel=200_000, plan=Plan(shifted)))     # may misfit
+    want = interp.run(program, RunOptions(fuel=200_000, plan=Plan(shifted)))
+    assert (got.output, got.decisions, got.misfit) == (want.output, want.decisions, want.misfit)
 
 
 RET_LOOP = '''

@@ -51,6 +51,30 @@ def schedules(ctx: Ctx):
             return out
         ctx.row(f"explore.{backend}", COST, f"schedules explored per second ({backend})",
                 "schedules/s", measure, note="examples/echo.mk, one process")
+    for strategy in PLANNED:
+        ctx.row(f"explore.x86.{strategy}", COST, f"{strategy} schedules per second (x86)",
+                "schedules/s", partial(_planned_rate, ctx, program, strategy),
+                note="examples/echo.mk; against explore.x86 (seeds) of the same run")
+
+
+# planned strategies timed beside the seeds: a decision read from native memory, the log
+# of every decision, and what the strategy computes between runs
+PLANNED = ("random", "pct", "preempt")
+
+
+def _planned_rate(ctx: Ctx, program, strategy: str):
+    from ..explore import explore
+    n = ctx.sizes.schedules_x86 // 4
+    explore(program, 1, backend="x86", strategy=strategy)
+    out = []
+    for b in range(ctx.sizes.batches):
+        wall, cpu = time.perf_counter(), time.process_time()
+        found = explore(program, n, backend="x86", strategy=strategy, first_seed=b * n)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if not found.ok:
+            raise Unavailable(f"a {strategy} schedule ended {found.result.status}")
+        out.append((found.schedules / wall, found.schedules / cpu if cpu > 0 else float("inf")))
+    return out
 
 
 def _hwm_kib() -> int:

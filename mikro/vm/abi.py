@@ -89,6 +89,8 @@ _SYSCALLS = [
     ("revoke",     1, 0, False, "end the grant of segment a0 (its creator), or give it back (its borrower)"),
     ("pushbuf",    8, 0, True,  "push a5..a7 and a2[a3 .. a3+a4) to connection a1 of server "
                                 "channel a0, for its recvbuf; wait until taken"),
+    # controlled nondeterminism (docs/kernel.md, "Schedules"): a value the scheduler decides
+    ("choose",     1, 1, False, "a1 = a value from 0 to a0 - 1, decided as a scheduling choice"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))
@@ -175,6 +177,8 @@ SEG_TOTAL_WORDS = 1 << 27  # words of all segments alive in a run (1 GiB)
 
 # The seeded scheduler's generator, splitmix64: the step and the two mixing multipliers
 SPLITMIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
+# a run's schedule records at most this many decisions (docs/kernel.md, "Schedules")
+DECISIONS_MAX = 1 << 16
 HOST_TYPE = -1           # the task type of a host task (its code is a Python handler)
 
 

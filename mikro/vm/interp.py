@@ -19,6 +19,7 @@ from .faults import (BADARR, BADRET, DIV0, INDEX, MEM, NEGSIZE, OOM, SEGRO, SEGS
 from .kernel import BLOCK, BLOCKED, END, SWITCH, WAIT, Kernel, KernelClosed, Task
 from .options import RunOptions
 from .result import Fault, RunResult, Waiter, Where, idle
+from .schedule import misfit
 from .verify import verify
 from .words import div, rem, shl, shr, ushr, wrap
 
@@ -51,7 +52,7 @@ class Machine:
         self.kernel = Kernel(program, seed=int(opts.seed), mem_words=self.mem_words,
                              max_tasks=int(opts.max_tasks), on_output=opts.on_output,
                              trace=[] if opts.trace else None, clock=lambda: self.fuel_used,
-                             output_limit=opts.output_limit)
+                             output_limit=opts.output_limit, plan=opts.plan)
         self.fuel_left = None if opts.fuel is None else max(int(opts.fuel), 0)
         self.slice_left: int | None = None     # fuel left in this call of advance()
         self.deadline: float | None = None
@@ -158,6 +159,8 @@ class Machine:
             where = self.where(t, t.pc) if t.host is None else Where(-1)
             res.waiting.append(Waiter(t.id, t.name, state, handle, where, deadline))
         res.output, res.output_dropped = k.output.text(), k.output.dropped
+        res.decision_log, res.decisions_made = tuple(k.log), k.made
+        res.misfit = misfit(k.plan, k.log, k.misfit, k.made) or ""
         if self.status is None:
             res.status = "running"
         elif self.status in ("limit", "interrupted"):

@@ -26,6 +26,7 @@ from . import abi, isa
 from .abi import pack_name
 from .faults import syscall_failure
 from .result import Fault, Output, Restart, Where
+from .schedule import CHOOSE, PICK, Plan, splitmix64
 from .trace import TIMEOUT_WAITS, Event
 
 BLOCK, SWITCH, END = "block", "switch", "end"      # what a syscall did with its caller
@@ -354,7 +355,7 @@ class Registry:
 class Kernel:
     def __init__(self, program, *, seed: int = 0, mem_words: int = abi.MEM_WORDS,
                  max_tasks: int = abi.MAX_TASKS, on_output=None, trace: list | None = None,
-                 clock=lambda: 0, output_limit: int | None = None):
+                 clock=lambda: 0, output_limit: int | None = None, plan: Plan | None = None):
         self.program = program
         self.mem_words = mem_words
         self.max_tasks = max_tasks
@@ -384,6 +385,14 @@ class Kernel:
         self.name_index: dict[bytes, int] = {}
         for i, s in enumerate(program.strings):
             self.name_index.setdefault(s.encode(), i)
+        self.plan = plan                         # None: the seed schedules (pick)
+        self.log: list[int] = []                 # every decision of a planned run (capped),
+                                                 # schedule.LOG_WORDS words each
+        self.made = 0                            # decisions made
+        self.misfit = 0                          # 1 + the first decision the plan misfit
+        self.xrng = plan.seed & M64 if plan else 0
+        self.priority = list(plan.priorities) if plan else []
+        self.changed = 0                         # pct: the change points passed
 
     def record(self, kind: str, t: "Task | int", handle: int = 0, peer: "Task | int" = 0,
                a: int = 0, b: int = 0, words: tuple[int, ...] = (), n: int = 0) -> None:
@@ -475,12 +484,71 @@ class Kernel:
         (k = splitmix64() mod length) swaps places with the head first."""
         if not self.ready:
             return None
-        if self.seed:
+        if self.plan is not None:
+            if len(self.ready) > 1:
+                k = self.decide(PICK, len(self.ready), lambda v: self.ready[v].id)
+                self.ready[0], self.ready[k] = self.ready[k], self.ready[0]
+        elif self.seed:
             k = self.splitmix64() % len(self.ready)
             self.ready[0], self.ready[k] = self.ready[k], self.ready[0]
         t = self.ready.popleft()
         t.state = RUNNING
         return t
+
+    # -- planned runs (docs/kernel.md, "Schedules") -------------------------------------
+    def decide(self, kind: str, n: int, task_of) -> int:
+        """The value of the next decision, which could go n >= 2 ways: the plan's, else
+        its tail's; logged with the task it ran (task_of(value))."""
+        i, plan = self.made, self.plan
+        self.made += 1
+        if i < len(plan.decisions):
+            v = plan.decisions[i]
+            if v >= n:                           # does not fit: noted, and taken as 0
+                self.misfit = self.misfit or i + 1
+                v = 0
+        elif plan.tail == "random" or (plan.tail == "pct" and kind == CHOOSE):
+            self.xrng, z = splitmix64(self.xrng)
+            v = z % n
+        elif plan.tail == "pct":
+            v = self.pct_pick(i)
+        else:
+            v = 0
+        if i < abi.DECISIONS_MAX:
+            event = len(self.trace) if self.trace is not None else 0
+            self.log += (n if kind == PICK else -n, v, task_of(v), event)
+        return v
+
+    def pct_pick(self, i: int) -> int:
+        """The ready task of highest priority (the first of them in queue order); at a
+        change point the one it would be first drops to priority `changes passed + 1`."""
+        if self.changed < len(self.plan.changes) and self.plan.changes[self.changed] <= i:
+            self.changed += 1
+            self.priority[self.best_ready() % len(self.priority)] = self.changed
+        return self._best_index()
+
+    def best_ready(self) -> int:
+        return self.ready[self._best_index()].id
+
+    def _best_index(self) -> int:
+        prio, n = self.priority, len(self.priority)
+        best, at = None, 0
+        for j, t in enumerate(self.ready):
+            p = prio[t.id % n]
+            if best is None or p > best:
+                best, at = p, j
+        return at
+
+    def sys_choose(self, t: Task, n: int):
+        """A value 0..n-1: a decision of a planned run, a draw of a seeded one, else 0."""
+        if n < 1:
+            return (E["E_INVAL"],)
+        if n == 1:
+            return (abi.OK, 0)
+        if self.plan is not None:
+            return (abi.OK, self.decide(CHOOSE, n, lambda v: t.id))
+        if self.seed:
+            return (abi.OK, self.splitmix64() % n)
+        return (abi.OK, 0)
 
     # -- waiting and waking -------------------------------------------------------------
     def block(self, t: Task, wait: str, handle: int | None) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import abi
+from .schedule import Plan
 
 # characters of output a result keeps by default: the last lines that fit (RunResult.output)
 OUTPUT_KEPT = 1 << 20
@@ -68,6 +69,7 @@ class RunOptions:
     on_output: Callable[[str], None] | None = None   # called with each output line as printed
     output_limit: int | None = OUTPUT_KEPT   # characters of output the result keeps (None: all)
     trace: bool = False                  # record IPC events (mikro.vm.trace) in the result
+    plan: Plan | None = None             # a planned schedule (mikro.vm.schedule); None: seed
 
     def __setattr__(self, name: str, value) -> None:
         if name in _INT_RANGES or name == "time_limit":

@@ -12,6 +12,7 @@ from typing import Callable
 
 from .abi import CHAIN_MAX, EXIT_CODES, TID_INDEX_MAX, TID_SHIFT
 from .image import Program
+from .schedule import LOG_WORDS, Decision, decisions_of, to_string
 from .trace import Event
 
 
@@ -88,6 +89,21 @@ class RunResult:
     trace: list[Event] = field(default_factory=list)   # IPC events, when traced
     output_dropped: int = 0                   # lines printed before those `output` keeps
     restarts: list[Restart] = field(default_factory=list)   # in the order they were made
+    # a planned run (RunOptions.plan): its decisions (the first abi.DECISIONS_MAX, as
+    # schedule.LOG_WORDS words each: made into Decisions only when asked) and how many
+    # it made
+    decision_log: tuple[int, ...] = ()
+    decisions_made: int = 0
+    misfit: str = ""                          # why the plan did not fit the run, if it did not
+
+    @property
+    def schedule(self) -> str:
+        """The schedule string that replays a planned run (`@...`, mikro.vm.schedule)."""
+        return to_string(self.decision_log[1::LOG_WORDS])
+
+    @property
+    def decisions(self) -> list[Decision]:
+        return decisions_of(self.decision_log)
 
     @property
     def stats(self) -> dict[str, int]:

@@ -48,6 +48,7 @@ class Arena:
     ready: int = 0
     idmap: int = 0               # a task index's slot (Kernel.idmap), for idmap_cap indexes
     idmap_cap: int = 0
+    xlog: int = 0                # a planned run's decision log, reserved on first need
     key: tuple[int, int, int] = (0, 0, 0)     # what take() was asked for
     maps: list[tuple[int, int]] = field(default_factory=list)
 
@@ -55,6 +56,11 @@ class Arena:
         addr = reserve(size)
         self.maps.append((addr, size))
         return addr
+
+    def plan_log(self, size: int) -> int:
+        if not self.xlog:
+            self.xlog = self.map(size)
+        return self.xlog
 
     def unmap(self) -> None:
         for addr, size in self.maps:
@@ -109,14 +115,16 @@ def _reserve_idmap(a: Arena) -> tuple[int, int]:
             n //= 2
 
 
-def give_back(a: Arena, slots_used: int, tasks_started: int) -> None:
+def give_back(a: Arena, slots_used: int, tasks_started: int, log_words: int) -> None:
     """Keep a closed run's arena for the next run: the task structures and the memory of
-    the `slots_used` slots it touched, and the idmap of the tasks it started, become zero
-    again (the free list and the ring are read only where a run wrote them first).
-    Unmapped when enough are kept."""
+    the `slots_used` slots it touched, the idmap of the tasks it started and the
+    `log_words` of its decision log become zero again (the free list and the ring are read
+    only where a run wrote them first). Unmapped when enough are kept."""
     ctypes.memset(a.tasks, 0, slots_used * a.task_bytes)
     _libc.madvise(a.mem, slots_used * a.mem_bytes, _MADV_DONTNEED)
     _libc.madvise(a.idmap, (tasks_started + 1) * 8, _MADV_DONTNEED)
+    if log_words:
+        _libc.madvise(a.xlog, log_words * 8, _MADV_DONTNEED)
     with _lock:
         kept = _kept.setdefault(a.key, [])
         if len(kept) < KEPT:

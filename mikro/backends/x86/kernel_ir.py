@@ -21,6 +21,7 @@ from llvmlite import ir
 
 from ...vm import abi, isa, trace
 from ...vm.kernel import DEADLINE_SENDS, DEADLINE_TAKES, TIMEOUT_OF
+from ...vm.schedule import TAIL_CODE
 from . import layout as L
 from .irb import B, I8, I8P, I32, I64, I64P, c64
 from .kernel_handles import HandlesIR, literal_names
@@ -236,6 +237,7 @@ class KernelIR(HandlesIR):
         return fn, B(fn, self.lay)
 
     def build(self):
+        self._plan()
         self._rq()
         self._timers()
         self._wake()
@@ -301,22 +303,110 @@ class KernelIR(HandlesIR):
         ring, count, mask = b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_mask")
         head = b.and_(count, mask)
         seed = b.get(k, "seed")
-        with b.when(b.cmp("!=", seed, 0)):
-            # splitmix64; the k-th task swaps places with the head
-            st = b.add(b.get(k, "rng"), c64(SPLITMIX_GAMMA))
-            b.put(k, "rng", st)
-            z = b.mul(b.xor(st, b.lshr(st, c64(30))), c64(abi.SPLITMIX[1]))
-            z = b.mul(b.xor(z, b.lshr(z, c64(27))), c64(abi.SPLITMIX[2]))
-            z = b.xor(z, b.lshr(z, c64(31)))
-            kk = b.urem(z, b.sub(b.get(k, "rq_tail"), count))
+
+        def swap(kk):
+            # the k-th task swaps places with the head
             pa = b.gep(ring, [head])
             pb = b.gep(ring, [b.and_(b.add(head, kk), mask)])
             ta, tb = b.load_as(pa, "ring"), b.load_as(pb, "ring")
             b.store_as(tb, pa, "ring")
             b.store_as(ta, pb, "ring")
+        with b.when(b.cmp("!=", seed, 0)):
+            swap(b.urem(self.splitmix(b, k, "rng"), b.sub(b.get(k, "rq_tail"), count)))
+        # a planned run (its seed is 0): a decision when two tasks or more are ready
+        with b.when(b.cmp("!=", b.get(k, "xmode"), 0), likely=False):
+            n = b.sub(b.get(k, "rq_tail"), count)
+            with b.when(b.cmp(">", n, 1)):
+                swap(b.call(self.f["decide"], [k, n, c64(0)]))
         t = b.load_as(b.gep(ring, [head]), "ring")
         b.put(k, "rq_head", b.add(count, c64(1)))
         b.ret(t)
+
+    def splitmix(self, b: B, k, field: str):
+        """The next draw of the splitmix64 generator whose state is Kernel.field."""
+        st = b.add(b.get(k, field), c64(SPLITMIX_GAMMA))
+        b.put(k, field, st)
+        z = b.mul(b.xor(st, b.lshr(st, c64(30))), c64(abi.SPLITMIX[1]))
+        z = b.mul(b.xor(z, b.lshr(z, c64(27))), c64(abi.SPLITMIX[2]))
+        return b.xor(z, b.lshr(z, c64(31)))
+
+    # -- planned runs (mikro.vm.schedule; Kernel.decide is the reference) -----------------
+    def _plan(self):
+        """decide(k, n, chooser) -> value: the next decision of a planned run, which could
+        go n >= 2 ways (chooser: the id of the task in choose, 0 for a pick): the plan's
+        value (0 and noted in xbad when it is n or more), else its tail's; logged.
+        pct_best(k): the position in the ready queue of its task of highest priority."""
+        fn, b = self._fn("pct_best", I64, [self.K], "never")
+        (k,) = fn.args
+        ring, head, mask = b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_mask")
+        prio, nprio = b.get(k, "xprio"), b.get(k, "xnprio")
+        best, at = b.var(0), b.var(0)
+
+        def each(j):
+            t = b.load_as(b.gep(ring, [b.and_(b.add(head, j), mask)]), "ring")
+            p = b.load(b.gep(prio, [b.urem(b.get(t, "id"), nprio)]))
+            with b.when(b.or_(b.cmp("==", j, 0), b.cmp(">", p, b.load(best)))):
+                b.store(p, best)
+                b.store(j, at)
+        b.loop_range(b.sub(b.get(k, "rq_tail"), head), each)
+        b.ret(b.load(at))
+
+        fn, b = self._fn("decide", I64, [self.K, I64, I64], "never")
+        k, n, chooser = fn.args
+        i = b.get(k, "xmade")
+        b.put(k, "xmade", b.add(i, c64(1)))
+        v = b.var(0)
+        mode = b.get(k, "xmode")
+        planned, tail = b.block("planned"), b.block("tail")
+        done = b.block("decided")
+        b.cbranch(b.cmp("<", i, b.get(k, "xdlen")), planned, tail)
+        b.position_at_end(planned)
+        pv = b.load(b.gep(b.get(k, "xdec"), [i]))
+        with b.if_else(b.cmp(">=", pv, n, signed=False)) as (bad, good):
+            with bad:
+                with b.when(b.cmp("==", b.get(k, "xbad"), 0)):
+                    b.put(k, "xbad", b.add(i, c64(1)))
+            with good:
+                b.store(pv, v)
+        b.branch(done)
+        b.position_at_end(tail)
+        is_pct = b.cmp("==", mode, TAIL_CODE["pct"])
+        drawn = b.or_(b.cmp("==", mode, TAIL_CODE["random"]),
+                      b.and_(is_pct, b.cmp("!=", chooser, 0)))
+        draw, other = b.block("draw"), b.block("other")
+        b.cbranch(drawn, draw, other)
+        b.position_at_end(draw)
+        b.store(b.urem(self.splitmix(b, k, "xrng"), n), v)
+        b.branch(done)
+        b.position_at_end(other)
+        with b.when(is_pct):
+            ch = b.get(k, "xchanged")
+            with b.when(b.cmp("<", ch, b.get(k, "xnchanges"))):
+                with b.when(b.cmp("<=", b.load(b.gep(b.get(k, "xchanges"), [ch])), i)):
+                    # the task that would run now drops to priority (change points passed)
+                    ch1 = b.add(ch, c64(1))
+                    b.put(k, "xchanged", ch1)
+                    t = self.ready_at(b, k, b.call(self.f["pct_best"], [k]))
+                    b.store(ch1, b.gep(b.get(k, "xprio"), [b.urem(b.get(t, "id"),
+                                                                   b.get(k, "xnprio"))]))
+            b.store(b.call(self.f["pct_best"], [k]), v)
+        b.branch(done)
+        b.position_at_end(done)
+        val = b.load(v)
+        with b.when(b.cmp("<", i, abi.DECISIONS_MAX)):
+            rec = b.gep(b.get(k, "xlog"), [b.mul(i, c64(len(L.PLAN_LOG)))])
+            is_pick = b.cmp("==", chooser, 0)
+            task = b.select(is_pick, b.get(self.ready_at(b, k, val), "id"), chooser)
+            size = c64(8 * len(trace.FIELDS))
+            event = b.add(b.get(k, "xevents"), b.udiv(b.get(k, "trace_len"), size))
+            for j, w in enumerate([b.select(is_pick, n, b.sub(c64(0), n)), val, task, event]):
+                b.store(w, b.gep(rec, [c64(j)]))
+        b.ret(val)
+
+    def ready_at(self, b: B, k, j):
+        """The task at position j of the ready queue (0: its head)."""
+        ring, head = b.get(k, "ready"), b.get(k, "rq_head")
+        return b.load_as(b.gep(ring, [b.and_(b.add(head, j), b.get(k, "rq_mask"))]), "ring")
 
     def _wake(self):
         """wake(k, t, status): status to a0; on error the result registers of its wait are 0."""
@@ -2342,6 +2432,20 @@ class KernelIR(HandlesIR):
 
     def _sys_now(self, b, k, t, a):
         self.setres(b, b.get(k, "now"), 1)
+        self.ret(b, ACT_DONE)
+
+    def _sys_choose(self, b, k, t, a):
+        n = a[0]
+        with b.when(b.cmp("<", n, 1), likely=False):
+            self.err(b, t, "E_INVAL")
+        with b.when(b.cmp("==", n, 1)):
+            self.ret(b, ACT_DONE)
+        with b.when(b.cmp("!=", b.get(k, "xmode"), 0)):
+            self.setres(b, b.call(self.f["decide"], [k, n, b.get(t, "id")]), 1)
+            self.ret(b, ACT_DONE)
+        with b.when(b.cmp("!=", b.get(k, "seed"), 0)):
+            self.setres(b, b.urem(self.splitmix(b, k, "rng"), n), 1)
+            self.ret(b, ACT_DONE)
         self.ret(b, ACT_DONE)
 
     def _sys_timer(self, b, k, t, a):

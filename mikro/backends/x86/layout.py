@@ -63,6 +63,9 @@ HOST_TYPE = abi.HOST_TYPE
 
 CHAIN_MAX = abi.CHAIN_MAX
 # one record per ended task in Kernel.log; fault chains go to Kernel.chains
+# a decision in Kernel.xlog: the ways it could go (negated for choose), its value, the
+# task it ran (or that chose) and the trace events before it
+PLAN_LOG = ("options", "value", "task", "event")     # as mikro.vm.schedule.LOG_WORDS
 LOG_FIELDS = ("id", "type", "end_kind", "exit_code", "fault_code", "fault_a", "fault_b",
               "fault_c", "fault_pc", "chain_off", "chain_len", "end_seq")
 
@@ -184,6 +187,14 @@ STRUCTS: dict[str, list[tuple]] = {
         ("idmap", "i64*", 1), ("idmap_cap", I64, 1), ("held", I64, 1),
         ("rlog", "i8*", 1), ("rlog_len", I64, 1), ("rlog_cap", I64, 1),
         ("seg_words", I64, 1),          # words of the segments alive (abi.SEG_TOTAL_WORDS)
+        # a planned run (kernel_ir._plan, mikro.vm.schedule): the tail's code (0: no plan),
+        # the planned values, the decisions made, 1 + the first that did not fit, the
+        # random tail's generator, pct's priorities and change points, the log (PLAN_LOG
+        # words a decision) and the trace events Python holds before this call
+        ("xmode", I64, 1), ("xdec", "i64*", 1), ("xdlen", I64, 1), ("xmade", I64, 1),
+        ("xbad", I64, 1), ("xrng", I64, 1), ("xprio", "i64*", 1), ("xnprio", I64, 1),
+        ("xchanges", "i64*", 1), ("xnchanges", I64, 1), ("xchanged", I64, 1),
+        ("xlog", "i64*", 1), ("xevents", I64, 1),
     ],
 }
 

@@ -13,6 +13,7 @@ from ...vm.faults import syscall_failure
 from ...vm.kernel import HostMessage, KernelClosed, host_reply
 from ...vm.options import RunOptions
 from ...vm.result import Fault, Output, Restart, RunResult, Waiter, Where, idle
+from ...vm.schedule import TAIL_CODE, Plan, misfit
 from ...vm.trace import FIELDS as TRACE_FIELDS
 from ...vm.trace import KIND, Event
 from . import layout as L
@@ -230,6 +231,8 @@ class Machine:
         k.rq_mask = min(a.ring, RING_START) - 1
         seed = opts.seed & (2**64 - 1)
         k.seed = k.rng = seed - 2**64 if seed >= 2**63 else seed
+        if opts.plan is not None:
+            self._plan(opts.plan)
         self.reg = (L.C["Reg"] * max(self.cp.nnames, 1))()
         k.reg = ctypes.addressof(self.reg)
         k.prog = cp.tables.address
@@ -255,6 +258,28 @@ class Machine:
                 if self.k.alive + self.k.held >= self.k.max_alive:
                     break
                 self._new_task(b.task, b.args)
+
+    def _plan(self, plan: Plan) -> None:
+        """Native memory for a planned run: its values, priorities, change points and the
+        log (reserved, so only the pages its decisions use are touched)."""
+        k = self.k
+        k.seed = k.rng = 0                       # the plan decides, not the seed
+        k.xmode = TAIL_CODE[plan.tail]
+        seed = plan.seed & (2**64 - 1)
+        k.xrng = seed - 2**64 if seed >= 2**63 else seed
+        self.plan_arrays = [_array("q", a or [0]) for a in
+                            (plan.decisions, plan.priorities, plan.changes)]
+        (k.xdec, k.xprio, k.xchanges) = (a.buffer_info()[0] for a in self.plan_arrays)
+        k.xdlen, k.xnprio, k.xnchanges = (len(plan.decisions), len(plan.priorities),
+                                          len(plan.changes))
+        k.xlog = self.arena.plan_log(abi.DECISIONS_MAX * 8 * len(L.PLAN_LOG))
+        self.plan = plan
+
+    def _decision_log(self) -> tuple[int, ...]:
+        n = min(self.k.xmade, abi.DECISIONS_MAX) * len(L.PLAN_LOG)
+        log = array.array("q")
+        log.frombytes(ctypes.string_at(self.k.xlog, 8 * n))
+        return tuple(log)
 
     def task(self, i: int):
         return L.CTask.from_address(self.k.tasks + i * self.tsize)
@@ -399,7 +424,8 @@ class Machine:
         if not self.closed:
             self.closed = True
             self.cp._free(ctypes.addressof(self.k))
-            arena.give_back(self.arena, self.k.nslots, self.k.ntasks)
+            arena.give_back(self.arena, self.k.nslots, self.k.ntasks,
+                            min(self.k.xmade, abi.DECISIONS_MAX) * len(L.PLAN_LOG))
             _OPEN.pop(id(self), None)
 
     def __del__(self):
@@ -428,6 +454,7 @@ class Machine:
                 k.fuel = chunk
                 k.budget = BUDGET
                 k.trace_base = self.used + chunk
+                k.xevents = len(self.trace) if self.trace is not None else 0
                 t0 = time.perf_counter()
                 rc = self.cp._run(ctypes.addressof(k))
                 dt = time.perf_counter() - t0
@@ -577,6 +604,9 @@ class Machine:
         res.restarts = self._restarts(name_of)
         res.output = self.output.text() + (self.pending + "\n" if self.pending else "")
         res.output_dropped = self.output.dropped
+        if k.xmode:
+            res.decision_log, res.decisions_made = self._decision_log(), k.xmade
+            res.misfit = misfit(self.plan, res.decision_log, k.xbad, k.xmade) or ""
         if status is not None:
             res.status = status
         elif stuck:
