@@ -81,6 +81,9 @@ class HandlesIR:
                 cn = self.conn(b, to)
                 b.put(cn, "client", dst)
                 b.put(cn, "slot", s)
+        # the end may be ready already (a message came while src held it): a select of
+        # dst must test the slot, whose hint no event will set now
+        b.put(dst, "sel_hint", b.or_(b.get(dst, "sel_hint"), b.shl(c64(1), s)))
         self.rec(b, k, "move", dst, s, src, a=x)
         b.ret(s)
 
