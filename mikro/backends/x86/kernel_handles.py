@@ -53,7 +53,13 @@ class HandlesIR:
     def _handles(self):
         self._move_end()
         self._take_moved()
-        self._names()
+        self._name_cmp()
+        self._name_read()
+        self._lit_find()
+        self._name_find()
+        self._name_up()
+        self._name_add()
+        self._name_drop()
 
     # -- moving a chandle ------------------------------------------------------------------
     def _move_end(self):
@@ -282,12 +288,8 @@ class HandlesIR:
         self.done(b)
 
     # -- names built at run time -------------------------------------------------------------
-    def _names(self):
-        """name_cmp(a, b) -> -1, 0, 1: two packed names, as unsigned words in order.
-        name_read(k, t, ref, key) -> length, or -1: the name in array ref of t packed into
-        key (kernel.md, "Names built at run time"). lit_find(k, key) -> the registry index
-        of the string that is that name, or -1. name_find, name_add, name_drop: the treap."""
-        N = self.lay.ptr("Name")
+    def _name_cmp(self):
+        """name_cmp(a, b) -> -1, 0, 1: two packed names, as unsigned words in order."""
         fn, b = self._fn("name_cmp", I64, [I64P, I64P], "never")
         x, y = fn.args
         for j in range(NW):
@@ -296,6 +298,9 @@ class HandlesIR:
                 b.ret(b.select(b.cmp("<", u, v, signed=False), c64(-1), c64(1)))
         b.ret(c64(0))
 
+    def _name_read(self):
+        """name_read(k, t, ref, key) -> length, or -1: the name in array ref of t packed
+        into key (kernel.md, "Names built at run time")."""
         fn, b = self._fn("name_read", I64, [self.K, self.T, I64, I64P], "never")
         k, t, ref, key = fn.args
         mw = b.get(k, "mem_words")
@@ -330,6 +335,9 @@ class HandlesIR:
         bad = b.or_(b.cmp("==", n, 0), b.cmp(">", n, abi.NAME_MAX))
         b.ret(b.select(bad, c64(-1), n))
 
+    def _lit_find(self):
+        """lit_find(k, key) -> the registry index of the string that is that name, or -1:
+        a binary search of the table literal_names made."""
         fn, b = self._fn("lit_find", I64, [self.K, I64P], "never")
         k, key = fn.args
         rows = self._prog(b, k, "lits") if self.generic else \
@@ -354,9 +362,13 @@ class HandlesIR:
         b.position_at_end(done)
         b.ret(c64(-1))
 
-        def key_of(b, node):
-            return b.fp(node, "key", c64(0))
+    @staticmethod
+    def _key_of(b: B, node):
+        return b.fp(node, "key", c64(0))
 
+    def _name_find(self):
+        """name_find(k, key) -> the tree's node of that name, or null."""
+        N = self.lay.ptr("Name")
         fn, b = self._fn("name_find", N, [self.K, I64P], "never")
         k, key = fn.args
         x = b.var(b.get(k, "names"), N)
@@ -368,13 +380,15 @@ class HandlesIR:
             b.ret(xv)
         b.branch(body)
         b.position_at_end(body)
-        d = b.call(self.f["name_cmp"], [key, key_of(b, xv)])
+        d = b.call(self.f["name_cmp"], [key, self._key_of(b, xv)])
         with b.when(b.cmp("==", d, 0)):
             b.ret(xv)
         b.store(b.select(b.cmp("<", d, 0), b.get(xv, "left"), b.get(xv, "right")), x)
         b.branch(head)
 
-        # name_up(k, x): rotate x above its parent
+    def _name_up(self):
+        """name_up(k, x): rotate x above its parent."""
+        N = self.lay.ptr("Name")
         fn, b = self._fn("name_up", ir.VoidType(), [self.K, N], "never")
         k, x = fn.args
         p = b.get(x, "parent")
@@ -395,8 +409,10 @@ class HandlesIR:
         self._relink(b, k, g, p, x)
         b.ret_void()
 
-        # name_add(k, key, len) -> a new node for that name (not in the tree), or null
-        # when the system refuses the memory
+    def _name_add(self):
+        """name_add(k, key, len) -> a new node for that name (not in the tree yet), or
+        null when the system refuses the memory."""
+        N = self.lay.ptr("Name")
         fn, b = self._fn("name_add", N, [self.K, I64P, I64], "never")
         k, key, n = fn.args
         node = b.var(b.get(k, "names_free"), N)
@@ -432,7 +448,7 @@ class HandlesIR:
         b.position_at_end(body)
         xv = b.load(x)
         b.store(xv, p)
-        d = b.call(self.f["name_cmp"], [key, key_of(b, xv)])
+        d = b.call(self.f["name_cmp"], [key, self._key_of(b, xv)])
         b.store(b.select(b.cmp("<", d, 0), b.get(xv, "left"), b.get(xv, "right")), x)
         b.branch(head)
         b.position_at_end(place)
@@ -442,7 +458,7 @@ class HandlesIR:
             with root:
                 b.put(k, "names", nd)
             with child:
-                d = b.call(self.f["name_cmp"], [key, key_of(b, pv)])
+                d = b.call(self.f["name_cmp"], [key, self._key_of(b, pv)])
                 with b.if_else(b.cmp("<", d, 0)) as (lt, rt):
                     with lt:
                         b.put(pv, "left", nd)
@@ -461,7 +477,9 @@ class HandlesIR:
         b.position_at_end(done)
         b.ret(nd)
 
-        # name_drop(k, x): x leaves the tree (rotated down to a leaf) for the free list
+    def _name_drop(self):
+        """name_drop(k, x): x leaves the tree (rotated down to a leaf) for the free list."""
+        N = self.lay.ptr("Name")
         fn, b = self._fn("name_drop", ir.VoidType(), [self.K, N], "never")
         k, x = fn.args
         head, down, leaf = b.block(), b.block(), b.block()
