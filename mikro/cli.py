@@ -10,7 +10,7 @@ import shlex
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -239,8 +239,8 @@ def test(files: list[Path] = typer.Argument(
     from .vm.schedule import ScheduleError
     passed = failed = 0
     limits = f" --fuel {fuel}" if fuel is not None else ""
-    how = dict(strategy=strategy, schedule=schedule)
-    explore_opts = dict(depth=depth, bound=bound) if schedule is None else {}
+    how: dict[str, Any] = dict(strategy=strategy, schedule=schedule)
+    explore_opts: dict[str, Any] = dict(depth=depth, bound=bound) if schedule is None else {}
 
     def selected(name: str) -> bool:
         return keyword is None or keyword.lower() in name.lower()

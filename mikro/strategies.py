@@ -44,7 +44,9 @@ class Replay(Source):
     name = "schedule"
 
     def __init__(self, schedule: str):
-        self.plan, self.runs = plan_of(schedule), 0
+        plan = plan_of(schedule)
+        assert plan is not None                  # a string gives a plan
+        self.plan, self.runs = plan, 0
 
     def next(self) -> Plan | None:
         if self.runs:
@@ -112,7 +114,7 @@ class Bounded(Source):
         self.name = "exhaustive" if por else "bounded preemption"
         self.level, self.level_runs = 0, 0
         self.done_levels: list[int] = []        # runs of each finished level
-        self.parents: list[tuple[tuple[int, ...], list[int], list]] = []
+        self.parents: list[tuple[tuple[int, ...], list[int], list[int] | None]] = []
         self.todo: Iterator[tuple[int, ...]] = iter([()])
         self.visited: set = set()
         self.complete = False                   # every schedule was run

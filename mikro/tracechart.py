@@ -21,6 +21,7 @@ Pure functions over events and the Program (for task type names and strings); no
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -417,7 +418,7 @@ def mermaid_text(text: str) -> str:
 
 
 def mermaid(events: list[Event], program: Program | None, limit: int = 200,
-            marks: list[tuple[int, int, str]] = ()) -> str:
+            marks: Sequence[tuple[int, int, str]] = ()) -> str:
     """A Mermaid sequenceDiagram of the first `limit` events: participants `T<id>` named
     after the tasks, in order of appearance; arrows and notes as the module docstring says;
     a fault note on a red background; a last note counting the events left out. `marks`

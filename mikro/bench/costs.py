@@ -72,7 +72,8 @@ def _planned_rate(ctx: Ctx, program, strategy: str):
         found = explore(program, n, backend="x86", strategy=strategy, first_seed=b * n)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         if not found.ok:
-            raise Unavailable(f"a {strategy} schedule ended {found.result.status}")
+            how = found.result.status if found.result is not None else "badly"
+            raise Unavailable(f"a {strategy} schedule ended {how}")
         out.append((found.schedules / wall, found.schedules / cpu if cpu > 0 else float("inf")))
     return out
 

@@ -181,7 +181,7 @@ def _select(ctx: Ctx):
     for members in SELECT_SIZES:
         ctx.row(f"rt.mikro.select{members}", RT,
                 f"mikro call/reply, server in select over {members} (x86), steady", "ns",
-                lambda k=members: _steady(ctx, select_roundtrip(n, k, WARM), "select", n),
+                partial(_steady, ctx, select_roundtrip(n, members, WARM), "select", n),
                 note="select + recv; between go and end")
     ctx.row("rt.mikro.recvtype", RT, "mikro call/reply, server in recv_type (x86), steady", "ns",
             lambda: _steady(ctx, typed_roundtrip(n, WARM), "typed", n),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import operator
 from bisect import bisect_left
 from collections import deque
+from collections.abc import Callable
 
 from . import abi, isa
 from .abi import pack_name
@@ -150,7 +151,7 @@ class Task:
         self.ch: list[End | None] = [None] * abi.CH_SLOTS
         self.mh = [MSlot() for _ in range(abi.MH_SLOTS)]
         self.line: list[str] = []
-        self.host = None                         # a host task's handler (HostMessage -> reply)
+        self.host: Callable | None = None        # a host task's handler (HostMessage -> reply)
         self.host_ch = 0                         # ... and its server chandle
         # long messages: the buffer it sends (address, length) and the one it receives
         # into (address, capacity), checked when it made its syscall
@@ -398,8 +399,9 @@ class Kernel:
                a: int = 0, b: int = 0, words: tuple[int, ...] = (), n: int = 0) -> None:
         if self.trace is not None:
             words = tuple(words[:abi.MSG_WORDS]) + (0,) * (abi.MSG_WORDS - len(words[:abi.MSG_WORDS]))
-            self.trace.append(Event(self.clock(), kind, getattr(t, "id", t), handle,
-                                    getattr(peer, "id", peer), a, b, words, n))
+            self.trace.append(Event(self.clock(), kind, t.id if isinstance(t, Task) else t,
+                                    handle, peer.id if isinstance(peer, Task) else peer, a, b,
+                                    words, n))
 
     # -- scheduling ---------------------------------------------------------------------
     def boot(self) -> None:

@@ -88,10 +88,10 @@ def parse(text: str) -> tuple[int, ...]:
                             f"(got {text!r})")
     body, last, pairs = text[1:], -1, []
     for part in body.split(",") if body else ():
-        i, sep, v = part.partition(":")
-        if not (sep and i.isdigit() and v.isdigit()):
+        index, sep, value = part.partition(":")
+        if not (sep and index.isdigit() and value.isdigit()):
             raise ScheduleError(f"schedule {text!r}: {part!r} is not INDEX:VALUE")
-        i, v = int(i), int(v)
+        i, v = int(index), int(value)
         if i <= last:
             raise ScheduleError(f"schedule {text!r}: decision {i} comes after {last}; "
                                 f"indexes must grow")

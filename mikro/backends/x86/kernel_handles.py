@@ -21,6 +21,8 @@ its channel closes with no opener waiting, so a run making names forever stays b
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import ctypes
 
 from llvmlite import ir
@@ -49,6 +51,19 @@ def literal_names(strings: list[str], ids: list[int]) -> list[int]:
 
 class HandlesIR:
     """Mixed into KernelIR: the functions of moves and names, and their syscalls."""
+
+    # what KernelIR (kernel_ir.py) provides, declared for the type checker
+    CH_FULL: ir.Constant
+    f: dict[str, ir.Function]
+    lay: Any
+    T: Any
+    Ch: Any
+    out: Any
+    if TYPE_CHECKING:
+        def err(self, b: B, t, code: str) -> Any: ...
+        def done(self, b: B) -> Any: ...
+        def chandle(self, b: B, t, h) -> Any: ...
+        def live_mslot(self, b: B, t, h, fail) -> Any: ...
 
     def _handles(self):
         self._move_end()
