@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import weakref
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .vm.image import ImageError, Program
 from .vm.kernel import HostMessage, KernelClosed, KernelError, host_word  # noqa: F401
@@ -148,7 +148,7 @@ class Kernel:
                  on_output: Callable[[str], None] | None = None,
                  output_limit: int | None = OUTPUT_KEPT, cache: bool = True,
                  _prepared: "Prepared | None" = None):
-        self._machine = None
+        self._machine: Any = None     # interp.Machine or x86 run.Machine: one interface
         self._closed_why = ""
         self._running = False
         self._close_asked = False
@@ -170,6 +170,7 @@ class Kernel:
             self._machine = interp.Machine(program, options, boot=boot)
         else:
             from .backends.x86.run import Machine
+            assert ready.compiled is not None       # prepared for x86: compiled
             self._machine = Machine(ready.compiled, options, boot=boot)
 
     def spawn(self, task: str, *args: int) -> int:

@@ -45,26 +45,30 @@ class Session:
         self.program = api.load(path)
         return self.program
 
+    def _use(self, program: Program | None) -> Program:
+        """The program given, which becomes the current one, or the current one."""
+        program = program or self.program
+        if program is None:
+            raise ValueError("no program: compile() or load() one first, or pass it")
+        self.program = program
+        return program
+
     def kernel(self, program: Program | None = None, **options) -> api.Kernel:
         """A Kernel on this backend (options: seed, fuel, time_limit, trace, boot, ...)."""
-        program = program or self.program
-        self.program = program
-        return api.Kernel(program, backend=self.backend, **options)
+        return api.Kernel(self._use(program), backend=self.backend, **options)
 
     def run(self, program: Program | None = None, **options) -> RunResult:
-        program = program or self.program
-        self.program = program
-        return api.run(program, backend=self.backend, **options)
+        return api.run(self._use(program), backend=self.backend, **options)
 
     def explore(self, program: Program | None = None, schedules: int = 100, **options) -> Exploration:
-        return explore(program or self.program, schedules, backend=self.backend, **options)
+        return explore(self._use(program), schedules, backend=self.backend, **options)
 
     def expect_clean(self, result: RunResult, program: Program | None = None,
                      trace_tail: int = 12) -> None:
         """Fail the test with the run's report (and the last IPC events, when the run was
         traced) unless it ended clean."""
         if result.status != "clean":
-            program = program or self.program
+            program = self._use(program)
             text = (f"mikro run on {self.backend} ended {result.status}:\n"
                     f"{result.report(program)}output:\n{result.output}")
             if result.trace:

@@ -61,6 +61,7 @@ class Outcome:
 def collect(path: str | Path, source: str | None = None) -> tuple[Program, list[MkTest]]:
     """The compiled program of a test file and its tests, in source order; raises
     CompileError (bad source) like mikro.compile."""
+    from .lang import ast
     from .lang.parser import parse
     from .lang.modules import read_source
     path = str(path)
@@ -69,7 +70,7 @@ def collect(path: str | Path, source: str | None = None) -> tuple[Program, list[
     lines = source.splitlines()
     tests = []
     for item in parse(source, path).items:
-        if not getattr(item, "test", False):
+        if not (isinstance(item, ast.TaskDef) and item.test):
             continue
         block = lines[item.span.line - 1:item.span.end_line]
         expect = [m.group(1) for line in block if (m := _EXPECT.search(line))]
@@ -120,6 +121,7 @@ def run_test(program: Program, test: MkTest, *, backend: str = api.DEFAULT_BACKE
                                  fuel=fuel, passes=_Passes(test, program, ids),
                                  time_limit=time_limit, setup=_Spawn(test.task), jobs=jobs)
     seed = found.failing_seed if found.failing_seed is not None else first_seed + schedules - 1
+    assert found.last is not None                 # schedules >= 1: some run was made
     return Outcome(test, found.last, check(test, found.last, program, ids), seed, ids)
 
 

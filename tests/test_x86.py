@@ -589,3 +589,32 @@ def test_the_program_s_own_ir_and_assembly(tmp_path):
     assert f"# {src}:1 | fn f(a) {{ return a * 3 }}" in r.output
     assert f"# {src}:2 | task t {{ print(f(2)) }}" in r.output
     assert ".loc" not in r.output
+
+
+def test_a_run_starts_on_zero_memory_after_runs_that_wrote_it():
+    """The native memory of a closed run is kept for the next run of the same shape
+    (backends/x86/arena.py): the next run must still find every word and task slot zero,
+    also where the last run's tasks never ended (their memory was not cleared at exit)."""
+    p = asm('''
+    .task main
+    .boot main
+        ld s0, zero, 100
+        li s1, 7
+        st s1, zero, 100
+        li a0, "mine"
+        li a1, 1
+        sys channel
+        mov s2, a1
+        mov a0, s0
+        sys puti
+        mov a0, s2
+        sys puti
+        sys putnl
+        sys wait
+        li a0, 0
+        sys exit
+    ''')
+    cp = x86.compile(p, tier="interpreter")
+    for seed in range(4):
+        r = cp.run(RunOptions(seed=seed))
+        assert r.output == "0 0\n", r.output          # not 7, not the second chandle

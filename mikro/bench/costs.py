@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from . import programs
@@ -53,7 +54,10 @@ def schedules(ctx: Ctx):
 
 
 def _hwm_kib() -> int:
-    return int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+    m = re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text())
+    if m is None:
+        raise Unavailable("no VmHWM in /proc/self/status")
+    return int(m.group(1))
 
 
 def _reset_hwm() -> None:
@@ -182,7 +186,7 @@ def compile_time(ctx: Ctx):
         p = program(shape, ctx.sizes.code)
         for tier in ("interpreter", "baseline", "optimised"):
             ctx.row(f"compile.{shape}.{tier}", COST, f"VM -> machine code, {shape}, {tier}",
-                    "us/instr", lambda p=p, tier=tier: back(p, tier),
+                    "us/instr", partial(back, p, tier),
                     note=f"{len(p.code):,} VM instructions, cold")
     p = program("mixed", ctx.sizes.code)
     ctx.row("compile.cached", COST, "VM -> machine code, cached", "us/instr",

@@ -26,9 +26,12 @@ def _init():
 
 def libc_address(name: str) -> int:
     try:
-        return ctypes.cast(getattr(_libc, name), ctypes.c_void_p).value
+        address = ctypes.cast(getattr(_libc, name), ctypes.c_void_p).value
     except AttributeError:
-        raise JitError(f"libc has no {name}") from None
+        address = None
+    if address is None:
+        raise JitError(f"libc has no {name}")
+    return address
 
 
 class Jit:

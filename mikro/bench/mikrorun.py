@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from .. import api
 from ..vm.options import RunOptions
@@ -55,7 +55,7 @@ class Runner:
     backend: str
     expect: str | None
     mem_words: int | None = None
-    _compiled: object = None
+    _compiled: Any = None             # x86.CompiledProgram, made on first use
     last: object = None          # the RunResult of the last run
 
     def __post_init__(self):
@@ -116,11 +116,11 @@ class Timing:
         time (which another process sharing the core does not inflate). Output reaches
         Python when native code returns (every 2^16 task switches on x86), so this is
         exact to about one such slice at either end."""
-        k = 1 if cpu else 0
-        go = next((s[k] for s in self.stamps if s[2] == "go"), None)
-        if go is None or len(self.stamps) < 2:
+        times = [(cpu_t if cpu else wall, line) for wall, cpu_t, line in self.stamps]
+        go = next((t for t, line in times if line == "go"), None)
+        if go is None or len(times) < 2:
             raise Unavailable("the program printed no go line")
-        return self.stamps[-1][k] - go
+        return times[-1][0] - go
 
 
 def runner(source: str, name: str, backend: str, expect: str | None,

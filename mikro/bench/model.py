@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from .stats import Stat
 
@@ -19,7 +19,8 @@ class Row:
     cpu: Stat | None = None  # the same batches in CPU time, where it was measured
 
     def to_dict(self) -> dict:
-        d = {"key": self.key, "group": self.group, "label": self.label, "unit": self.unit}
+        d: dict[str, Any] = {"key": self.key, "group": self.group, "label": self.label,
+                             "unit": self.unit}
         if self.stat is not None:
             d["stat"] = self.stat.to_dict()
         if self.cpu is not None:

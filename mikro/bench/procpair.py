@@ -79,7 +79,7 @@ def run_pair(server: Callable[[], object], client: Callable[[], object], timeout
         for fd in (s_w, c_w):
             os.close(fd)
             fds.remove(fd)
-        got = {s_r: [], c_r: []}
+        got: dict[int, list[bytes]] = {s_r: [], c_r: []}
         open_fds, end = [c_r, s_r], time.monotonic() + timeout
         while open_fds:
             left = end - time.monotonic()

@@ -32,10 +32,9 @@ def _spread(s: Stat) -> str:
 
 def rows_table(rows: list[Row]) -> Table:
     t = Table(title="mikro bench", show_lines=False)
-    for col, kw in (("group", {}), ("benchmark", {}), ("median", {"justify": "right"}),
-                    ("min – max", {"justify": "right"}), ("IQR", {"justify": "right"}),
-                    ("CPU", {"justify": "right"}), ("unit", {}), ("note", {})):
-        t.add_column(col, **kw)
+    for col in ("group", "benchmark", "median", "min – max", "IQR", "CPU", "unit", "note"):
+        t.add_column(col, justify="left" if col in ("group", "benchmark", "unit", "note")
+                     else "right")
     group = None
     for r in rows:
         g = r.group if r.group != group else ""
@@ -51,10 +50,8 @@ def rows_table(rows: list[Row]) -> Table:
 
 def curves_table(curves: list[Curve]) -> Table:
     t = Table(title="O(1) claims (x86 backend)")
-    for col, kw in (("curve", {}), ("size", {"justify": "right"}), ("median", {"justify": "right"}),
-                    ("min – max", {"justify": "right"}), ("unit", {}),
-                    ("vs first", {"justify": "right"})):
-        t.add_column(col, **kw)
+    for col in ("curve", "size", "median", "min – max", "unit", "vs first"):
+        t.add_column(col, justify="left" if col in ("curve", "unit") else "right")
     for c in curves:
         first = True
         for x, s in c.points:

@@ -5,6 +5,7 @@ import json
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -12,6 +13,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import machine, report, suite, targets
 from .model import FULL, QUICK, Ctx, Row, reason
+
+
+def _show_status(bar: Progress, task, name: str, text: str) -> None:
+    bar.update(task, description=f"{name}: {text}")
 
 
 def run(quick: bool = False, only: str | None = None, show: bool = True) -> tuple[Ctx, list, float]:
@@ -24,7 +29,7 @@ def run(quick: bool = False, only: str | None = None, show: bool = True) -> tupl
                   TimeElapsedColumn(), console=err, transient=True, disable=not show) as bar:
         task = bar.add_task("mikro bench", total=len(benches))
         for b in benches:
-            ctx.status = lambda text, b=b: bar.update(task, description=f"{b.name}: {text}")
+            ctx.status = partial(_show_status, bar, task, b.name)
             ctx.status(b.help)
             try:
                 b.run(ctx)

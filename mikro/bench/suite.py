@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 from . import costs, curves, native, pyalt, soak
@@ -37,7 +38,7 @@ def _python(key: str, label: str, fn, note: str):
 
 
 def _mikro(backend: str, n_of: Callable[[Ctx], int]):
-    def measure(ctx: Ctx) -> list[float]:
+    def measure(ctx: Ctx) -> list[tuple[float, float]]:
         n = n_of(ctx)
         r = runner(roundtrip(n), "roundtrip", backend, f"go\n{n}\n")
         r.run()                                   # warm up
@@ -89,13 +90,13 @@ def _long(ctx: Ctx):
         ctx.row(f"long.mikro.{tag}", LONG, f"mikro callbuf/replybuf, {kib} each way (x86)", "ns",
                 mikro, note="2 tasks; difference of 2 runs")
         ctx.row(f"long.pipe.{tag}", LONG, f"pipe pair, {kib} each way", "ns",
-                lambda s=size, k=n_native: native.bulk_pipe(s, k, ctx.sizes.batches),
+                partial(native.bulk_pipe, size, n_native, ctx.sizes.batches),
                 note="2 processes, 1 core")
         ctx.row(f"long.socketpair.{tag}", LONG, f"Unix socketpair, {kib} each way", "ns",
-                lambda s=size, k=n_native: native.bulk_socketpair(s, k, ctx.sizes.batches),
+                partial(native.bulk_socketpair, size, n_native, ctx.sizes.batches),
                 note="2 processes, 1 core")
         ctx.row(f"long.memcpy.{tag}", LONG, f"memcpy of {kib} (a round trip makes 2)", "ns",
-                lambda s=size, k=n_copy: native.memcpy_copy(s, k, ctx.sizes.batches),
+                partial(native.memcpy_copy, size, n_copy, ctx.sizes.batches),
                 note="the limit of a copy")
 
 

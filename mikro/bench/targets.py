@@ -110,6 +110,10 @@ def evaluate(rows: list[Row], curves: list[Curve], spawn_size: int) -> list[Targ
     tm, why = _curve_ratio(C, "curve.timers", 100_000, 10)
     out.append(_judge("sleep <= 2x from 10 to 10^5 deadlines pending", tm, why,
                       lambda v: v <= 2, "{:.2f}x"))
+    sched, why = _median(R, "explore.x86")
+    out.append(_with_cpu(_judge(">= 10^4 schedules explored per second (x86)", sched, why,
+                                lambda v: v >= 10_000, "{:,.0f}/s"),
+                         _cpu(R, "explore.x86"), "{:,.0f}/s"))
     c = C.get("curve.compile")
     lin = c.ratio() if c is not None else None
     out.append(_judge("start cost linear within 1.5x", lin,

@@ -13,6 +13,13 @@ class Span:
     end_col: int
 
 
+def token_span(tok) -> Span:
+    """The span of a lark token or tree meta (its positions are set for whatever lark parsed)."""
+    line, col, end_line, end_col = tok.line, tok.column, tok.end_line, tok.end_column
+    assert line is not None and col is not None and end_line is not None and end_col is not None
+    return Span(line, col, end_line, end_col)
+
+
 # -- expressions -------------------------------------------------------------------------
 
 @dataclass

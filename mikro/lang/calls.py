@@ -6,15 +6,35 @@ then moved to a0.. with every unused argument register zeroed; results come back
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..vm import abi, isa
 from . import ast, builtins
 from .emit import K, R, Label, Opnd
 from .symbols import Err, fold, plural
 
+if TYPE_CHECKING:
+    from .emit import Body, Var
+    from .modules import Unit
+    from .symbols import Tables
+
 A0 = isa.A0
 
 
 class Calls:
+    # what the Lowerer (lower.py) provides, declared for the type checker
+    body: Body
+    prog: Any
+    unit: Unit
+    tables: dict[int, Tables]
+    if TYPE_CHECKING:
+        def operand(self, e, dest: int | None = None) -> Opnd: ...
+        def reg(self, o: Opnd) -> int: ...
+        def _dest(self, dest: int | None, m) -> int: ...
+        def branch(self, e, target: Label, when: bool) -> None: ...
+        def local(self, name: str) -> Var | None: ...
+        def evaluate_all(self, items: list) -> list[Opnd]: ...
+
     def results(self, e, n: int) -> list[int]:
         """Lower a call bound to n names; the registers of its first n results."""
         call = e.call if isinstance(e, ast.Try) else e
@@ -121,7 +141,7 @@ class Calls:
             raise Err("E0403", f"too many message words: {len(e.args) - first} "
                       f"(at most {most})", e.args[first + most].span, help, "one word too many")
         self.arity(e, lo, hi, f"`{name}`")
-        ops: list[Opnd] = []
+        ops: list = []                   # operands and expressions still to evaluate
         for i, a in enumerate(e.args):
             if builtins.STRING_ARG.get(name) == i:
                 if not isinstance(a, ast.Str):
@@ -171,13 +191,12 @@ class Calls:
         b = self.body
         # evaluate everything, then print: one line at once
         values = self.evaluate_all([a for a in e.args if not isinstance(a, ast.Str)])
-        parts = []
+        parts: list[int | Opnd] = []     # a string's index, or a value's operand
         for a in e.args:
-            parts.append(("s", self.prog.string(a.value)) if isinstance(a, ast.Str)
-                         else ("i", values.pop(0)))
+            parts.append(self.prog.string(a.value) if isinstance(a, ast.Str) else values.pop(0))
         b.at(e.span)
-        for kind, v in parts:
-            if kind == "s":
+        for v in parts:
+            if isinstance(v, int):
                 b.emit("li", A0, imm=v)
                 b.emit("sys", imm=abi.SYS["puts"].num)
             else:

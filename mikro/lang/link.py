@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..vm import isa
 from ..vm.image import Function, Pos, Program
 from .emit import Body, Label
+from .symbols import FnSym
 
 FP, LR, SP = isa.FP, isa.LR, isa.SP
 
@@ -13,7 +14,7 @@ class Linker:
         self.program = Program()
         self._strings: dict[str, int] = {}
         self._consts: dict[int, int] = {}
-        self._calls: list[tuple[int, object]] = []     # (pc, FnSym)
+        self._calls: list[tuple[int, FnSym]] = []
 
     def file(self, path: str) -> int:
         self.program.files.append(path)

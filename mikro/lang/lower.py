@@ -154,13 +154,14 @@ class Lowerer(Calls, Spilling):
             self.store(var, o)
             return
         # a[i] = v, a[i] op= v: a and i first, then v
+        assert isinstance(t, ast.Index)          # the parser allows no other target
         if s.op is None:
-            arr, idx, v = self.evaluate_all([t.array, t.index, s.value])
-            arr, idx = self.reg(self.unhold(arr)), self.reg(self.unhold(idx))
-            v = self.reg(v)
+            held_arr, held_idx, held_v = self.evaluate_all([t.array, t.index, s.value])
+            arr, idx = self.reg(self.unhold(held_arr)), self.reg(self.unhold(held_idx))
+            v = self.reg(held_v)
         else:
-            arr, idx = self.evaluate_all([t.array, t.index])
-            arr, idx = self.reg(self.unhold(arr)), self.reg(idx)
+            held_arr, held_idx = self.evaluate_all([t.array, t.index])
+            arr, idx = self.reg(self.unhold(held_arr)), self.reg(held_idx)
             cur = b.temp()
             b.at(t.span)
             b.emit("ald", cur, arr, idx)
@@ -430,9 +431,9 @@ class Lowerer(Calls, Spilling):
     def e_Index(self, e: ast.Index, dest) -> Opnd:
         b = self.body
         m = b.mark()
-        arr, idx = self.evaluate_all([e.array, e.index])
-        arr = self.reg(self.unhold(arr))
-        idx = self.reg(idx)
+        held_arr, held_idx = self.evaluate_all([e.array, e.index])
+        arr = self.reg(self.unhold(held_arr))
+        idx = self.reg(held_idx)
         d = self._dest(dest, m)
         b.emit("ald", d, arr, idx)
         return R(d)

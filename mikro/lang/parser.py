@@ -52,12 +52,7 @@ def test_task_name(name: str) -> str:
     return f'test "{name}"'
 
 
-def _span(meta) -> ast.Span:
-    return ast.Span(meta.line, meta.column, meta.end_line, meta.end_column)
-
-
-def _tspan(tok: Token) -> ast.Span:
-    return ast.Span(tok.line, tok.column, tok.end_line, tok.end_column)
+_span = _tspan = ast.token_span
 
 
 # -- tree -> AST -------------------------------------------------------------------------
@@ -76,8 +71,9 @@ class _ToAst:
         return done[id(tree)]
 
     def _bad(self, code: str, message: str, tok: Token, help: str = "", label: str = ""):
-        end = tok.end_column if tok.end_line == tok.line else tok.column + 1
-        raise _Bad(Diagnostic(code, message, self.file, tok.line, tok.column, end, help, label))
+        s = ast.token_span(tok)
+        end = s.end_col if s.end_line == s.line else s.col + 1
+        raise _Bad(Diagnostic(code, message, self.file, s.line, s.col, end, help, label))
 
     # items
     def start(self, meta, c):

@@ -7,12 +7,24 @@ ordinary depth never spill; deep ones still compile.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..vm import isa
 from . import ast
 from .emit import R, Opnd
 
+if TYPE_CHECKING:
+    from .emit import Body
+
 
 class Spilling:
+    # what the Lowerer (lower.py) provides, declared for the type checker
+    body: Body
+    stmt_top: int
+    _need: dict[int, int]
+    if TYPE_CHECKING:
+        def operand(self, e, dest: int | None = None) -> Opnd: ...
+
     def need(self, e) -> int:
         """Registers an expression needs (an estimate that errs on the high side)."""
         memo = self._need

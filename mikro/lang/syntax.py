@@ -9,6 +9,7 @@ from __future__ import annotations
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
+from .ast import token_span
 from .diagnostics import Diagnostic, show
 from .postlex import CONTINUES
 
@@ -61,7 +62,8 @@ def _accepted(e: UnexpectedInput) -> set[str]:
 def syntax_error(e: UnexpectedInput, lexer_state, source: str, file: str) -> Diagnostic:
     """lexer_state: the postlexer (history of tokens, bracket and brace depth)."""
     if isinstance(e, UnexpectedCharacters):
-        ch = source[e.pos_in_stream] if e.pos_in_stream < len(source) else ""
+        pos = e.pos_in_stream or 0
+        ch = source[pos] if pos < len(source) else ""
         line, col = e.line, e.column
         if ch == '"':
             return Diagnostic("E0105", "unterminated string", file, line, col, col + 1,
@@ -89,10 +91,10 @@ def syntax_error(e: UnexpectedInput, lexer_state, source: str, file: str) -> Dia
         return foreign
 
     def at(t: Token, after: bool = False):
+        s = token_span(t)
         if after:
-            return t.end_line, t.end_column, t.end_column + 1
-        end = t.end_column if t.end_line == t.line else t.column + 1
-        return t.line, t.column, end
+            return s.end_line, s.end_col, s.end_col + 1
+        return s.line, s.col, s.end_col if s.end_line == s.line else s.col + 1
 
     if prev is not None and "INT" in expected and prev.value in CONTINUES \
             and prev.value not in ("{", ".") and (tok is None or tok.type not in EXPR_START):
@@ -128,10 +130,14 @@ def syntax_error(e: UnexpectedInput, lexer_state, source: str, file: str) -> Dia
 def _not_a_comment(source: str, file: str, *toks: Token | None) -> Diagnostic | None:
     """`//` or `/*` where the error is: a comment written as in C."""
     for t in toks:
-        if t is not None and t.type == "SLASH" and source[t.end_pos:t.end_pos + 1] in ("/", "*"):
-            two = source[t.start_pos:t.end_pos + 1]
-            return Diagnostic("E0104", f"`{two}` does not start a comment", file, t.line,
-                              t.column, t.column + 2,
+        if t is None or t.type != "SLASH":
+            continue
+        start, end = t.start_pos or 0, t.end_pos or 0
+        if source[end:end + 1] in ("/", "*"):
+            two = source[start:end + 1]
+            s = token_span(t)
+            return Diagnostic("E0104", f"`{two}` does not start a comment", file, s.line,
+                              s.col, s.col + 2,
                               "a comment runs from `#` to the end of the line"
                               + (" (there are no block comments)" if two == "/*" else ""),
                               "not a comment")
@@ -157,8 +163,9 @@ def _foreign(file: str, prev: Token | None, tok: Token | None, expected: set[str
         t = prev                            # `for i ...`: `for` was read as an expression
     else:
         return None
-    return Diagnostic("E0104", f"`{t.value}` is not a keyword of mikro", file, t.line, t.column,
-                      t.end_column, FOREIGN[t.value], "not a keyword")
+    s = token_span(t)
+    return Diagnostic("E0104", f"`{t.value}` is not a keyword of mikro", file, s.line, s.col,
+                      s.end_col, FOREIGN[t.value], "not a keyword")
 
 
 def _classify(tok: Token, prev: Token | None, expected: set[str], lexer_state):

@@ -127,9 +127,9 @@ class _Asm:
         self.lineno = 0
         self.labels: dict[str, int] = {}
         self.soft: set[str] = set()         # labels .task or .func made, which the text may define
-        self.pending: list[tuple[int, isa.Op, list[str]]] = []     # lineno, op, operands
-        self.tasks: list[tuple[int, str, int, str | None]] = []    # lineno, name, nparams, label
-        self.funcs: list[tuple[int, str, int, str | None, str | None, int]] = []
+        self.pending: list[tuple[int, isa.Op | None, list]] = []     # lineno, op (None: .instr), operands
+        self.tasks: list[tuple[int, str, int, str]] = []    # lineno, name, nparams, label
+        self.funcs: list[tuple[int, str, int, str, str | None, int]] = []
         self.boots: list[tuple[int, str, list[str]]] = []
         self.loc: Pos | None = None
         self.files_given = False
@@ -137,7 +137,7 @@ class _Asm:
     def error(self, msg: str, lineno: int | None = None) -> AsmError:
         return AsmError(f"{self.path}:{lineno or self.lineno}: {msg}")
 
-    def int(self, tok: str, lo: int, hi: int, what: str, lineno: int | None = None) -> int:
+    def number(self, tok: str, lo: int, hi: int, what: str, lineno: int | None = None) -> int:
         try:
             v = int(tok, 0)
         except ValueError:
@@ -200,19 +200,19 @@ class _Asm:
     def dir_const(self, args: list[str]) -> None:
         if len(args) != 1:
             raise self.error(".const takes one integer")
-        self.p.consts.append(self.int(args[0], -(1 << 63), (1 << 63) - 1, "a 64-bit integer"))
+        self.p.consts.append(self.number(args[0], -(1 << 63), (1 << 63) - 1, "a 64-bit integer"))
 
     def dir_task(self, args: list[str]) -> None:
         if not 1 <= len(args) <= 3:
             raise self.error(".task takes a name, a number of parameters and a label")
-        n = self.int(args[1], 0, 255, "a number of parameters") if len(args) > 1 else 0
+        n = self.number(args[1], 0, 255, "a number of parameters") if len(args) > 1 else 0
         label = args[2] if len(args) > 2 else self.here(self.name(args[0]))
         self.tasks.append((self.lineno, self.name(args[0]), n, label))
 
     def dir_func(self, args: list[str]) -> None:
         if not 1 <= len(args) <= 4 or len(args) == 3:
             raise self.error(".func takes a name, a number of parameters, entry and end labels")
-        n = self.int(args[1], 0, 255, "a number of parameters") if len(args) > 1 else 0
+        n = self.number(args[1], 0, 255, "a number of parameters") if len(args) > 1 else 0
         entry, end = (args[2], args[3]) if len(args) == 4 else (self.here(self.name(args[0])), None)
         self.funcs.append((self.lineno, self.name(args[0]), n, entry, end, len(self.pending)))
 
@@ -225,14 +225,14 @@ class _Asm:
         parts = args[0].split(":") if len(args) == 1 else []
         if len(parts) != 3:
             raise self.error(".loc takes file:line:col")
-        f, ln, col = (self.int(x, 0, (1 << 32) - 1, "a number") for x in parts)
+        f, ln, col = (self.number(x, 0, (1 << 32) - 1, "a number") for x in parts)
         self.loc = Pos(f, ln, col)
 
     def dir_instr(self, args: list[str]) -> None:
         if len(args) != 5:
             raise self.error(".instr takes op a b c imm")
-        vals = [self.int(x, 0, 255, "a field") for x in args[:4]]
-        imm = self.int(args[4], isa.IMM_MIN, isa.IMM_MAX, "an immediate")
+        vals = [self.number(x, 0, 255, "a field") for x in args[:4]]
+        imm = self.number(args[4], isa.IMM_MIN, isa.IMM_MAX, "an immediate")
         self.pending.append((self.lineno, None, vals + [imm]))
         self.p.lines.append(self.loc or Pos(0, self.lineno, 1))
 
@@ -253,7 +253,7 @@ class _Asm:
             return self.labels[tok]
         if _LABEL.match(tok):
             raise self.error(f"unknown label {tok}", lineno)
-        return self.int(tok, isa.IMM_MIN, isa.IMM_MAX, "a label or code address", lineno)
+        return self.number(tok, isa.IMM_MIN, isa.IMM_MAX, "a label or code address", lineno)
 
     def interned(self, table: list, value) -> int:
         if value not in table:
@@ -267,13 +267,13 @@ class _Asm:
         if kind == "k":
             m = re.fullmatch(r"K\[(\d+)\]", tok)
             if m:
-                return self.int(m.group(1), 0, isa.IMM_MAX, "a constant index", lineno)
-            return self.interned(p.consts, self.int(tok, -(1 << 63), (1 << 63) - 1,
+                return self.number(m.group(1), 0, isa.IMM_MAX, "a constant index", lineno)
+            return self.interned(p.consts, self.number(tok, -(1 << 63), (1 << 63) - 1,
                                                     "a 64-bit constant", lineno))
         if kind == "str" or tok.startswith('"') or tok.startswith("S["):
             m = re.fullmatch(r"S\[(\d+)\]", tok)
             if m:
-                return self.int(m.group(1), 0, isa.IMM_MAX, "a string index", lineno)
+                return self.number(m.group(1), 0, isa.IMM_MAX, "a string index", lineno)
             try:
                 return self.interned(p.strings, unquote(tok))
             except ValueError as e:
@@ -287,8 +287,8 @@ class _Asm:
                 raise self.error(f"expected a syscall, got {tok!r}", lineno)
             if words[0] in abi.SYS:
                 return abi.SYS[words[0]].num | flag
-            return self.int(words[0], 0, abi.SYS_MASK, "a syscall", lineno) | flag
-        return self.int(tok, isa.IMM_MIN, isa.IMM_MAX, "an immediate", lineno)
+            return self.number(words[0], 0, abi.SYS_MASK, "a syscall", lineno) | flag
+        return self.number(tok, isa.IMM_MIN, isa.IMM_MAX, "an immediate", lineno)
 
     def instr(self, lineno: int, op: isa.Op | None, ops: list) -> isa.Instr:
         if op is None:
@@ -299,6 +299,7 @@ class _Asm:
         vals = {"a": 0, "b": 0, "c": 0, "imm": 0}
         for f, tok in zip(fields, ops):
             if f == "imm":
+                assert op.imm is not None
                 vals["imm"] = self.operand_imm(op.imm, tok, lineno)
             elif tok in REGS:
                 vals[f] = REGS[tok]
@@ -331,8 +332,8 @@ class _Asm:
                     raise self.error(f"no task type {name!r}", lineno)
                 task = names.index(name)
             else:
-                task = self.int(tok, 0, (1 << 32) - 1, "a task index", lineno)
-            p.boot.append(Boot(task, tuple(self.int(a, -(1 << 63), (1 << 63) - 1,
+                task = self.number(tok, 0, (1 << 32) - 1, "a task index", lineno)
+            p.boot.append(Boot(task, tuple(self.number(a, -(1 << 63), (1 << 63) - 1,
                                                     "a 64-bit argument", lineno) for a in args)))
         return p
 

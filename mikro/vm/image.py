@@ -162,11 +162,11 @@ class Program:
         p.lines = [Pos(*s.unpack("<HIH")) for _ in range(s.count())]
         s = sections[b"TASK"]
         for _ in range(s.count()):
-            name = s.str()
+            name = s.text()
             p.tasks.append(TaskType(name, *s.unpack("<IB")))
         s = sections[b"FUNC"]
         for _ in range(s.count()):
-            name = s.str()
+            name = s.text()
             p.functions.append(Function(name, *s.unpack("<IIB")))
         s = sections[b"BOOT"]
         for _ in range(s.count()):
@@ -207,7 +207,7 @@ class _Reader:
             raise ImageError(f"count {n} in {self.tag} is larger than the section")
         return n
 
-    def str(self) -> str:
+    def text(self) -> str:
         (n,) = self.unpack("<I")
         try:
             return self.take(n).decode("utf-8")
@@ -215,7 +215,7 @@ class _Reader:
             raise ImageError(f"string in {self.tag} is not valid UTF-8") from e
 
     def strs(self) -> list[str]:
-        return [self.str() for _ in range(self.count())]
+        return [self.text() for _ in range(self.count())]
 
     def done(self) -> bool:
         return self.pos == len(self.data)

@@ -47,14 +47,14 @@ class Machine:
         self.code = program.code
         self.mem_words = int(opts.mem_words)
         self.sites = program.return_sites()
+        self.fuel_used = 0
         self.kernel = Kernel(program, seed=int(opts.seed), mem_words=self.mem_words,
                              max_tasks=int(opts.max_tasks), on_output=opts.on_output,
                              trace=[] if opts.trace else None, clock=lambda: self.fuel_used,
                              output_limit=opts.output_limit)
         self.fuel_left = None if opts.fuel is None else max(int(opts.fuel), 0)
-        self.fuel_used = 0
         self.slice_left: int | None = None     # fuel left in this call of advance()
-        self.deadline = None
+        self.deadline: float | None = None
         self.elapsed = 0.0                     # seconds spent in advance() so far
         self.stopped: str | None = None        # why the run stopped early ("limit" text)
         self.status: str | None = None         # None while the run can go on
@@ -68,7 +68,8 @@ class Machine:
     def close(self) -> None:
         """Drop the run's state; the Machine can no longer run or report (as on x86)."""
         self.closed = True
-        self.kernel = self.current = self.running = None
+        del self.kernel
+        self.current = self.running = None
 
     def _open(self) -> None:
         if self.closed:
@@ -148,7 +149,8 @@ class Machine:
             t = k.tasks[tid]
             deadline = k.timers.deadline(t, WAIT)
             if t.state == BLOCKED:
-                state = {"reply": "call", "replybuf": "callbuf"}.get(t.wait, t.wait)
+                wait = t.wait or "?"          # a blocked task always says what it waits for
+                state = {"reply": "call", "replybuf": "callbuf"}.get(wait, wait)
                 handle = t.wait_handle
             else:
                 state, handle = "ready", None
@@ -169,7 +171,7 @@ class Machine:
     # -- faults and reports ---------------------------------------------------------------
     def where(self, t: Task, pc: int) -> Where:
         """pc and the return addresses of the call chain, walked from fp (docs/vm.md)."""
-        chain = []
+        chain: list[int] = []
         fp = t.regs[FP]
         mem = t.mem
         while len(chain) < CHAIN_MAX and 0 <= fp and fp + 1 < self.mem_words:

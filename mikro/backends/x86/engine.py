@@ -264,6 +264,7 @@ class Engine:
         self._engine = llvm.create_mcjit_compiler(empty, tm)
         self._engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
         self._engine.finalize_object()
+        self.entry_points: tuple | None = None    # ctypes functions, made by run.py once
 
     def global_address(self, name: str) -> int:
         addr = self._engine.get_global_value_address(name)
@@ -290,10 +291,11 @@ def asm_text(program, target: str = "x86_64", debug: bool = False) -> str:
     if target not in triples:
         raise ValueError(f"unknown target {target!r} (expected {', '.join(triples)})")
     text = module_text(program, debug=debug)
-    if triples[target] is None:
+    triple = triples[target]
+    if triple is None:
         tm = _target_machine()
         return tm.emit_assembly(optimise(text, tm, llvm.get_process_triple()))
-    proc = subprocess.run([sys.executable, "-m", "mikro.backends.x86.engine", triples[target]],
+    proc = subprocess.run([sys.executable, "-m", "mikro.backends.x86.engine", triple],
                           input=text, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"LLVM failed for {target} (exit {proc.returncode}): "

@@ -21,6 +21,8 @@ a reply.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import ctypes
 
 from llvmlite import ir
@@ -179,11 +181,12 @@ class Layout:
         return self.types[name].as_pointer()
 
 
-def _ctypes_structs() -> dict[str, type]:
+def _ctypes_structs() -> dict[str, Any]:      # ctypes.Structure subclasses
     out: dict[str, type] = {}
     for name in ORDER:
         fields = []
         for fname, ftype, count in STRUCTS[name]:
+            t: Any
             if ftype == I64:
                 t = ctypes.c_int64
             elif isinstance(ftype, tuple):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import array
 import ctypes
-import mmap
 import struct
 import time
 
@@ -17,17 +16,10 @@ from ...vm.result import Fault, Output, Restart, RunResult, Waiter, Where, idle
 from ...vm.trace import FIELDS as TRACE_FIELDS
 from ...vm.trace import KIND, Event
 from . import layout as L
+from . import arena
 from .engine import Engine, name_ids, object_code
 from .kernel_ir import ACT_BLOCK, KernelIR, return_site_flags, string_table
 from .lower import RUN_BUDGET, RUN_HOST, RUN_IDLE, RUN_PAUSE, resume_keys
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                       ctypes.c_int, ctypes.c_long]
-_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-_MAP_NORESERVE = 0x4000
-_MAP_FAILED = ctypes.c_void_p(-1).value
 
 BUDGET = 1 << 16             # task switches per native call
 ADDRESS_SPACE = 1 << 45      # bytes of task memory reserved at most (virtual, lazily mapped)
@@ -56,14 +48,6 @@ WAIT_STATE = {L.ST_RECV: "recv", L.ST_SEND: "send", L.ST_CALL_SEND: "call",
 _OPEN: dict[int, Engine] = {}
 
 
-def _reserve(size: int) -> int:
-    addr = _libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE,
-                      mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE, -1, 0)
-    if addr in (None, _MAP_FAILED):
-        raise MemoryError(f"cannot reserve {size} bytes of address space")
-    return addr
-
-
 def fault_reason(program, e: dict) -> str:
     code, a, b, c = e["fault_code"], e["fault_a"], e["fault_b"], e["fault_c"]
     if code == L.F_MEM:
@@ -81,7 +65,7 @@ _ENTRY_POINTS = (("mk_run", _I, (_V,)), ("mk_walk", _I, (_V, _V, _I, _V)),
 
 def _entry_points(engine: Engine) -> tuple:
     """The engine's entry points as ctypes functions, made once per engine."""
-    fns = engine.__dict__.get("entry_points")
+    fns = engine.entry_points
     if fns is None:
         fns = engine.entry_points = tuple(
             ctypes.CFUNCTYPE(res, *args)(engine.address(name))
@@ -229,30 +213,15 @@ class Machine:
         # one slot (task structure and memory) per task alive at once
         alive = max(0, min(int(opts.max_tasks), ADDRESS_SPACE // self.mem_bytes))
         self.tsize = ctypes.sizeof(L.CTask)
-        self.maps: list[tuple[int, int]] = []
+        a = self.arena = arena.take(self.tsize, self.mem_bytes, alive)
+        self.cap = a.cap
         k = self.k = L.CKernel()
-        while True:
-            # where the system refuses to reserve that much address space, fewer tasks fit
-            self.cap = max(1, alive)
-            try:
-                k.tasks = self._map(self.cap * self.tsize)
-                k.mem_base = self._map(self.cap * self.mem_bytes)
-                break
-            except MemoryError:
-                self._unmap()
-                if alive <= 1:
-                    raise
-                alive //= 2
-        ring = 1
-        while ring < alive + 1:
-            ring <<= 1
-        k.task_cap = self.cap
-        k.free = self._map(self.cap * 8)
-        k.idmap, k.idmap_cap = self._reserve_idmap()
-        k.max_alive = alive
+        k.tasks, k.mem_base, k.free, k.ready = a.tasks, a.mem, a.free, a.ready
+        k.idmap, k.idmap_cap = a.idmap, a.idmap_cap
+        k.task_cap = a.cap
+        k.max_alive = a.alive
         k.mem_words = mw
-        k.ready = self._map(ring * 8)            # reserved; the ring grows into it (kernel_ir)
-        k.rq_mask = min(ring, RING_START) - 1
+        k.rq_mask = min(a.ring, RING_START) - 1
         seed = opts.seed & (2**64 - 1)
         k.seed = k.rng = seed - 2**64 if seed >= 2**63 else seed
         self.reg = (L.C["Reg"] * max(self.cp.nnames, 1))()
@@ -280,28 +249,6 @@ class Machine:
                 if self.k.alive + self.k.held >= self.k.max_alive:
                     break
                 self._new_task(b.task, b.args)
-
-    def _reserve_idmap(self) -> tuple[int, int]:
-        """Kernel.idmap: a slot per task index (8 bytes per task started, lazily mapped),
-        for TID_INDEX_MAX tasks, or fewer where the system refuses that address space."""
-        n = abi.TID_INDEX_MAX + 1
-        while True:
-            try:
-                return self._map(n * 8), n - 1
-            except MemoryError:
-                if n <= 1 << 16:
-                    raise
-                n //= 2
-
-    def _map(self, size: int) -> int:
-        addr = _reserve(size)
-        self.maps.append((addr, size))
-        return addr
-
-    def _unmap(self):
-        for addr, size in self.maps:
-            _libc.munmap(addr, size)
-        self.maps.clear()
 
     def task(self, i: int):
         return L.CTask.from_address(self.k.tasks + i * self.tsize)
@@ -446,7 +393,7 @@ class Machine:
         if not self.closed:
             self.closed = True
             self.cp._free(ctypes.addressof(self.k))
-            self._unmap()
+            arena.give_back(self.arena, self.k.nslots, self.k.ntasks)
             _OPEN.pop(id(self), None)
 
     def __del__(self):

@@ -120,7 +120,7 @@ class Loop:
             blk = b.block(op.name)
             sw.add_case(c64(op.code), blk)
             b.position_at_end(blk)
-            getattr(self, "_op_" + op.name, None)(op)
+            getattr(self, "_op_" + op.name)(op)
 
         b.position_at_end(post)
         self._post_sys()
