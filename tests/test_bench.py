@@ -185,7 +185,7 @@ def test_the_whole_quick_suite_runs_and_reports_every_figure():
         if c["key"] not in ("curve.open", "curve.compile"):   # not timed against point 0
             assert all(p["relative"] > 0 for p in c["points"]), c["key"]
             assert c["points"][0]["relative"] == 1.0
-    assert len(data["targets"]) == 15
+    assert len(data["targets"]) == 16
     for t in data["targets"]:
         assert t["met"] in (True, False) or t["why"], t["label"]
 
