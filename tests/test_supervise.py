@@ -161,7 +161,7 @@ task main {
     print("live", try restart(w), try status(w))
     monitor(w, 2)
     print("busy", try restart(w))
-    let helper = spawn rival(w)
+    spawn rival(w)
     yield()
 }
 task rival(w) {

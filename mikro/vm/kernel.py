@@ -167,7 +167,7 @@ class Task:
         self.args = tuple(args[:abi.MAX_TASK_PARAMS])
         self.sup: Task | None = None
         self.sup_bits = 0
-        self.kids: list[Task] = []
+        self.kids: dict[int, Task] = {}          # by index
         self.ended = (abi.T_ALIVE, 0)
         # the deadline of its waits (None: none); what it waits for in select (bit s:
         # chandle s, bit BITS_SLOT: its pending word) and the slot it got last; the type
@@ -1526,12 +1526,12 @@ class Kernel:
     def supervision_end(self, t: Task) -> None:
         """t has ended: the tasks it supervised have none now (an ended one is gone), and
         its own supervisor gets its bits; without one, t is gone."""
-        for kid in t.kids:
+        for kid in t.kids.values():
             kid.sup = None
             if kid.state == DEAD:
                 del self.by_index[kid.id & abi.TID_INDEX_MAX]
                 self.held -= 1
-        t.kids = []
+        t.kids = {}
         if t.sup is None:
             del self.by_index[t.id & abi.TID_INDEX_MAX]
             return
@@ -1572,7 +1572,7 @@ class Kernel:
             return (E["E_BUSY"],)
         if w.sup is None:
             w.sup = t
-            t.kids.append(w)
+            t.kids[w.id & abi.TID_INDEX_MAX] = w
         w.sup_bits = bits
         self.record("monitor", t, peer=w, a=bits)
         return (abi.OK,)
@@ -1602,7 +1602,7 @@ class Kernel:
         n = Task(abi.tid(w.id & abi.TID_INDEX_MAX, gen), w.type, tt.name, tt.entry, w.args,
                  self.mem_words)
         n.sup, n.sup_bits = t, w.sup_bits
-        t.kids[t.kids.index(w)] = n
+        t.kids[n.id & abi.TID_INDEX_MAX] = n
         self.tasks[n.id] = n
         self.by_index[n.id & abi.TID_INDEX_MAX] = n
         self.restarts.append(Restart(w.id, n.id, n.name, t.id, t.name))

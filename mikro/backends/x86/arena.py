@@ -1,4 +1,5 @@
-"""The native memory of a run: its task structures, task memory, free list and ready ring.
+"""The native memory of a run: its task structures, task memory, free list, ready ring and
+the table of task indexes (Kernel.idmap).
 
 Each is a large reservation (address space only: pages come when touched). Reserving and
 unmapping four of them cost more than a whole run of a small program, which an
