@@ -108,7 +108,7 @@ class Sizes:
 
 QUICK = Sizes(batches=3, curve_batches=3, indirect=2_000_000, native=4_000, python=2_000,
               rt_x86=500_000, rt_interp=500, curve_ops=200_000, tasks=[2, 100, 10_000],
-              connections=[1, 100, 10_000], push=[1, 10, 1_000], names=[1, 100, 10_000],
+              connections=[1, 100, 10_000], push=[1, 10, 1_000], names=[1, 100, 1_000],
               clients=[1, 100], spawn=100_000, code=100, startup=3,
               compile_curve=[10, 100, 1_000], soak_compiles=40, soak_print=1.0,
               soak_opens=100_000, long_x86=20_000, long_native=800, memcpy=50_000,
