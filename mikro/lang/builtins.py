@@ -14,6 +14,7 @@ SYSCALL_ARITY: dict[str, tuple[int, int]] = {
     "notify": (2, 2), "wait": (0, 0), "wait_until": (1, 1), "recv_until": (2, 2),
     "sleep": (1, 1), "now": (0, 0), "timer": (3, 3), "call_until": (2, 2 + abi.MSG_WORDS),
     "segment": (1, 1), "grant": (3, 3), "revoke": (1, 1), "pushbuf": (5, 5 + abi.BUF_WORDS),
+    "copy": (5, 5),
 }
 # Where the message words start, for the syscalls that carry a message.
 MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2, "sendbuf": 4, "callbuf": 5,

@@ -69,6 +69,7 @@ _SYSCALLS = [
     ("revoke",     1, 0, False, "end the grant of segment a0 (its creator), or give it back (its borrower)"),
     ("pushbuf",    8, 0, True,  "push a5..a7 and a2[a3 .. a3+a4) to connection a1 of server "
                                 "channel a0, for its recvbuf; wait until taken"),
+    ("copy",       5, 0, False, "copy a4 words from a2[a3 ..] to a0[a1 ..]: arrays or segments of the caller"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))
