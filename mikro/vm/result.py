@@ -42,7 +42,7 @@ class Waiter:
     task: int
     name: str
     state: str          # "recv", "send", "call", "open", "push", "recvbuf", "sendbuf",
-                        # "callbuf", "wait", "sleep" or "ready"
+                        # "callbuf", "pushbuf", "wait", "sleep" or "ready"
     handle: int | None  # the handle it waits on (None for open, wait, sleep and ready)
     where: Where
     deadline: int | None = None     # the tick at which its wait ends (recv_until, ...)
