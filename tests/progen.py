@@ -648,7 +648,7 @@ def segment_programs(draw) -> str:
             if pushes:
                 borrower += [f"    let f{i}, _, w{i}, _, _, n{i} = try recvbuf(c, into)",
                              f'    print("pushed", f{i}, w{i}, n{i}, into[0])']
-            bact = draw(st.integers(0, 5))
+            bact = draw(st.integers(0, 6))
             if bact == 0:
                 borrower.append(f"    b[{draw(index)}] = {draw(value)}")
             elif bact == 1:
@@ -660,6 +660,10 @@ def segment_programs(draw) -> str:
                 borrower.append(f'    print("lend", x{i}, y{i})')
             elif bact == 4:
                 borrower.append(f'    print("forged", (b + ({draw(forged)}))[0])')
+            elif bact == 5:
+                k, off = draw(st.integers(-1, 4)), draw(st.integers(-1, 2))
+                borrower += [f"    print(\"copy\", try copy(into, 0, b, {off}, {k}), "
+                             f"try copy(b, {off}, into, 0, {k}), into[0])"]
         owner += ['    print("owner done", s[0])' if n else '    print("owner done")', "}"]
         borrower += ['    print("borrower done")', "}"]
         out += owner + borrower

@@ -520,3 +520,24 @@ spawn client()
 
 def test_a_client_in_recvbuf_gets_closed_when_its_server_closes():
     check(PUSHBUF_CLOSE, f"{E['E_CLOSED']} {E['E_CLOSED']}\n")
+
+
+def test_a_server_stuck_in_pushbuf_is_a_deadlock_naming_it():
+    program, got = check("""
+task server {
+    let ch = channel("feed", MANY)
+    let m, _ = recv(ch)
+    let id = conn(m)
+    reply(m)
+    pushbuf(ch, id, 0, 0, 0, 5)                 # the client only takes plain pushes
+}
+task client {
+    let c = open("feed")
+    call(c)
+    recv(c)
+}
+spawn server()
+spawn client()
+""", "", status="deadlock")
+    assert [(w.name, w.state) for w in got.waiting] == [("server", "pushbuf"), ("client", "recv")]
+    assert "server#1 waits in pushbuf(0) at lm.mk:7" in got.report(program)

@@ -17,6 +17,12 @@ def check(src: str, want: str, status: str = "clean", traced: bool = True, **kw)
     return check_program(src, want, status, traced, name="seg.mk", **kw)
 
 
+def invalid_at(line: int, what: str) -> str:
+    """The fault of main#1 when `what` fails with E_INVAL, without try, at `line`."""
+    return (f"fault in task main#1 at seg.mk:{line}: {what} failed: E_INVAL "
+            f"({abi.ERROR_TEXT[E['E_INVAL']]})")
+
+
 def faults(program, result) -> list[str]:
     return [line for line in result.report(program).splitlines() if line.startswith("fault")]
 
@@ -188,9 +194,7 @@ def test_bad_arguments_give_errors_and_a_fault_names_the_line():
     program, got = check(ERRORS, f"{inval} {inval} {inval} 0\n"
                                  f"{busy} {inval} {inval} {inval} {inval} {inval} {inval}\n"
                                  f"{inval} {inval}\n{E['E_NOSPACE']}\n", status="fault")
-    assert faults(program, got) == [
-        "fault in task main#1 at seg.mk:27: grant(0) failed: E_INVAL (the operation does not "
-        "apply to this handle or argument)"]
+    assert faults(program, got) == [invalid_at(27, "grant(0)")]
 
 
 GRANTS = """
@@ -283,3 +287,45 @@ spawn borrower()
 def test_a_segment_lives_while_a_task_holds_it_and_storage_is_bounded():
     program, got = check(OWNER_ENDS, f"lender {E['E_NOSPACE']}\nborrower 71 "
                                      f"{abi.SEG_MAX_WORDS}\nagain 0\nafter 0\n", traced=False)
+
+
+COPY = """
+task main {
+    let a = array(6)
+    let i = 0
+    while i < 6 { a[i] = i + 1; i += 1 }
+    let s = segment(8)
+    copy(s, 1, a, 0, 6)
+    print(s[0], s[1], s[6], s[7])
+    copy(s, 2, s, 1, 6)                         # overlapping: as if through a temporary
+    print(s[1], s[2], s[3], s[7])
+    copy(a, 0, s, 4, 3)
+    print(a[0], a[1], a[2], a[3])
+    copy(a, 1, a, 0, 5)
+    print(a[0], a[1], a[5])
+    print(try copy(a, 0, s, 3, 6), try copy(s, 0, a, 0, 9), try copy(a, 0, a, 0, -1),
+          try copy(a, 0, 0, 0, 0), try copy(s, -1, a, 0, 1), try copy(a, 0, s + 16, 0, 1),
+          try copy(a, 5, a, 0, 9223372036854775807))
+    let c = channel("p", ONE)
+    let m, r = recv(c)
+    print(try copy(r, 0, a, 0, 1), try copy(a, 0, r, 0, 2), a[0], a[1])
+    copy(r, 0, a, 0, 1)
+}
+task borrower {
+    let c = open("p")
+    let s = segment(2)
+    s[0] = 70
+    s[1] = 71
+    send(c, grant(c, s, RO))
+}
+spawn main()
+spawn borrower()
+"""
+
+
+def test_copy_moves_words_between_arrays_and_segments_and_checks_both():
+    inval = E["E_INVAL"]
+    program, got = check(COPY, f"0 1 6 0\n1 1 2 6\n3 4 5 4\n3 3 5\n"
+                               f"{inval} {inval} {inval} 0 {inval} {inval} {inval}\n"
+                               f"{inval} 0 70 71\n", status="fault")
+    assert faults(program, got) == [invalid_at(21, "copy")]

@@ -113,7 +113,7 @@ QUICK = Sizes(batches=3, curve_batches=3, indirect=2_000_000, native=4_000, pyth
               compile_curve=[10, 100, 1_000], soak_compiles=40, soak_print=1.0,
               soak_opens=100_000, long_x86=20_000, long_native=800, memcpy=50_000,
               timers=[10, 1_000, 100_000], schedules_x86=1_000, schedules_interp=100,
-              bulk_mib=8)
+              bulk_mib=32)
 FULL = Sizes(batches=7, curve_batches=5, indirect=10_000_000, native=20_000, python=10_000,
              rt_x86=2_000_000, rt_interp=5_000, curve_ops=2_000_000,
              tasks=[2, 10, 100, 1_000, 10_000, 100_000, 300_000, 1_000_000],

@@ -142,9 +142,8 @@ task secho(w) {
     loop {
         let e, h, x = try recv(ch)      # the client's words are in s
         if e != 0 { break }             # the client is done
-        let i = 0
-        while i < w { s[i] = r[i]; i += 1 }
         r[0] = s[0]
+        copy(s, 0, r, 0, w)
         reply(h, x)                     # and the answer's words are in s
     }
 }
@@ -158,9 +157,9 @@ task sclient(n, w) {
     let i = 0
     while i < n {
         a[0] = i
-        let j = 0
-        while j < w { s[j] = a[j]; j += 1 }
+        copy(s, 0, a, 0, w)
         call(c, i)
+        assert(s[0] == i)
         i += 1
     }
     print(n)
@@ -171,8 +170,8 @@ task sclient(n, w) {
 def segment_roundtrip(n: int, words: int) -> str:
     """The long round trip through a shared segment: the client copies `words` words from
     its array into a segment it lent the server and calls; the server copies as many from
-    its own array into the segment and replies, n times; it prints go, then n. Each way moves the words once, as
-    a long message does (the kernel's copy there, the task's loop here)."""
+    its own array into the segment and replies, n times; it prints go, then n. Each way
+    moves the words once (`copy`), as a long message does."""
     return SEG_ECHO + f"\nspawn secho({words})\nspawn sclient({n}, {words})\n"
 
 

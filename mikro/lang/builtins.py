@@ -19,6 +19,7 @@ SYSCALL_ARITY: dict[str, tuple[int, int]] = {
     "select": (1, 1), "deadline": (1, 1), "recv_type": (2, 2),
     "segment": (1, 1), "grant": (3, 3), "revoke": (1, 1), "pushbuf": (5, 5 + abi.BUF_WORDS),
     "choose": (1, 1),
+    "copy": (5, 5),
 }
 # Where the message words start, for the syscalls that carry a message.
 MESSAGE_AT = {"send": 1, "call": 1, "reply": 1, "push": 2, "sendbuf": 4, "callbuf": 5,

@@ -91,6 +91,7 @@ _SYSCALLS = [
                                 "channel a0, for its recvbuf; wait until taken"),
     # controlled nondeterminism (docs/kernel.md, "Schedules"): a value the scheduler decides
     ("choose",     1, 1, False, "a1 = a value from 0 to a0 - 1, decided as a scheduling choice"),
+    ("copy",       5, 0, False, "copy a4 words from a2[a3 ..] to a0[a1 ..]: arrays or segments of the caller"),
 ]
 
 SYSCALLS: tuple[Syscall, ...] = tuple(Syscall(i, *row) for i, row in enumerate(_SYSCALLS))

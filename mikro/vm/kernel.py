@@ -1813,6 +1813,31 @@ class Kernel:
         self.record("grant", t, h, peer=peer, a=rights, b=sm.seg.n, words=(theirs, 0, 0, 0))
         return (abi.OK, theirs)
 
+    def span(self, t: Task, ref: int, off: int, n: int, store: bool):
+        """(words, first key) of ref[off .. off+n), n > 0: an array of t's memory, checked
+        as a send buffer is, or a segment t holds (writable when store); None if neither."""
+        if not abi.SEG_TAG <= ref < 2 * abi.SEG_TAG:
+            at = self.buf_range(t, ref, off, n)
+            return None if at is None else (t.mem, at[0])
+        sm = self.seg_of(t, ref)
+        if sm is None or off < 0 or off > sm.seg.n or n > sm.seg.n - off or store and not sm.writable:
+            return None
+        return sm.seg.words, off
+
+    def sys_copy(self, t: Task, dst: int, doff: int, src: int, soff: int, n: int):
+        """dst[doff .. doff+n) = src[soff .. soff+n), arrays or segments of t, as if through
+        a temporary (kernel.md `copy`)."""
+        if n == 0:
+            return (abi.OK,)
+        to, fro = self.span(t, dst, doff, n, True), self.span(t, src, soff, n, False)
+        if n < 0 or to is None or fro is None:
+            return (E["E_INVAL"],)
+        words = [fro[0].get(fro[1] + i, 0) for i in range(n)]
+        for i, v in enumerate(words):
+            if v or to[1] + i in to[0]:
+                to[0][to[1] + i] = v
+        return (abi.OK,)
+
     def sys_revoke(self, t: Task, ref: int):
         """Its creator ends the grant of segment ref; its borrower gives it back
         (kernel.md `revoke`)."""

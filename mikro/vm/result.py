@@ -61,7 +61,7 @@ class Waiter:
     task: int
     name: str
     state: str          # "recv", "send", "call", "open", "push", "recvbuf", "sendbuf",
-                        # "callbuf", "wait", "sleep", "select" or "ready"
+                        # "callbuf", "pushbuf", "wait", "sleep", "select" or "ready"
     handle: int | None  # the handle it waits on (None for open, wait, sleep, select, ready)
     where: Where
     deadline: int | None = None     # the tick at which its wait ends (recv_until, ...)

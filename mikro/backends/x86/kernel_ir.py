@@ -81,10 +81,10 @@ PAGE = 4096
 LINE_MAX = 1 << 26
 # the syscalls Python makes for a host task (run.Machine) through mk_sys
 HOST_SYSCALLS = ("channel", "recv", "reply")
-# the syscalls of long messages, which copy between two tasks' memories (buf_copy)
-BUF_SYSCALLS = ("sendbuf", "callbuf", "recvbuf", "replybuf", "pushbuf")
+# the syscalls of long messages, which copy between two tasks' memories (buf_copy), and copy
+BUF_SYSCALLS = ("sendbuf", "callbuf", "recvbuf", "replybuf", "pushbuf", "copy")
 # the syscalls of shared segments: a program without them has no segment code in the kernel
-SEG_SYSCALLS = ("segment", "grant", "revoke")
+SEG_SYSCALLS = ("segment", "grant", "revoke", "copy")
 SEG_HEADER = 64      # bytes before a segment's words: its Seg record, and 64-byte alignment
 COPY_VEC, COPY_UNROLL = 8, 4   # buf_copy: words per vector move, vector moves per step
 
@@ -149,6 +149,7 @@ class KernelIR(HandlesIR):
         self.free = ir.Function(m, ir.FunctionType(ir.VoidType(), [I8P]), "free")
         self.memcpy = ir.Function(m, ir.FunctionType(I8P, [I8P, I8P, I64]), "memcpy")
         self.memset = ir.Function(m, ir.FunctionType(I8P, [I8P, I32, I64]), "memset")
+        self.memmove = ir.Function(m, ir.FunctionType(I8P, [I8P, I8P, I64]), "memmove")
         self.madvise = ir.Function(m, ir.FunctionType(I32, [I8P, I64, I32]), "madvise")
 
     def _global(self, name, ty, init):
@@ -2993,3 +2994,42 @@ class KernelIR(HandlesIR):
             b.call(self.f["wake"], [k, pu, c64(0)])
             self.ret(b, ACT_DONE)
         self.block_on(b, t, L.ST_RECVB, h)
+
+    # -- copy: words between arrays and segments of one task ---------------------------------
+    def _span(self, b: B, k, t, ref, off, n, store: bool):
+        """A pointer to ref[off .. off+n), n > 0: an array of t's memory (checked as a send
+        buffer is) or a segment t holds (writable when store); E_INVAL if neither."""
+        at = b.var(None, I64P)
+        with b.if_else(b.cmp("==", b.lshr(ref, c64(62)), c64(1))) as (seg, arr):
+            with seg:
+                slot = self.seg_live(b, t, ref)
+                ln = b.get(slot, "len")
+                bad = b.or_(b.or_(b.cmp("<", off, 0), b.cmp(">", off, ln)), b.cmp(">", n, b.sub(ln, off)))
+                if store:
+                    bad = b.or_(bad, b.cmp("==", b.get(slot, "rw"), 0))
+                with b.when(bad, likely=False):
+                    self.err(b, t, "E_INVAL")
+                b.store(b.gep(b.get(slot, "base"), [off]), at)
+            with arr:
+                b.store(b.gep(b.get(t, "mem"), [self._buf_range(b, k, t, ref, off, n)]), at)
+        return b.load(at)
+
+    def _sys_copy(self, b, k, t, a):
+        dst, doff, src, soff, n = a
+        with b.when(b.cmp("==", n, 0)):
+            self.ret(b, ACT_DONE)
+        with b.when(b.cmp("<", n, 0), likely=False):
+            self.err(b, t, "E_INVAL")
+        to = self._span(b, k, t, dst, doff, n, True)
+        fro = self._span(b, k, t, src, soff, n, False)
+        # the two ranges overlap only within one array or segment: memmove's rule there,
+        # the long messages' copy elsewhere
+        d, sv, size = b.ptrtoint(to, I64), b.ptrtoint(fro, I64), b.mul(n, c64(8))
+        overlap = b.and_(b.cmp("<", d, b.add(sv, size), signed=False),
+                         b.cmp("<", sv, b.add(d, size), signed=False))
+        with b.if_else(overlap) as (same, apart):
+            with same:
+                b.call(self.memmove, [b.bitcast(to, I8P), b.bitcast(fro, I8P), size])
+            with apart:
+                b.call(self.f["buf_copy"], [to, fro, n])
+        self.ret(b, ACT_DONE)
