@@ -280,7 +280,10 @@ class KernelIR:
         b.put(t, "state", L.READY)
         b.ret_void()
 
-        # rq_pick(k): the next task; the queue must not be empty
+        # rq_pick(k): the next task; the queue must not be empty. A task queued when its
+        # deadline came has it applied now (expire, built with the clock: _tick)
+        if self.timed:
+            self.expire_b = self._fn("expire", ir.VoidType(), [self.K, self.T], "never")[1]
         fn, b = self._fn("rq_pick", self.T, [self.K], "always")
         (k,) = fn.args
         ring, count, mask = b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_mask")
@@ -301,23 +304,36 @@ class KernelIR:
             b.store_as(ta, pb, "ring")
         t = b.load_as(b.gep(ring, [head]), "ring")
         b.put(k, "rq_head", b.add(count, c64(1)))
+        if self.timed:
+            with b.when(b.cmp("!=", b.get(t, "exp_at"), 0), likely=False):
+                b.call(self.f["expire"], [k, t])
         b.ret(t)
 
     def _wake(self):
-        """wake(k, t, status): status to a0; on error the result registers of its wait are 0."""
+        """wake(k, t, status): status to a0; on error the result registers of its wait are 0.
+        A task queued already, its deadline come (exp_at), is not queued twice."""
         fn, b = self._fn("wake", ir.VoidType(), [self.K, self.T, I64])
         k, t, st = fn.args
         with b.when(b.cmp("!=", st, 0)):
-            state = b.get(t, "state")
-            for s, nres in NRES_OF_STATE.items():
-                if nres:
-                    with b.when(b.cmp("==", state, s)):
-                        for i in range(1, nres + 1):
-                            b.put(t, "regs", 0, A0 + i)
+            self.zero_results(b, t)
         b.put(t, "regs", st, A0)
         self.untime(b, k, t)
+        if self.timed:
+            with b.when(b.cmp("!=", b.get(t, "exp_at"), 0), likely=False):
+                b.put(t, "exp_at", 0)
+                b.put(t, "state", L.READY)
+                b.ret_void()
         b.call(self.f["rq_push"], [k, t])
         b.ret_void()
+
+    def zero_results(self, b: B, t):
+        """The result registers of the wait t is in, zeroed (it ends in an error)."""
+        state = b.get(t, "state")
+        for s, nres in NRES_OF_STATE.items():
+            if nres:
+                with b.when(b.cmp("==", state, s)):
+                    for i in range(1, nres + 1):
+                        b.put(t, "regs", 0, A0 + i)
 
     # -- memory for kernel objects ------------------------------------------------------
     def _alloc(self):
@@ -1062,9 +1078,15 @@ class KernelIR:
                 b.ret(c64(ACT_ERR))
         b.branch(blk)
 
-    def handoff(self, b: B, k, t, w, hv, state, h):
+    def handoff(self, b: B, k, t, w, hv, state, h, words):
         """t blocks in `state` on h after ending w's wait in recv: ACT_HANDOFF, for the
-        caller to give w status 0, handle hv and the words (give) and queue or run it."""
+        caller to give w status 0, handle hv and the words (give) and queue or run it.
+        A w queued already (its deadline came: exp_at) gets them here and stays queued."""
+        if self.timed:
+            with b.when(b.cmp("!=", b.get(w, "exp_at"), 0), likely=False):
+                self.give(b, w, hv, words)
+                b.call(self.f["wake"], [k, w, c64(0)])
+                self.block_on(b, t, state, h)
         self.untime(b, k, w)
         self.setres(b, hv, 1)
         self.setres(b, b.ptrtoint(w, I64), HANDOFF_OUT)
@@ -1303,7 +1325,7 @@ class KernelIR:
             with b.when(self.waits(b, pt, (L.ST_RECV,), ps)):
                 self.rec(b, k, "recv", pt, ps, t, a=int(is_call), words=words)
                 if after is not None:
-                    self.handoff(b, k, t, pt, ps, after, h)
+                    self.handoff(b, k, t, pt, ps, after, h, words)
                 else:
                     self.give(b, pt, ps, words)
                     b.call(self.f["wake"], [k, pt, c64(0)])
@@ -1327,7 +1349,7 @@ class KernelIR:
             self.rec(b, k, "recv", srv, self.mhandle(b, srv, m), t, a=int(is_call),
                      bb=b.get(self.conn(b, slot), "id"), words=words)
             if after is not None:
-                self.handoff(b, k, t, srv, self.mhandle(b, srv, m), after, h)
+                self.handoff(b, k, t, srv, self.mhandle(b, srv, m), after, h, words)
             else:
                 self.give(b, srv, self.mhandle(b, srv, m), words)
                 b.call(self.f["wake"], [k, srv, c64(0)])
@@ -1672,7 +1694,7 @@ class KernelIR:
             the reply; a send gives r its results and wakes it."""
             self._meet(b, k, t, r, hv, int(is_call), cid, words)
             if is_call:
-                self.handoff(b, k, t, r, hv, L.ST_CALLB_REPLY, h)
+                self.handoff(b, k, t, r, hv, L.ST_CALLB_REPLY, h, list(words) + [n])
                 return
             for i, v in enumerate([hv] + list(words) + [n]):
                 b.put(r, "regs", v, A0 + 1 + i)
@@ -1948,6 +1970,40 @@ class KernelIR:
         sift("heap_up", parent)
         sift("heap_down", child)
 
+        # heap_fill(k): the hole tick left at the root (heap_hole) is filled: the last entry
+        # sifts down from it. Taking the root leaves the hole rather than sifting at once,
+        # so a root taken and a new earliest entry set cost O(1) instead of 2 log n moves
+        fn, b = self._fn("heap_fill", ir.VoidType(), [K], "never")
+        (k,) = fn.args
+        with b.when(b.cmp("==", b.get(k, "heap_hole"), 0)):
+            b.ret_void()
+        b.put(k, "heap_hole", 0)
+        last = b.sub(b.get(k, "heap_len"), c64(1))
+        b.put(k, "heap_len", last)
+        with b.when(b.cmp(">", last, 0)):
+            b.call(self.f["heap_down"], [k, c64(0)] + [load(b, k, last, f) for f in range(W)])
+        b.ret_void()
+
+        # heap_first(k) -> the index of the earliest entry, -1 when there is none: the root,
+        # or with a hole there the earlier of its children
+        fn, b = self._fn("heap_first", I64, [K], "always")
+        (k,) = fn.args
+        n = b.get(k, "heap_len")
+        with b.when(b.cmp("==", b.get(k, "heap_hole"), 0)):
+            b.ret(b.select(b.cmp("==", n, 0), c64(-1), c64(0)))
+        with b.when(b.cmp("<=", n, 2)):
+            b.ret(b.select(b.cmp("==", n, 1), c64(-1), c64(1)))    # the hole alone: none
+        right = less(b, load(b, k, c64(2), DL), load(b, k, c64(2), SEQ),
+                     load(b, k, c64(1), DL), load(b, k, c64(1), SEQ))
+        b.ret(b.select(right, c64(2), c64(1)))
+
+        # heap_take_root(k): the root (the earliest entry) goes, leaving a hole
+        fn, b = self._fn("heap_take_root", ir.VoidType(), [K], "always")
+        (k,) = fn.args
+        b.store_as(c64(0), b.gep(b.get(k, "hpos"), [load(b, k, c64(0), POS)]), "hpos")
+        b.put(k, "heap_hole", 1)
+        b.ret_void()
+
         # heap_push(k, t, kind, deadline) -> 0, or -1 when the system refuses the memory
         fn, b = self._fn("heap_push", I64, [K, self.T, I64, I64], "never")
         k, t, kind, deadline = fn.args
@@ -1956,6 +2012,24 @@ class KernelIR:
             with b.when(b.isnull(raw)):
                 b.ret(c64(-1))
             b.put(k, "hpos", b.bitcast(raw, I64P))
+        seq = b.add(b.get(k, "heap_seq"), c64(1))
+        e = [deadline, seq, b.ptrtoint(t, I64), b.add(b.mul(b.get(t, "slot"), c64(2)), kind)]
+        with b.when(b.cmp("!=", b.get(k, "heap_hole"), 0)):
+            # the root is a hole: an entry before both children takes it, in O(1) (a task
+            # that sets the earliest deadline each time it is woken by the last one)
+            n = b.get(k, "heap_len")
+            fits = b.var(1, ir.IntType(1))
+            for child in (1, 2):
+                with b.when(b.cmp(">", n, child)):
+                    first = less(b, e[DL], e[SEQ], load(b, k, c64(child), DL),
+                                 load(b, k, c64(child), SEQ))
+                    b.store(b.and_(b.load(fits), first), fits)
+            with b.when(b.load(fits)):
+                b.put(k, "heap_seq", seq)
+                b.put(k, "heap_hole", 0)
+                b.call(self.f["heap_put"], [k, c64(0)] + e)
+                b.ret(c64(0))
+            b.call(self.f["heap_fill"], [k])
         n, cap = b.get(k, "heap_len"), b.get(k, "heap_cap")
         with b.when(b.cmp("==", n, cap), likely=False):
             nc = b.add(b.mul(cap, c64(2)), c64(64))
@@ -1964,11 +2038,9 @@ class KernelIR:
                 b.ret(c64(-1))
             b.put(k, "heap", b.bitcast(raw, I64P))
             b.put(k, "heap_cap", nc)
-        seq = b.add(b.get(k, "heap_seq"), c64(1))
         b.put(k, "heap_seq", seq)
         b.put(k, "heap_len", b.add(n, c64(1)))
-        pos = b.add(b.mul(b.get(t, "slot"), c64(2)), kind)
-        b.call(self.f["heap_up"], [k, n, deadline, seq, b.ptrtoint(t, I64), pos])
+        b.call(self.f["heap_up"], [k, n] + e)
         b.ret(c64(0))
 
         # heap_remove(k, i): take entry i out, its position cleared
@@ -2000,10 +2072,12 @@ class KernelIR:
         return b.load(out)
 
     def unheap(self, b: B, k, t, kind: int):
-        """Take t's entry of that kind out of the heap, if it has one."""
+        """Take t's entry of that kind out of the heap, if it has one (the hole at the
+        root filled first, which may move it)."""
         at = self.hpos(b, k, t, kind)
         with b.when(b.cmp("!=", at, 0), likely=False):
-            b.call(self.f["heap_remove"], [k, b.sub(at, c64(1))])
+            b.call(self.f["heap_fill"], [k])
+            b.call(self.f["heap_remove"], [k, b.sub(self.hpos(b, k, t, kind), c64(1))])
 
     def _tick(self):
         """tick(k), and the re-arming of periodic timers (Kernel.tick, arm_next, rearm)."""
@@ -2017,6 +2091,7 @@ class KernelIR:
                                                               c64(j))]), "heap")
 
         self._withdraw()
+        self._expire()
 
         # arm_next(k, t, last, n): t's periodic timer, last due at `last`, due again n
         # periods later; it ends when that is past TIME_MAX (or memory is refused)
@@ -2053,43 +2128,66 @@ class KernelIR:
         b.position_at_end(head)
         with b.when(b.cmp("!=", b.get(k, "rq_head"), b.get(k, "rq_tail"))):
             b.ret(c64(1))
-        b.cbranch(b.cmp("==", b.get(k, "heap_len"), 0), done, advance)
+        earliest = b.call(self.f["heap_first"], [k])
+        b.cbranch(b.cmp("<", earliest, 0), done, advance)
         b.position_at_end(advance)
-        first = load(b, k, c64(0), DL)
+        first = load(b, k, earliest, DL)
         with b.when(b.cmp(">", first, b.get(k, "now"))):
             b.put(k, "now", first)
         b.branch(check)
         b.position_at_end(check)
-        nonempty = b.cmp("!=", b.get(k, "heap_len"), 0)
-        b.cbranch(nonempty, due, head)
+        earliest = b.call(self.f["heap_first"], [k])
+        b.cbranch(b.cmp(">=", earliest, 0), due, head)
         b.position_at_end(due)
-        deadline = load(b, k, c64(0), DL)
+        deadline = load(b, k, earliest, DL)
         b.cbranch(b.cmp("<=", deadline, b.get(k, "now")), fire, head)
         b.position_at_end(fire)
+        b.call(self.f["heap_fill"], [k])               # the entry due comes to the root
         t = b.inttoptr(load(b, k, c64(0), TASK), self.T)
         kind = b.and_(load(b, k, c64(0), POS), c64(1))
-        b.call(self.f["heap_remove"], [k, c64(0)])
+        b.call(self.f["heap_take_root"], [k])
         with b.if_else(b.cmp("==", kind, L.H_WAIT)) as (wait, timer):
             with wait:
+                # a sleep ends; another wait ends when its task is picked (expire), so a
+                # message sent at this tick may come first
                 state = b.get(t, "state")
-                sleeping = b.cmp("==", state, L.ST_SLEEP)
-                if self.traced:
-                    of = c64(TIMEOUT_OF["recv"])
-                    for st, name in TIMEOUT_OF_STATE.items():
-                        of = b.select(b.cmp("==", state, st), c64(TIMEOUT_OF[name]), of)
-                    handle = b.get(t, "wait_handle")
-                    quiet = b.or_(b.or_(b.cmp("==", state, L.ST_OPEN),
-                                        b.cmp("==", state, L.ST_SELECT)),
-                                  b.or_(b.cmp("==", state, L.ST_WAIT), sleeping))
-                    self.rec(b, k, "timeout", t, b.select(quiet, c64(0), handle), a=deadline,
-                             bb=of)
-                b.call(self.f["withdraw"], [k, t])
-                b.call(self.f["wake"], [k, t, b.select(sleeping, c64(0), c64(E["E_TIMEOUT"]))])
+                with b.if_else(b.cmp("==", state, L.ST_SLEEP)) as (sleeping, other):
+                    with sleeping:
+                        self.rec(b, k, "timeout", t, a=deadline, bb=TIMEOUT_OF["sleep"])
+                        b.call(self.f["wake"], [k, t, c64(0)])
+                    with other:
+                        b.put(t, "exp_at", deadline)
+                        b.call(self.f["rq_push"], [k, t])
+                        b.put(t, "state", state)
             with timer:
                 self._fire(b, k, t, deadline)
         b.branch(check)
         b.position_at_end(done)
         b.ret(c64(0))
+
+    def _expire(self):
+        """expire(k, t): t, queued when its deadline came, is picked (Kernel.expire):
+        unless something ended its wait meanwhile, the deadline does now."""
+        b = self.expire_b
+        k, t = b.fn.args
+        deadline = b.get(t, "exp_at")
+        b.put(t, "exp_at", 0)
+        state = b.get(t, "state")
+        with b.when(b.cmp("<", state, L.ST_RECV)):      # ready: its wait ended meanwhile
+            b.ret_void()
+        if self.traced:
+            of = c64(TIMEOUT_OF["recv"])
+            for st, name in TIMEOUT_OF_STATE.items():
+                of = b.select(b.cmp("==", state, st), c64(TIMEOUT_OF[name]), of)
+            quiet = b.or_(b.or_(b.cmp("==", state, L.ST_OPEN), b.cmp("==", state, L.ST_SELECT)),
+                          b.cmp("==", state, L.ST_WAIT))
+            self.rec(b, k, "timeout", t, b.select(quiet, c64(0), b.get(t, "wait_handle")),
+                     a=deadline, bb=of)
+        b.call(self.f["withdraw"], [k, t])
+        self.zero_results(b, t)
+        b.put(t, "regs", E["E_TIMEOUT"], A0)
+        b.put(t, "state", L.READY)
+        b.ret_void()
 
     def _fire(self, b: B, k, t, deadline):
         """t's timer is due (Kernel.fire): its bits ORed in, taken at once by a task that

@@ -89,6 +89,9 @@ STRUCTS: dict[str, list[tuple]] = {
         # last found them not ready (a superset of those ready now: select tests only these)
         ("dl", I64, 1), ("dl_set", I64, 1), ("sel_mask", I64, 1), ("sel_bits", I64, 1),
         ("sel_next", I64, 1), ("rtype", I64, 1), ("sel_hint", I64, 1),
+        # the deadline that came while it waited (0: none): it is queued to run, still
+        # waiting, and the deadline ends its wait when it is picked (kernel_ir expire)
+        ("exp_at", I64, 1),
     ],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
              ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),
@@ -132,6 +135,8 @@ STRUCTS: dict[str, list[tuple]] = {
         # + kind]: the index + 1 of the entry of that kind of the task in that slot
         ("now", I64, 1), ("heap", "i64*", 1), ("heap_len", I64, 1), ("heap_cap", I64, 1),
         ("heap_seq", I64, 1), ("hpos", "i64*", 1),
+        # 1: entry 0 of the heap is a hole, the root tick took last (kernel_ir heap_fill)
+        ("heap_hole", I64, 1),
     ],
 }
 
