@@ -170,6 +170,32 @@ spawn main()
     assert f"ev.mk:{line}:" in r.report(program)
 
 
+def test_select_reads_its_set_again_when_it_changed_in_place():
+    src = """
+task main {
+    let a = channel("a", ONE)
+    let b = channel("b", ONE)
+    let set = array(2)
+    set[0] = a; set[1] = BITS
+    timer(1, now(), 0)
+    sleep(1)                            # a bit is pending: select gives BITS at once
+    print(select(set), select(set))
+    set[1] = a                          # the same array, now a member twice
+    print(try select(set))
+    set[1] = b
+    close(b)                            # a member closed since
+    print(try select(set))
+    set[1] = BITS
+    close(a)
+    print(try select(set))
+    let c = channel("c", ONE)           # the slot of a again, a valid handle
+    print(select(set), c)
+}
+spawn main()
+"""
+    assert out(src) == f"-1 -1\n{INVAL}\n{BADH}\n{BADH}\n-1 0\n"
+
+
 def test_select_refuses_an_mhandle_and_a_selecting_task_is_idle_at_the_end():
     src = """
 task server {

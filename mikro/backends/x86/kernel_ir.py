@@ -140,6 +140,7 @@ class KernelIR:
         self.free = ir.Function(m, ir.FunctionType(ir.VoidType(), [I8P]), "free")
         self.memcpy = ir.Function(m, ir.FunctionType(I8P, [I8P, I8P, I64]), "memcpy")
         self.memset = ir.Function(m, ir.FunctionType(I8P, [I8P, I32, I64]), "memset")
+        self.memcmp = ir.Function(m, ir.FunctionType(I32, [I8P, I8P, I64]), "memcmp")
         self.madvise = ir.Function(m, ir.FunctionType(I32, [I8P, I64, I32]), "madvise")
 
     def _global(self, name, ty, init):
@@ -934,6 +935,8 @@ class KernelIR:
         b.loop_range(c64(abi.MH_SLOTS), drop)
         b.call(self.free, [b.bitcast(b.get(t, "mh"), I8P)])
         b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
+        b.call(self.free, [b.bitcast(b.get(t, "sel_copy"), I8P)])
+        b.put(t, "sel_copy", b.null(I64P))
         if self.timed:
             for kind in (L.H_WAIT, L.H_TIMER):
                 self.unheap(b, k, t, kind)
@@ -1822,6 +1825,8 @@ class KernelIR:
             b.put(t, "line", b.null(I8P))
             b.call(self.free, [b.bitcast(b.get(t, "mh"), I8P)])
             b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
+            b.call(self.free, [b.bitcast(b.get(t, "sel_copy"), I8P)])
+            b.put(t, "sel_copy", b.null(I64P))
         b.loop_range(b.get(k, "nslots"), each)
         p = b.var(b.get(k, "allocs"), I8P)
         head, body, done = b.block(), b.block(), b.block()
@@ -2467,10 +2472,7 @@ class KernelIR:
         ref, n = self._buf_whole(b, k, t, a[0])
         with b.when(b.or_(b.cmp("<", n, 1), b.cmp(">", n, abi.SELECT_MAX)), likely=False):
             self.err(b, t, "E_INVAL")
-        m, bv, good = self._set_mask(b, t, ref, n)
-        with b.when(b.not_(good), likely=False):
-            self.setres(b, b.call(self.f["set_error"], [t, ref, n]), 0)
-            self.ret(b, ACT_ERR)
+        m, bv = self._set_of(b, t, ref, n)
         if "timer" in self.used:
             with b.when(b.cmp("!=", bv, 0)):
                 b.call(self.f["rearm"], [k, t])
@@ -2494,6 +2496,45 @@ class KernelIR:
         b.put(t, "sel_mask", m)
         b.put(t, "sel_bits", bv)
         self.block_on(b, t, L.ST_SELECT, c64(0))
+
+    def _set_of(self, b: B, t, ref, n):
+        """(mask, bits) of the set of n words at ref, or the error. The set a select
+        reads is most often the one it read last: when the words are those it kept and
+        their slots are still in use, their meaning is the one it kept (one memcmp),
+        else they are checked and kept."""
+        mask, bits = b.var(0), b.var(0)
+        copy = b.get(t, "sel_copy")
+        words = b.bitcast(b.gep(b.get(t, "mem"), [ref]), I8P)
+        same = b.var(0, ir.IntType(1))
+        known = b.and_(b.not_(b.isnull(copy)), b.and_(b.cmp("==", b.get(t, "sel_ref"), ref),
+                                                        b.cmp("==", b.get(t, "sel_n"), n)))
+        with b.when(known):
+            cm = b.get(t, "sel_cmask")
+            with b.when(b.cmp("==", b.and_(cm, b.not_(b.get(t, "ch_used"))), 0)):
+                equal = b.call(self.memcmp, [b.bitcast(copy, I8P), words, b.mul(n, c64(8))])
+                b.store(b.icmp_signed("==", equal, ir.Constant(I32, 0)), same)
+        with b.if_else(b.load(same)) as (kept, fresh):
+            with kept:
+                b.store(b.get(t, "sel_cmask"), mask)
+                b.store(b.get(t, "sel_cbits"), bits)
+            with fresh:
+                m, bv, good = self._set_mask(b, t, ref, n)
+                with b.when(b.not_(good), likely=False):
+                    self.setres(b, b.call(self.f["set_error"], [t, ref, n]), 0)
+                    self.ret(b, ACT_ERR)
+                b.store(m, mask)
+                b.store(bv, bits)
+                with b.when(b.isnull(copy)):
+                    raw = b.call(self.calloc, [c64(abi.SELECT_MAX), c64(8)])
+                    b.put(t, "sel_copy", b.bitcast(raw, I64P))
+                kept_at = b.get(t, "sel_copy")
+                with b.when(b.not_(b.isnull(kept_at))):     # memory refused: nothing kept
+                    b.call(self.memcpy, [b.bitcast(kept_at, I8P), words, b.mul(n, c64(8))])
+                    b.put(t, "sel_ref", ref)
+                    b.put(t, "sel_n", n)
+                    b.put(t, "sel_cmask", m)
+                    b.put(t, "sel_cbits", bv)
+        return b.load(mask), b.load(bits)
 
     def _set_mask(self, b: B, t, ref, n):
         """(mask of chandle slots, 1 if BITS is a member, whether the set is good) of the n

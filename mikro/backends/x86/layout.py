@@ -92,6 +92,10 @@ STRUCTS: dict[str, list[tuple]] = {
         # the deadline that came while it waited (0: none): it is queued to run, still
         # waiting, and the deadline ends its wait when it is picked (kernel_ir expire)
         ("exp_at", I64, 1),
+        # the set of its last select, as it read it (SELECT_MAX words, allocated by its
+        # first select, 0 before), where it was and what it meant (kernel_ir._sys_select)
+        ("sel_copy", "i64*", 1), ("sel_ref", I64, 1), ("sel_n", I64, 1),
+        ("sel_cmask", I64, 1), ("sel_cbits", I64, 1),
     ],
     "Chan": [("name", I64, 1), ("kind", I64, 1), ("dead", I64, 1),
              ("t0", "Task", 1), ("s0", I64, 1), ("t1", "Task", 1), ("s1", I64, 1),
