@@ -170,6 +170,32 @@ spawn main()
     assert f"ev.mk:{line}:" in r.report(program)
 
 
+def test_select_reads_its_set_again_when_it_changed_in_place():
+    src = """
+task main {
+    let a = channel("a", ONE)
+    let b = channel("b", ONE)
+    let set = array(2)
+    set[0] = a; set[1] = BITS
+    timer(1, now(), 0)
+    sleep(1)                            # a bit is pending: select gives BITS at once
+    print(select(set), select(set))
+    set[1] = a                          # the same array, now a member twice
+    print(try select(set))
+    set[1] = b
+    close(b)                            # a member closed since
+    print(try select(set))
+    set[1] = BITS
+    close(a)
+    print(try select(set))
+    let c = channel("c", ONE)           # the slot of a again, a valid handle
+    print(select(set), c)
+}
+spawn main()
+"""
+    assert out(src) == f"-1 -1\n{INVAL}\n{BADH}\n{BADH}\n-1 0\n"
+
+
 def test_select_refuses_an_mhandle_and_a_selecting_task_is_idle_at_the_end():
     src = """
 task server {
@@ -388,3 +414,52 @@ spawn client(1, 5, 3)
 spawn client(2, 2, 7)
 """
     assert out(src) == f"{INVAL} {BADH}\nurgent 2 7\nany 1 7\n"
+
+
+# -- exploration: a deadline against a message at the same tick --------------------------------
+RACE = """
+task server {
+    let s = channel("s", MANY)
+    let err, m, x = try recv_until(s, 100)
+    if err == 0 { print("server: message first", x); reply(m) }
+    else { print("server: timeout first") }
+    let e2, bits = try wait_until(200)
+    if e2 == 0 { print("server: bits first", bits) } else { print("server: timeout first") }
+}
+task client {
+    let c = open("s")
+    sleep(100)                          # due at the tick of the server's deadline
+    let err = try call_until(c, 150, 7)
+    sleep(100)
+    notify(c, 1)
+}
+spawn server()
+spawn client()
+"""
+
+
+def test_a_seed_decides_whether_a_deadline_or_a_message_of_its_tick_comes_first():
+    """A deadline that comes ends the wait when its task next runs, so a task woken at
+    the same tick may send first: the scheduler decides, and exploring seeds finds both
+    orders, the same on every backend."""
+    outcomes = set()
+    for seed in range(8):
+        program, r = run(RACE, seeds=(seed,))
+        outcomes.add(tuple(line for line in r.output.splitlines()))
+    firsts = {lines[0] for lines in outcomes}
+    assert firsts == {"server: message first 7", "server: timeout first"}
+    seconds = {lines[1] for lines in outcomes if len(lines) > 1}
+    assert seconds == {"server: bits first 1", "server: timeout first"}
+
+
+def test_exploration_finds_the_schedule_where_the_deadline_wins():
+    import mikro
+    from mikro.lang import compile_source
+    program = compile_source(RACE, "race.mk")
+    seeds = set()
+    for backend in ("interp", "x86"):
+        found = mikro.explore(program, 50, backend=backend,
+                              passes=lambda r: "timeout" not in r.output)
+        assert not found.ok and "timeout first" in found.result.output
+        seeds.add(found.failing_seed)
+    assert len(seeds) == 1

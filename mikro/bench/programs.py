@@ -455,6 +455,12 @@ spawn ponger()
 """
 
 
+# task switches after a program's last timed line: native code returns to Python (which
+# stamps the line) after at most 2^16 switches (x86 run.BUDGET), so the work after them
+# is not timed
+TEARDOWN_AFTER = (1 << 16) + 16
+
+
 def restart_cycle(n: int, warm: int = 0, fresh: bool = False) -> str:
     """A supervisor and a task that ends at once: each cycle the supervisor restarts it
     and waits for the bit of its end. `fresh`, the baseline without supervision: each
@@ -500,7 +506,9 @@ spawn sup({n}, {warm})
 def timers(n: int, pending: int, warm: int = 0) -> str:
     """`pending` tasks sleep with deadlines far off while one task sleeps one tick at a
     time: `warm` sleeps, go, n more, n. Each sleep sets a deadline in a heap of `pending`
-    others, and the clock moving to it fires it."""
+    others, and the clock moving to it fires it. Then the task gives way until its last
+    line has reached Python: the pending deadlines fire at the end of the run, and the
+    pending tasks end, after it (timed, that teardown was most of the figure at 10^5)."""
     return f"""
 task sleeper(t) {{
     sleep(t)
@@ -525,6 +533,11 @@ task ticker(k, n, w) {{
         i += 1
     }}
     print(n)
+    i = 0
+    while i < {TEARDOWN_AFTER} {{         # the line reaches Python before the sleepers'
+        yield()                         # deadlines fire and their tasks end (not timed)
+        i += 1
+    }}
 }}
 
 spawn ticker({pending}, {n}, {warm})

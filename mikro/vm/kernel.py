@@ -181,6 +181,9 @@ class Task:
         # shared segments: what each segment slot maps (None: free) and its generation
         self.segs: list[SegMap | None] = [None] * abi.SEG_SLOTS
         self.seg_gen = [0] * abi.SEG_SLOTS
+        # the deadline that came while it waited, with the task queued to run but still
+        # waiting: a message may yet end the wait first (Kernel.expire)
+        self.expiring: int | None = None
 
 
 class KernelError(RuntimeError):
@@ -494,6 +497,8 @@ class Kernel:
             k = self.splitmix64() % len(self.ready)
             self.ready[0], self.ready[k] = self.ready[k], self.ready[0]
         t = self.ready.popleft()
+        if t.expiring is not None:
+            self.expire(t)
         t.state = RUNNING
         return t
 
@@ -583,7 +588,10 @@ class Kernel:
         t.wait = t.wait_handle = None
         if t.hpos[WAIT] is not None:             # its deadline no longer matters
             self.timers.remove(t, WAIT)
-        self.make_ready(t)
+        if t.expiring is not None:               # queued already (expire)
+            t.expiring, t.state = None, READY
+        else:
+            self.make_ready(t)
 
     # -- handle tables ------------------------------------------------------------------
     @staticmethod
@@ -1199,11 +1207,12 @@ class Kernel:
             while heap and heap[0][0] <= self.now:
                 deadline, _, t, kind = heap[0]
                 self.timers.remove(t, kind)
-                if kind == WAIT:
-                    self.record("timeout", t, t.wait_handle or 0, a=deadline,
-                                b=TIMEOUT_OF[t.wait])
-                    self.withdraw(t)
-                    self.wake(t, abi.OK if t.wait == "sleep" else E["E_TIMEOUT"])
+                if kind == WAIT and t.wait == "sleep":
+                    self.record("timeout", t, a=deadline, b=TIMEOUT_OF["sleep"])
+                    self.wake(t, abi.OK)
+                elif kind == WAIT:
+                    t.expiring = deadline
+                    self.ready.append(t)
                 else:
                     self.fire(t, deadline)
         return bool(self.ready)
@@ -1316,6 +1325,21 @@ class Kernel:
         if deadline < 0:
             return (E["E_INVAL"],)
         return self._send(t, h, words, True, deadline)
+
+    def expire(self, t: Task) -> None:
+        """t, queued when its deadline came, is picked: unless something ended its wait
+        meanwhile, the deadline does now. So a message sent at the tick of a deadline by
+        a task woken at that tick comes first when that task runs first: the scheduler
+        (a seed) decides, as between any two ready tasks."""
+        deadline, t.expiring = t.expiring, None
+        if t.state != BLOCKED:
+            return
+        self.record("timeout", t, t.wait_handle or 0, a=deadline, b=TIMEOUT_OF[t.wait])
+        self.withdraw(t)
+        t.regs[isa.A0] = E["E_TIMEOUT"]
+        for i in range(_NRES[t.wait]):
+            t.regs[isa.A0 + 1 + i] = 0
+        t.wait = t.wait_handle = None
 
     def withdraw(self, t: Task) -> None:
         """t's wait ends by its deadline: what it left with others goes. An opener leaves

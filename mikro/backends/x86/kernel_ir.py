@@ -150,6 +150,7 @@ class KernelIR(HandlesIR):
         self.memcpy = ir.Function(m, ir.FunctionType(I8P, [I8P, I8P, I64]), "memcpy")
         self.memset = ir.Function(m, ir.FunctionType(I8P, [I8P, I32, I64]), "memset")
         self.memmove = ir.Function(m, ir.FunctionType(I8P, [I8P, I8P, I64]), "memmove")
+        self.memcmp = ir.Function(m, ir.FunctionType(I32, [I8P, I8P, I64]), "memcmp")
         self.madvise = ir.Function(m, ir.FunctionType(I32, [I8P, I64, I32]), "madvise")
 
     def _global(self, name, ty, init):
@@ -298,7 +299,10 @@ class KernelIR(HandlesIR):
         b.put(t, "state", L.READY)
         b.ret_void()
 
-        # rq_pick(k): the next task; the queue must not be empty
+        # rq_pick(k): the next task; the queue must not be empty. A task queued when its
+        # deadline came has it applied now (expire, built with the clock: _tick)
+        if self.timed:
+            self.expire_b = self._fn("expire", ir.VoidType(), [self.K, self.T], "never")[1]
         fn, b = self._fn("rq_pick", self.T, [self.K], "always")
         (k,) = fn.args
         ring, count, mask = b.get(k, "ready"), b.get(k, "rq_head"), b.get(k, "rq_mask")
@@ -321,6 +325,9 @@ class KernelIR(HandlesIR):
                 swap(b.call(self.f["decide"], [k, n, c64(0)]))
         t = b.load_as(b.gep(ring, [head]), "ring")
         b.put(k, "rq_head", b.add(count, c64(1)))
+        if self.timed:
+            with b.when(b.cmp("!=", b.get(t, "exp_at"), 0), likely=False):
+                b.call(self.f["expire"], [k, t])
         b.ret(t)
 
     def splitmix(self, b: B, k, field: str):
@@ -410,20 +417,30 @@ class KernelIR(HandlesIR):
         return b.load_as(b.gep(ring, [b.and_(b.add(head, j), b.get(k, "rq_mask"))]), "ring")
 
     def _wake(self):
-        """wake(k, t, status): status to a0; on error the result registers of its wait are 0."""
+        """wake(k, t, status): status to a0; on error the result registers of its wait are 0.
+        A task queued already, its deadline come (exp_at), is not queued twice."""
         fn, b = self._fn("wake", ir.VoidType(), [self.K, self.T, I64])
         k, t, st = fn.args
         with b.when(b.cmp("!=", st, 0)):
-            state = b.get(t, "state")
-            for s, nres in NRES_OF_STATE.items():
-                if nres:
-                    with b.when(b.cmp("==", state, s)):
-                        for i in range(1, nres + 1):
-                            b.put(t, "regs", 0, A0 + i)
+            self.zero_results(b, t)
         b.put(t, "regs", st, A0)
         self.untime(b, k, t)
+        if self.timed:
+            with b.when(b.cmp("!=", b.get(t, "exp_at"), 0), likely=False):
+                b.put(t, "exp_at", 0)
+                b.put(t, "state", L.READY)
+                b.ret_void()
         b.call(self.f["rq_push"], [k, t])
         b.ret_void()
+
+    def zero_results(self, b: B, t):
+        """The result registers of the wait t is in, zeroed (it ends in an error)."""
+        state = b.get(t, "state")
+        for s, nres in NRES_OF_STATE.items():
+            if nres:
+                with b.when(b.cmp("==", state, s)):
+                    for i in range(1, nres + 1):
+                        b.put(t, "regs", 0, A0 + i)
 
     # -- memory for kernel objects ------------------------------------------------------
     def _alloc(self):
@@ -1033,6 +1050,8 @@ class KernelIR(HandlesIR):
         b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
         if self.segs:
             b.call(self.f["seg_unmap_all"], [k, t])
+        b.call(self.free, [b.bitcast(b.get(t, "sel_copy"), I8P)])
+        b.put(t, "sel_copy", b.null(I64P))
         if self.timed:
             for kind in (L.H_WAIT, L.H_TIMER):
                 self.unheap(b, k, t, kind)
@@ -1177,9 +1196,15 @@ class KernelIR(HandlesIR):
                 b.ret(c64(ACT_ERR))
         b.branch(blk)
 
-    def handoff(self, b: B, k, t, w, hv, state, h):
+    def handoff(self, b: B, k, t, w, hv, state, h, words):
         """t blocks in `state` on h after ending w's wait in recv: ACT_HANDOFF, for the
-        caller to give w status 0, handle hv and the words (give) and queue or run it."""
+        caller to give w status 0, handle hv and the words (give) and queue or run it.
+        A w queued already (its deadline came: exp_at) gets them here and stays queued."""
+        if self.timed:
+            with b.when(b.cmp("!=", b.get(w, "exp_at"), 0), likely=False):
+                self.give(b, w, hv, words)
+                b.call(self.f["wake"], [k, w, c64(0)])
+                self.block_on(b, t, state, h)
         self.untime(b, k, w)
         self.setres(b, hv, 1)
         self.setres(b, b.ptrtoint(w, I64), HANDOFF_OUT)
@@ -1437,7 +1462,7 @@ class KernelIR(HandlesIR):
             with b.when(self.waits(b, pt, (L.ST_RECV,), ps)):
                 self.rec(b, k, "recv", pt, ps, t, a=int(is_call), words=words)
                 if after is not None:
-                    self.handoff(b, k, t, pt, ps, after, h)
+                    self.handoff(b, k, t, pt, ps, after, h, words)
                 else:
                     self.give(b, pt, ps, words)
                     b.call(self.f["wake"], [k, pt, c64(0)])
@@ -1461,7 +1486,7 @@ class KernelIR(HandlesIR):
             self.rec(b, k, "recv", srv, self.mhandle(b, srv, m), t, a=int(is_call),
                      bb=b.get(self.conn(b, slot), "id"), words=words)
             if after is not None:
-                self.handoff(b, k, t, srv, self.mhandle(b, srv, m), after, h)
+                self.handoff(b, k, t, srv, self.mhandle(b, srv, m), after, h, words)
             else:
                 self.give(b, srv, self.mhandle(b, srv, m), words)
                 b.call(self.f["wake"], [k, srv, c64(0)])
@@ -1824,7 +1849,7 @@ class KernelIR(HandlesIR):
             the reply; a send gives r its results and wakes it."""
             self._meet(b, k, t, r, hv, int(is_call), cid, words)
             if is_call:
-                self.handoff(b, k, t, r, hv, L.ST_CALLB_REPLY, h)
+                self.handoff(b, k, t, r, hv, L.ST_CALLB_REPLY, h, list(words) + [n])
                 return
             for i, v in enumerate([hv] + list(words) + [n]):
                 b.put(r, "regs", v, A0 + 1 + i)
@@ -1951,6 +1976,8 @@ class KernelIR(HandlesIR):
             b.put(t, "line", b.null(I8P))
             b.call(self.free, [b.bitcast(b.get(t, "mh"), I8P)])
             b.put(t, "mh", b.null(self.lay.ptr("MhSlot")))
+            b.call(self.free, [b.bitcast(b.get(t, "sel_copy"), I8P)])
+            b.put(t, "sel_copy", b.null(I64P))
         b.loop_range(b.get(k, "nslots"), each)
         p = b.var(b.get(k, "allocs"), I8P)
         head, body, done = b.block(), b.block(), b.block()
@@ -2099,6 +2126,40 @@ class KernelIR(HandlesIR):
         sift("heap_up", parent)
         sift("heap_down", child)
 
+        # heap_fill(k): the hole tick left at the root (heap_hole) is filled: the last entry
+        # sifts down from it. Taking the root leaves the hole rather than sifting at once,
+        # so a root taken and a new earliest entry set cost O(1) instead of 2 log n moves
+        fn, b = self._fn("heap_fill", ir.VoidType(), [K], "never")
+        (k,) = fn.args
+        with b.when(b.cmp("==", b.get(k, "heap_hole"), 0)):
+            b.ret_void()
+        b.put(k, "heap_hole", 0)
+        last = b.sub(b.get(k, "heap_len"), c64(1))
+        b.put(k, "heap_len", last)
+        with b.when(b.cmp(">", last, 0)):
+            b.call(self.f["heap_down"], [k, c64(0)] + [load(b, k, last, f) for f in range(W)])
+        b.ret_void()
+
+        # heap_first(k) -> the index of the earliest entry, -1 when there is none: the root,
+        # or with a hole there the earlier of its children
+        fn, b = self._fn("heap_first", I64, [K], "always")
+        (k,) = fn.args
+        n = b.get(k, "heap_len")
+        with b.when(b.cmp("==", b.get(k, "heap_hole"), 0)):
+            b.ret(b.select(b.cmp("==", n, 0), c64(-1), c64(0)))
+        with b.when(b.cmp("<=", n, 2)):
+            b.ret(b.select(b.cmp("==", n, 1), c64(-1), c64(1)))    # the hole alone: none
+        right = less(b, load(b, k, c64(2), DL), load(b, k, c64(2), SEQ),
+                     load(b, k, c64(1), DL), load(b, k, c64(1), SEQ))
+        b.ret(b.select(right, c64(2), c64(1)))
+
+        # heap_take_root(k): the root (the earliest entry) goes, leaving a hole
+        fn, b = self._fn("heap_take_root", ir.VoidType(), [K], "always")
+        (k,) = fn.args
+        b.store_as(c64(0), b.gep(b.get(k, "hpos"), [load(b, k, c64(0), POS)]), "hpos")
+        b.put(k, "heap_hole", 1)
+        b.ret_void()
+
         # heap_push(k, t, kind, deadline) -> 0, or -1 when the system refuses the memory
         fn, b = self._fn("heap_push", I64, [K, self.T, I64, I64], "never")
         k, t, kind, deadline = fn.args
@@ -2107,6 +2168,24 @@ class KernelIR(HandlesIR):
             with b.when(b.isnull(raw)):
                 b.ret(c64(-1))
             b.put(k, "hpos", b.bitcast(raw, I64P))
+        seq = b.add(b.get(k, "heap_seq"), c64(1))
+        e = [deadline, seq, b.ptrtoint(t, I64), b.add(b.mul(b.get(t, "slot"), c64(2)), kind)]
+        with b.when(b.cmp("!=", b.get(k, "heap_hole"), 0)):
+            # the root is a hole: an entry before both children takes it, in O(1) (a task
+            # that sets the earliest deadline each time it is woken by the last one)
+            n = b.get(k, "heap_len")
+            fits = b.var(1, ir.IntType(1))
+            for child in (1, 2):
+                with b.when(b.cmp(">", n, child)):
+                    first = less(b, e[DL], e[SEQ], load(b, k, c64(child), DL),
+                                 load(b, k, c64(child), SEQ))
+                    b.store(b.and_(b.load(fits), first), fits)
+            with b.when(b.load(fits)):
+                b.put(k, "heap_seq", seq)
+                b.put(k, "heap_hole", 0)
+                b.call(self.f["heap_put"], [k, c64(0)] + e)
+                b.ret(c64(0))
+            b.call(self.f["heap_fill"], [k])
         n, cap = b.get(k, "heap_len"), b.get(k, "heap_cap")
         with b.when(b.cmp("==", n, cap), likely=False):
             nc = b.add(b.mul(cap, c64(2)), c64(64))
@@ -2115,11 +2194,9 @@ class KernelIR(HandlesIR):
                 b.ret(c64(-1))
             b.put(k, "heap", b.bitcast(raw, I64P))
             b.put(k, "heap_cap", nc)
-        seq = b.add(b.get(k, "heap_seq"), c64(1))
         b.put(k, "heap_seq", seq)
         b.put(k, "heap_len", b.add(n, c64(1)))
-        pos = b.add(b.mul(b.get(t, "slot"), c64(2)), kind)
-        b.call(self.f["heap_up"], [k, n, deadline, seq, b.ptrtoint(t, I64), pos])
+        b.call(self.f["heap_up"], [k, n] + e)
         b.ret(c64(0))
 
         # heap_remove(k, i): take entry i out, its position cleared
@@ -2151,10 +2228,12 @@ class KernelIR(HandlesIR):
         return b.load(out)
 
     def unheap(self, b: B, k, t, kind: int):
-        """Take t's entry of that kind out of the heap, if it has one."""
+        """Take t's entry of that kind out of the heap, if it has one (the hole at the
+        root filled first, which may move it)."""
         at = self.hpos(b, k, t, kind)
         with b.when(b.cmp("!=", at, 0), likely=False):
-            b.call(self.f["heap_remove"], [k, b.sub(at, c64(1))])
+            b.call(self.f["heap_fill"], [k])
+            b.call(self.f["heap_remove"], [k, b.sub(self.hpos(b, k, t, kind), c64(1))])
 
     def _tick(self):
         """tick(k), and the re-arming of periodic timers (Kernel.tick, arm_next, rearm)."""
@@ -2168,6 +2247,7 @@ class KernelIR(HandlesIR):
                                                               c64(j))]), "heap")
 
         self._withdraw()
+        self._expire()
 
         # arm_next(k, t, last, n): t's periodic timer, last due at `last`, due again n
         # periods later; it ends when that is past TIME_MAX (or memory is refused)
@@ -2204,43 +2284,66 @@ class KernelIR(HandlesIR):
         b.position_at_end(head)
         with b.when(b.cmp("!=", b.get(k, "rq_head"), b.get(k, "rq_tail"))):
             b.ret(c64(1))
-        b.cbranch(b.cmp("==", b.get(k, "heap_len"), 0), done, advance)
+        earliest = b.call(self.f["heap_first"], [k])
+        b.cbranch(b.cmp("<", earliest, 0), done, advance)
         b.position_at_end(advance)
-        first = load(b, k, c64(0), DL)
+        first = load(b, k, earliest, DL)
         with b.when(b.cmp(">", first, b.get(k, "now"))):
             b.put(k, "now", first)
         b.branch(check)
         b.position_at_end(check)
-        nonempty = b.cmp("!=", b.get(k, "heap_len"), 0)
-        b.cbranch(nonempty, due, head)
+        earliest = b.call(self.f["heap_first"], [k])
+        b.cbranch(b.cmp(">=", earliest, 0), due, head)
         b.position_at_end(due)
-        deadline = load(b, k, c64(0), DL)
+        deadline = load(b, k, earliest, DL)
         b.cbranch(b.cmp("<=", deadline, b.get(k, "now")), fire, head)
         b.position_at_end(fire)
+        b.call(self.f["heap_fill"], [k])               # the entry due comes to the root
         t = b.inttoptr(load(b, k, c64(0), TASK), self.T)
         kind = b.and_(load(b, k, c64(0), POS), c64(1))
-        b.call(self.f["heap_remove"], [k, c64(0)])
+        b.call(self.f["heap_take_root"], [k])
         with b.if_else(b.cmp("==", kind, L.H_WAIT)) as (wait, timer):
             with wait:
+                # a sleep ends; another wait ends when its task is picked (expire), so a
+                # message sent at this tick may come first
                 state = b.get(t, "state")
-                sleeping = b.cmp("==", state, L.ST_SLEEP)
-                if self.traced:
-                    of = c64(TIMEOUT_OF["recv"])
-                    for st, name in TIMEOUT_OF_STATE.items():
-                        of = b.select(b.cmp("==", state, st), c64(TIMEOUT_OF[name]), of)
-                    handle = b.get(t, "wait_handle")
-                    quiet = b.or_(b.or_(b.cmp("==", state, L.ST_OPEN),
-                                        b.cmp("==", state, L.ST_SELECT)),
-                                  b.or_(b.cmp("==", state, L.ST_WAIT), sleeping))
-                    self.rec(b, k, "timeout", t, b.select(quiet, c64(0), handle), a=deadline,
-                             bb=of)
-                b.call(self.f["withdraw"], [k, t])
-                b.call(self.f["wake"], [k, t, b.select(sleeping, c64(0), c64(E["E_TIMEOUT"]))])
+                with b.if_else(b.cmp("==", state, L.ST_SLEEP)) as (sleeping, other):
+                    with sleeping:
+                        self.rec(b, k, "timeout", t, a=deadline, bb=TIMEOUT_OF["sleep"])
+                        b.call(self.f["wake"], [k, t, c64(0)])
+                    with other:
+                        b.put(t, "exp_at", deadline)
+                        b.call(self.f["rq_push"], [k, t])
+                        b.put(t, "state", state)
             with timer:
                 self._fire(b, k, t, deadline)
         b.branch(check)
         b.position_at_end(done)
         b.ret(c64(0))
+
+    def _expire(self):
+        """expire(k, t): t, queued when its deadline came, is picked (Kernel.expire):
+        unless something ended its wait meanwhile, the deadline does now."""
+        b = self.expire_b
+        k, t = b.fn.args
+        deadline = b.get(t, "exp_at")
+        b.put(t, "exp_at", 0)
+        state = b.get(t, "state")
+        with b.when(b.cmp("<", state, L.ST_RECV)):      # ready: its wait ended meanwhile
+            b.ret_void()
+        if self.traced:
+            of = c64(TIMEOUT_OF["recv"])
+            for st, name in TIMEOUT_OF_STATE.items():
+                of = b.select(b.cmp("==", state, st), c64(TIMEOUT_OF[name]), of)
+            quiet = b.or_(b.or_(b.cmp("==", state, L.ST_OPEN), b.cmp("==", state, L.ST_SELECT)),
+                          b.cmp("==", state, L.ST_WAIT))
+            self.rec(b, k, "timeout", t, b.select(quiet, c64(0), b.get(t, "wait_handle")),
+                     a=deadline, bb=of)
+        b.call(self.f["withdraw"], [k, t])
+        self.zero_results(b, t)
+        b.put(t, "regs", E["E_TIMEOUT"], A0)
+        b.put(t, "state", L.READY)
+        b.ret_void()
 
     def _fire(self, b: B, k, t, deadline):
         """t's timer is due (Kernel.fire): its bits ORed in, taken at once by a task that
@@ -2682,10 +2785,7 @@ class KernelIR(HandlesIR):
         ref, n = self._buf_whole(b, k, t, a[0])
         with b.when(b.or_(b.cmp("<", n, 1), b.cmp(">", n, abi.SELECT_MAX)), likely=False):
             self.err(b, t, "E_INVAL")
-        m, bv, good = self._set_mask(b, t, ref, n)
-        with b.when(b.not_(good), likely=False):
-            self.setres(b, b.call(self.f["set_error"], [t, ref, n]), 0)
-            self.ret(b, ACT_ERR)
+        m, bv = self._set_of(b, t, ref, n)
         if "timer" in self.used:
             with b.when(b.cmp("!=", bv, 0)):
                 b.call(self.f["rearm"], [k, t])
@@ -2709,6 +2809,45 @@ class KernelIR(HandlesIR):
         b.put(t, "sel_mask", m)
         b.put(t, "sel_bits", bv)
         self.block_on(b, t, L.ST_SELECT, c64(0))
+
+    def _set_of(self, b: B, t, ref, n):
+        """(mask, bits) of the set of n words at ref, or the error. The set a select
+        reads is most often the one it read last: when the words are those it kept and
+        their slots are still in use, their meaning is the one it kept (one memcmp),
+        else they are checked and kept."""
+        mask, bits = b.var(0), b.var(0)
+        copy = b.get(t, "sel_copy")
+        words = b.bitcast(b.gep(b.get(t, "mem"), [ref]), I8P)
+        same = b.var(0, ir.IntType(1))
+        known = b.and_(b.not_(b.isnull(copy)), b.and_(b.cmp("==", b.get(t, "sel_ref"), ref),
+                                                        b.cmp("==", b.get(t, "sel_n"), n)))
+        with b.when(known):
+            cm = b.get(t, "sel_cmask")
+            with b.when(b.cmp("==", b.and_(cm, b.not_(b.get(t, "ch_used"))), 0)):
+                equal = b.call(self.memcmp, [b.bitcast(copy, I8P), words, b.mul(n, c64(8))])
+                b.store(b.icmp_signed("==", equal, ir.Constant(I32, 0)), same)
+        with b.if_else(b.load(same)) as (kept, fresh):
+            with kept:
+                b.store(b.get(t, "sel_cmask"), mask)
+                b.store(b.get(t, "sel_cbits"), bits)
+            with fresh:
+                m, bv, good = self._set_mask(b, t, ref, n)
+                with b.when(b.not_(good), likely=False):
+                    self.setres(b, b.call(self.f["set_error"], [t, ref, n]), 0)
+                    self.ret(b, ACT_ERR)
+                b.store(m, mask)
+                b.store(bv, bits)
+                with b.when(b.isnull(copy)):
+                    raw = b.call(self.calloc, [c64(abi.SELECT_MAX), c64(8)])
+                    b.put(t, "sel_copy", b.bitcast(raw, I64P))
+                kept_at = b.get(t, "sel_copy")
+                with b.when(b.not_(b.isnull(kept_at))):     # memory refused: nothing kept
+                    b.call(self.memcpy, [b.bitcast(kept_at, I8P), words, b.mul(n, c64(8))])
+                    b.put(t, "sel_ref", ref)
+                    b.put(t, "sel_n", n)
+                    b.put(t, "sel_cmask", m)
+                    b.put(t, "sel_cbits", bv)
+        return b.load(mask), b.load(bits)
 
     def _set_mask(self, b: B, t, ref, n):
         """(mask of chandle slots, 1 if BITS is a member, whether the set is good) of the n

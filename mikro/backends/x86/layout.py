@@ -112,6 +112,13 @@ STRUCTS: dict[str, list[tuple]] = {
         # shared segments: a table of SEG_SLOTS slots, allocated when the task first
         # holds a segment, freed when it ends (segir.py reads it on ald/ast/alen)
         ("segs", "SegSlot", 1),
+        # the deadline that came while it waited (0: none): it is queued to run, still
+        # waiting, and the deadline ends its wait when it is picked (kernel_ir expire)
+        ("exp_at", I64, 1),
+        # the set of its last select, as it read it (SELECT_MAX words, allocated by its
+        # first select, 0 before), where it was and what it meant (kernel_ir._sys_select)
+        ("sel_copy", "i64*", 1), ("sel_ref", I64, 1), ("sel_n", I64, 1),
+        ("sel_cmask", I64, 1), ("sel_cbits", I64, 1),
     ],
     # a segment slot: key is the reference naming it while in use (0 when free, which no
     # reference is), base and len the segment's words, rw 1 when it may store, gen the
@@ -195,6 +202,8 @@ STRUCTS: dict[str, list[tuple]] = {
         ("xbad", I64, 1), ("xrng", I64, 1), ("xprio", "i64*", 1), ("xnprio", I64, 1),
         ("xchanges", "i64*", 1), ("xnchanges", I64, 1), ("xchanged", I64, 1),
         ("xlog", "i64*", 1), ("xevents", I64, 1),
+        # 1: entry 0 of the heap is a hole, the root tick took last (kernel_ir heap_fill)
+        ("heap_hole", I64, 1),
     ],
 }
 

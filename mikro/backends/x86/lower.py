@@ -237,6 +237,7 @@ class Lowering:
         b.position_at_end(spent)
         self._leave(RUN_BUDGET)
         b.position_at_end(pick)
+        self._clock()                   # the time of a timeout event (expire)
         b.store(b.call(self.k.f["rq_pick"], [self.K]), self.tv)
         b.branch(resume)
 

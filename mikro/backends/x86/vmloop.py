@@ -75,6 +75,7 @@ class Loop:
         b.position_at_end(left)
         self._leave(RUN_IDLE)
         b.position_at_end(pick)
+        self._clock()                   # the time of a timeout event (expire)
         b.store(b.call(self.k.f["rq_pick"], [K]), self.tv)
         b.branch(resume)
 
