@@ -64,6 +64,10 @@ NRES_OF_STATE = {L.ST_RECV: abi.SYS["recv"].nres, L.ST_SEND: 0, L.ST_CALL_SEND: 
 # a table's bitmap of slots in use when every slot is taken (one word: at most 64 slots)
 assert abi.CH_SLOTS <= 64 and abi.MH_SLOTS <= 64
 CH_FULL, MH_FULL = c64((1 << abi.CH_SLOTS) - 1), c64((1 << abi.MH_SLOTS) - 1)
+# what select keeps after the words of the set it read last (Task.sel_copy): where the set
+# was, its length, its chandle mask and whether BITS was a member (in the allocated block,
+# not the task structure, which every task has)
+SEL_KEPT = ("ref", "n", "mask", "bits")
 # the syscalls that wait in recv (ST_RECV), whose wait a call may end by a handoff
 RECV_SYSCALLS = ("recv", "recv_until", "recv_type")
 # the syscalls whose caller waits for a reply (a reply writes the registers they read)
@@ -2819,17 +2823,21 @@ class KernelIR(HandlesIR):
         copy = b.get(t, "sel_copy")
         words = b.bitcast(b.gep(b.get(t, "mem"), [ref]), I8P)
         same = b.var(0, ir.IntType(1))
-        known = b.and_(b.not_(b.isnull(copy)), b.and_(b.cmp("==", b.get(t, "sel_ref"), ref),
-                                                        b.cmp("==", b.get(t, "sel_n"), n)))
-        with b.when(known):
-            cm = b.get(t, "sel_cmask")
-            with b.when(b.cmp("==", b.and_(cm, b.not_(b.get(t, "ch_used"))), 0)):
-                equal = b.call(self.memcmp, [b.bitcast(copy, I8P), words, b.mul(n, c64(8))])
-                b.store(b.icmp_signed("==", equal, ir.Constant(I32, 0)), same)
-        with b.if_else(b.load(same)) as (kept, fresh):
-            with kept:
-                b.store(b.get(t, "sel_cmask"), mask)
-                b.store(b.get(t, "sel_cbits"), bits)
+
+        def kept(at, name):              # what the kept set meant, after its words
+            return b.gep(at, [c64(abi.SELECT_MAX + SEL_KEPT.index(name))])
+        with b.when(b.not_(b.isnull(copy))):
+            with b.when(b.and_(b.cmp("==", b.load(kept(copy, "ref")), ref),
+                               b.cmp("==", b.load(kept(copy, "n")), n))):
+                cm = b.load(kept(copy, "mask"))
+                with b.when(b.cmp("==", b.and_(cm, b.not_(b.get(t, "ch_used"))), 0)):
+                    equal = b.call(self.memcmp, [b.bitcast(copy, I8P), words,
+                                                 b.mul(n, c64(8))])
+                    b.store(b.icmp_signed("==", equal, ir.Constant(I32, 0)), same)
+        with b.if_else(b.load(same)) as (known, fresh):
+            with known:
+                b.store(b.load(kept(copy, "mask")), mask)
+                b.store(b.load(kept(copy, "bits")), bits)
             with fresh:
                 m, bv, good = self._set_mask(b, t, ref, n)
                 with b.when(b.not_(good), likely=False):
@@ -2838,15 +2846,13 @@ class KernelIR(HandlesIR):
                 b.store(m, mask)
                 b.store(bv, bits)
                 with b.when(b.isnull(copy)):
-                    raw = b.call(self.calloc, [c64(abi.SELECT_MAX), c64(8)])
+                    raw = b.call(self.calloc, [c64(abi.SELECT_MAX + len(SEL_KEPT)), c64(8)])
                     b.put(t, "sel_copy", b.bitcast(raw, I64P))
                 kept_at = b.get(t, "sel_copy")
                 with b.when(b.not_(b.isnull(kept_at))):     # memory refused: nothing kept
                     b.call(self.memcpy, [b.bitcast(kept_at, I8P), words, b.mul(n, c64(8))])
-                    b.put(t, "sel_ref", ref)
-                    b.put(t, "sel_n", n)
-                    b.put(t, "sel_cmask", m)
-                    b.put(t, "sel_cbits", bv)
+                    for name, v in zip(SEL_KEPT, (ref, n, m, bv)):
+                        b.store(v, kept(kept_at, name))
         return b.load(mask), b.load(bits)
 
     def _set_mask(self, b: B, t, ref, n):

@@ -116,9 +116,9 @@ STRUCTS: dict[str, list[tuple]] = {
         # waiting, and the deadline ends its wait when it is picked (kernel_ir expire)
         ("exp_at", I64, 1),
         # the set of its last select, as it read it (SELECT_MAX words, allocated by its
-        # first select, 0 before), where it was and what it meant (kernel_ir._sys_select)
-        ("sel_copy", "i64*", 1), ("sel_ref", I64, 1), ("sel_n", I64, 1),
-        ("sel_cmask", I64, 1), ("sel_cbits", I64, 1),
+        # first select, 0 before), then where it was and what it meant (kernel_ir
+        # SEL_KEPT): a task that never selects pays one pointer
+        ("sel_copy", "i64*", 1),
     ],
     # a segment slot: key is the reference naming it while in use (0 when free, which no
     # reference is), base and len the segment's words, rw 1 when it may store, gen the
