@@ -24,9 +24,13 @@ from .vm.options import check
 from .vm.result import RunResult
 from .vm.schedule import LOG_WORDS, Plan
 
-# seeds per block a worker runs: big enough that sending a block costs little beside its
-# runs, small enough that the runs past a failure are few
+# seeds of the first block, run in the calling process (a shallow bug costs no worker),
+# and the most a worker's block holds: a block pays for sending the program and preparing
+# its run once (some milliseconds, as much as 200 runs of a small program), so the blocks
+# are as large as keeps every worker busy to the end, and never so large that many runs
+# are made past a failure
 BLOCK = 200
+BLOCK_MAX = 10 * BLOCK
 # the fuel of each run of a planned strategy when neither fuel nor a time limit is given:
 # a schedule under which the program never ends is that run's outcome (limit), not a hang
 PLANNED_FUEL = 10_000_000
@@ -174,7 +178,7 @@ def _picklable(*args) -> None:
 
 def _explore_parallel(program, seeds, backend, fuel, passes, setup, options, jobs):
     args = (program, backend, fuel, passes, setup, options)
-    size = max(1, min(BLOCK, len(seeds) // (2 * jobs)))
+    size = max(1, min(BLOCK_MAX, len(seeds) // (4 * jobs)))
     blocks = [seeds[i:i + size] for i in range(0, len(seeds), size)]
     done: dict[int, tuple] = {}
     # forkserver: workers start from a clean server process, never a fork of this one and
